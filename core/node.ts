@@ -1,0 +1,265 @@
+import { NodeClock } from './clock.ts';
+import type { Rng } from './rng.ts';
+import type { EventFn, Simulation } from './sim.ts';
+import { DurableStore } from './storage.ts';
+
+/** Every message names its RPC or record type in `type`, as Kafka and ZooKeeper name them. */
+export interface Message {
+  readonly type: string;
+}
+
+/** The volatile part of a node: built by its factory at start and restart, discarded by a crash. */
+export interface NodeBehavior {
+  onMessage(from: SimNode, msg: Message): void;
+}
+
+export type NodeFactory = (node: SimNode) => NodeBehavior;
+
+export type ClockKind = 'mono' | 'wall';
+
+interface TimerRec {
+  readonly label: string;
+  readonly kind: ClockKind;
+  /** Deadline on the node's own clock of `kind`. */
+  readonly localDeadlineUs: number;
+  readonly fn: EventFn;
+  handle: number;
+  gen: number;
+}
+
+interface Task {
+  readonly label: string;
+  readonly costUs: number;
+  readonly fn: EventFn;
+}
+
+/**
+ * A named serial executor (a thread with a queue): the ZK-mode controller's event thread, a
+ * broker's request handler, a send thread. Each task declares its cost in µs; its effects happen
+ * when it completes, and later tasks wait behind it. This is how O(partitions) work becomes time.
+ */
+export class Executor {
+  private queue: Task[] = [];
+  private head = 0;
+  private running = false;
+  /** Total µs of work completed, for utilisation figures. */
+  busyUs = 0;
+  maxQueued = 0;
+
+  constructor(
+    private readonly node: SimNode,
+    readonly name: string,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  get idle(): boolean {
+    return !this.running;
+  }
+
+  submit(label: string, costUs: number, fn: EventFn): void {
+    if (!(costUs >= 0)) throw new Error(`Executor ${this.name}: cost must be >= 0 µs, got ${costUs}`);
+    this.queue.push({ label, costUs, fn });
+    const q = this.queue.length - this.head;
+    if (q > this.maxQueued) this.maxQueued = q;
+    if (!this.running) this.startNext();
+  }
+
+  private startNext(): void {
+    const task = this.queue[this.head];
+    if (task === undefined) {
+      this.running = false;
+      this.queue = [];
+      this.head = 0;
+      return;
+    }
+    this.running = true;
+    this.node.after(Math.round(task.costUs), () => {
+      this.head++;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      this.busyUs += task.costUs;
+      this.node.sim.trace.record(this.node.sim.nowUs, 'exec', this.node.id, -1, task.label, task.costUs);
+      task.fn();
+      this.startNext();
+    });
+  }
+
+  /** A crash loses the queue. */
+  reset(): void {
+    this.queue = [];
+    this.head = 0;
+    this.running = false;
+  }
+}
+
+export class SimNode {
+  up = false;
+  paused = false;
+  /** Bumped by every crash: events bound to an older incarnation are dropped. */
+  incarnation = 0;
+  readonly clock = new NodeClock();
+  readonly store = new DurableStore();
+  readonly rng: Rng;
+  behavior: NodeBehavior | null = null;
+  /** Events that came due while paused, run in order on resume. */
+  deferred: EventFn[] = [];
+  private timers = new Map<number, TimerRec>();
+  private nextTimerId = 1;
+  private executors = new Map<string, Executor>();
+  private pausedAtUs = 0;
+
+  constructor(
+    readonly sim: Simulation,
+    readonly id: number,
+    readonly name: string,
+    private readonly factory: NodeFactory,
+  ) {
+    this.rng = sim.rng.fork(`node/${name}`);
+  }
+
+  get monoNowUs(): number {
+    return this.clock.monoAt(this.sim.nowUs);
+  }
+
+  get wallNowUs(): number {
+    return this.clock.wallAt(this.sim.nowUs);
+  }
+
+  /** Runs fn after delayUs of virtual time, unless this node crashes first; late if it is paused. */
+  after(delayUs: number, fn: EventFn): number {
+    return this.sim.at(this.sim.nowUs + delayUs, fn, this);
+  }
+
+  send<M extends Message>(to: SimNode, msg: M, sizeBytes: number): void {
+    this.sim.net.send(this, to, msg, sizeBytes);
+  }
+
+  /** A timer set in this node's local time; drift and pauses move it, as they move a real one. */
+  setTimer(label: string, delayUs: number, fn: EventFn, kind: ClockKind = 'mono'): number {
+    const now = kind === 'mono' ? this.monoNowUs : this.wallNowUs;
+    const id = this.nextTimerId++;
+    const rec: TimerRec = { label, kind, localDeadlineUs: now + delayUs, fn, handle: -1, gen: 0 };
+    this.timers.set(id, rec);
+    this.armTimer(id, rec);
+    return id;
+  }
+
+  cancelTimer(id: number): void {
+    const rec = this.timers.get(id);
+    if (rec === undefined) return;
+    this.sim.cancel(rec.handle);
+    this.timers.delete(id);
+  }
+
+  hasTimer(id: number): boolean {
+    return this.timers.has(id);
+  }
+
+  private armTimer(id: number, rec: TimerRec): void {
+    const realUs = rec.kind === 'mono' ? this.clock.realAtMono(rec.localDeadlineUs) : this.clock.realAtWall(rec.localDeadlineUs);
+    const gen = rec.gen;
+    rec.handle = this.sim.at(Math.max(this.sim.nowUs, realUs), () => {
+      if (this.timers.get(id) !== rec || rec.gen !== gen) return;
+      this.timers.delete(id);
+      this.sim.trace.record(this.sim.nowUs, 'timer', this.id, -1, rec.label, 0);
+      rec.fn();
+    }, this);
+  }
+
+  /** Re-maps pending timers after this node's clock changed. */
+  private remapTimers(kinds: 'all' | 'wall'): void {
+    for (const [id, rec] of this.timers) {
+      if (kinds === 'wall' && rec.kind !== 'wall') continue;
+      this.sim.cancel(rec.handle);
+      rec.gen++;
+      this.armTimer(id, rec);
+    }
+  }
+
+  executor(name: string): Executor {
+    let e = this.executors.get(name);
+    if (e === undefined) {
+      e = new Executor(this, name);
+      this.executors.set(name, e);
+    }
+    return e;
+  }
+
+  /**
+   * Writes `sizeBytes` and fsyncs on this node's disk, then calls `then`: what was pending when the
+   * fsync started becomes durable when it completes. Disk work is serial, like a log directory's.
+   */
+  fsync(label: string, sizeBytes: number, then?: EventFn): void {
+    const point = this.store.syncPoint();
+    const disk = this.sim.disk;
+    const costUs = disk.fsyncUs + (sizeBytes * 1e6) / disk.writeBytesPerSec;
+    this.executor('disk').submit(label, costUs, () => {
+      this.store.completeSync(point);
+      if (then !== undefined) then();
+    });
+  }
+
+  /** A model-reported state change, into the trace (and its hash). */
+  note(key: string, value: number, detail?: string): void {
+    this.sim.trace.record(this.sim.nowUs, 'state', this.id, -1, key, value, detail);
+  }
+
+  // ---- lifecycle, driven by the simulation and its faults ----
+
+  start(): void {
+    if (this.up) throw new Error(`node ${this.name} is already up`);
+    this.up = true;
+    this.paused = false;
+    this.behavior = this.factory(this);
+  }
+
+  crash(loseUnsynced = true): void {
+    if (!this.up) return;
+    this.up = false;
+    this.paused = false;
+    this.incarnation++;
+    this.behavior = null;
+    this.deferred = [];
+    for (const rec of this.timers.values()) this.sim.cancel(rec.handle);
+    this.timers.clear();
+    for (const e of this.executors.values()) e.reset();
+    this.executors.clear();
+    if (loseUnsynced) this.store.loseUnsynced();
+  }
+
+  pause(): void {
+    if (!this.up || this.paused) return;
+    this.paused = true;
+    this.pausedAtUs = this.sim.nowUs;
+  }
+
+  /** Resumes; returns how long the node was paused (µs). Due events run now, in their order. */
+  resume(): number {
+    if (!this.up || !this.paused) return 0;
+    this.paused = false;
+    const due = this.deferred;
+    this.deferred = [];
+    for (const fn of due) this.sim.at(this.sim.nowUs, fn, this);
+    return this.sim.nowUs - this.pausedAtUs;
+  }
+
+  setClockRate(rate: number): void {
+    this.clock.setRate(this.sim.nowUs, rate);
+    this.remapTimers('all');
+  }
+
+  jumpWallClock(deltaUs: number): void {
+    this.clock.jumpWall(deltaUs);
+    this.remapTimers('wall');
+  }
+
+  setWallOffset(offsetUs: number): void {
+    this.clock.setWallOffset(offsetUs);
+    this.remapTimers('wall');
+  }
+}

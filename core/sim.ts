@@ -1,0 +1,247 @@
+import { EventHeap } from './heap.ts';
+import { FaultInjector, type FaultPlan } from './faults.ts';
+import { DEFAULT_LINK, Network, type LinkProfile } from './network.ts';
+import { SimNode, type NodeFactory } from './node.ts';
+import { Properties } from './properties.ts';
+import { Rng } from './rng.ts';
+import { Trace } from './trace.ts';
+
+export type EventFn = () => void;
+
+/** Disk of every node: sequential write bandwidth and the latency of one fsync. */
+export interface DiskProfile {
+  writeBytesPerSec: number;
+  fsyncUs: number;
+}
+
+export const DEFAULT_DISK: DiskProfile = { writeBytesPerSec: 500e6, fsyncUs: 1000 };
+
+export interface SimOptions {
+  readonly seed: string | number;
+  readonly link?: Partial<LinkProfile>;
+  readonly disk?: Partial<DiskProfile>;
+}
+
+export interface RunLimits {
+  /** Stop when the next event is later than this (µs); liveness still pending may hold the run open. */
+  readonly untilUs: number;
+  /** Stop after this many events. */
+  readonly maxEvents?: number;
+  /** Called every `progressEvery` events with the current virtual time, for progress output. */
+  readonly onProgress?: (nowUs: number, events: number) => void;
+  readonly progressEvery?: number;
+}
+
+export type StopReason = 'quiescent' | 'time-limit' | 'event-limit' | 'violation' | 'stopped';
+
+export interface RunOutcome {
+  readonly reason: StopReason;
+  readonly detail: string;
+  readonly nowUs: number;
+  readonly events: number;
+}
+
+const SLOTS = 4_194_304; // 2^22 live events; a handle is gen * SLOTS + slot
+
+/**
+ * The deterministic kernel: one event queue ordered by (time, insertion sequence) over integer
+ * microseconds, and the nodes, network, faults, properties and trace of one run. Single-threaded;
+ * same seed and same code give the same trace hash.
+ */
+export class Simulation {
+  nowUs = 0;
+  readonly seed: string;
+  readonly rng: Rng;
+  readonly trace = new Trace();
+  readonly net: Network;
+  readonly props: Properties;
+  readonly faults: FaultInjector;
+  readonly disk: DiskProfile;
+  readonly nodes: SimNode[] = [];
+  private readonly byName = new Map<string, SimNode>();
+  private readonly heap = new EventHeap(4096);
+  private fns: (EventFn | null)[] = [];
+  private slotNode = new Int32Array(4096);
+  private slotInc = new Int32Array(4096);
+  private slotGen = new Uint32Array(4096);
+  private freeSlots: number[] = [];
+  private nextSlot = 0;
+  private seq = 0;
+  eventsRun = 0;
+  private stopRequest: string | null = null;
+
+  constructor(opts: SimOptions) {
+    this.seed = String(opts.seed);
+    this.rng = new Rng(this.seed);
+    this.net = new Network(this, { ...DEFAULT_LINK, ...opts.link });
+    this.disk = { ...DEFAULT_DISK, ...opts.disk };
+    this.props = new Properties(this);
+    this.faults = new FaultInjector(this);
+  }
+
+  // ---- scheduling ----
+
+  /** Schedules fn at atUs (>= now). Bound to a node, it is dropped if the node crashes and waits while it is paused. */
+  at(atUs: number, fn: EventFn, node: SimNode | null = null): number {
+    if (!(atUs >= this.nowUs)) throw new Error(`Simulation.at: ${atUs} µs is in the past (now ${this.nowUs} µs)`);
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.nextSlot++;
+      if (slot >= SLOTS) throw new Error(`Simulation.at: more than ${SLOTS} pending events`);
+      if (slot >= this.slotNode.length) this.growSlots();
+    }
+    this.fns[slot] = fn;
+    if (node === null) {
+      this.slotNode[slot] = -1;
+    } else {
+      this.slotNode[slot] = node.id;
+      this.slotInc[slot] = node.incarnation;
+    }
+    this.heap.push(Math.round(atUs), this.seq++, slot);
+    return this.slotGen[slot]! * SLOTS + slot;
+  }
+
+  after(delayUs: number, fn: EventFn): number {
+    return this.at(this.nowUs + delayUs, fn);
+  }
+
+  cancel(handle: number): void {
+    if (handle < 0) return;
+    const slot = handle % SLOTS;
+    if (this.slotGen[slot] === (handle - slot) / SLOTS) this.fns[slot] = null;
+  }
+
+  private growSlots(): void {
+    const cap = this.slotNode.length * 2;
+    const a = new Int32Array(cap);
+    a.set(this.slotNode);
+    this.slotNode = a;
+    const b = new Int32Array(cap);
+    b.set(this.slotInc);
+    this.slotInc = b;
+    const c = new Uint32Array(cap);
+    c.set(this.slotGen);
+    this.slotGen = c;
+  }
+
+  get pendingEvents(): number {
+    return this.heap.size;
+  }
+
+  // ---- nodes ----
+
+  addNode(name: string, factory: NodeFactory, opts: { start?: boolean } = {}): SimNode {
+    if (this.byName.has(name)) throw new Error(`duplicate node name ${name}`);
+    const node = new SimNode(this, this.nodes.length, name, factory);
+    this.nodes.push(node);
+    this.byName.set(name, node);
+    this.trace.nodeNames.push(name);
+    this.net.resize(this.nodes.length);
+    if (opts.start !== false) this.at(this.nowUs, () => this.startNode(node));
+    return node;
+  }
+
+  findNode(name: string): SimNode | undefined {
+    return this.byName.get(name);
+  }
+
+  node(name: string): SimNode {
+    const n = this.byName.get(name);
+    if (n === undefined) throw new Error(`no node named ${name}`);
+    return n;
+  }
+
+  private startNode(node: SimNode): void {
+    node.start();
+    this.trace.record(this.nowUs, 'start', node.id, -1, 'start', node.incarnation);
+  }
+
+  crash(node: SimNode, loseUnsynced = true): void {
+    if (!node.up) return;
+    node.crash(loseUnsynced);
+    this.trace.record(this.nowUs, 'crash', node.id, -1, 'crash', node.incarnation);
+  }
+
+  restart(node: SimNode): void {
+    if (node.up) return;
+    this.startNode(node);
+  }
+
+  // ---- running ----
+
+  installFaults(plan: FaultPlan): void {
+    this.faults.install(plan);
+  }
+
+  stop(reason: string): void {
+    if (this.stopRequest === null) this.stopRequest = reason;
+  }
+
+  run(limits: RunLimits): RunOutcome {
+    const heap = this.heap;
+    const nodes = this.nodes;
+    const props = this.props;
+    const maxEvents = limits.maxEvents ?? Number.MAX_SAFE_INTEGER;
+    const progressEvery = limits.progressEvery ?? 1_000_000;
+    let nextProgress = this.eventsRun + progressEvery;
+    const faults = this.faults;
+    const trace = this.trace;
+    if (faults.hasTriggers || props.hasWatches) {
+      trace.listener = (_atUs, kind, node, peer, label) => {
+        if (faults.hasTriggers) faults.onRecord(kind, node, peer, label);
+        props.onRecord(kind, label);
+      };
+    }
+    let reason: StopReason = 'quiescent';
+    let detail = '';
+    for (;;) {
+      if (this.stopRequest !== null) {
+        reason = props.violation !== null ? 'violation' : 'stopped';
+        detail = this.stopRequest;
+        break;
+      }
+      const t = heap.peekTime();
+      if (t === Infinity) {
+        reason = 'quiescent';
+        break;
+      }
+      if (t > limits.untilUs) {
+        const d = props.pendingLivenessDeadlineUs();
+        if (d < 0 || t > d) {
+          reason = 'time-limit';
+          break;
+        }
+      }
+      if (this.eventsRun >= maxEvents) {
+        reason = 'event-limit';
+        break;
+      }
+      const slot = heap.pop();
+      const fn = this.fns[slot]!;
+      const nodeIdx = this.slotNode[slot]!;
+      const inc = this.slotInc[slot]!;
+      this.fns[slot] = null;
+      this.slotGen[slot]!++;
+      this.freeSlots.push(slot);
+      if (fn === null) continue;
+      this.nowUs = t;
+      if (nodeIdx >= 0) {
+        const n = nodes[nodeIdx]!;
+        if (!n.up || n.incarnation !== inc) continue;
+        if (n.paused) {
+          n.deferred.push(fn);
+          continue;
+        }
+      }
+      this.eventsRun++;
+      fn();
+      if (props.dirtyCount > 0) props.afterEvent();
+      if (this.eventsRun >= nextProgress) {
+        nextProgress += progressEvery;
+        limits.onProgress?.(this.nowUs, this.eventsRun);
+      }
+    }
+    trace.listener = null;
+    return { reason, detail, nowUs: this.nowUs, events: this.eventsRun };
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The run's trace: every delivery, timer, executor task, fault and model-reported state change is a
+ * structured record (time, kind, node, peer, label, value). A rolling 64-bit hash over a canonical
+ * encoding of every record is always on; it is the run's identity. Full records go to a sink (JSONL)
+ * only when one is attached. Hashing allocates nothing: strings are interned to 32-bit codes once.
+ */
+
+export interface TraceRecord {
+  readonly atUs: number;
+  readonly kind: string;
+  /** Index of the node the record is about, or -1. */
+  readonly node: number;
+  /** Index of the other node (sender of a delivery, target of a send), or -1. */
+  readonly peer: number;
+  readonly label: string;
+  readonly value: number;
+  readonly detail?: string;
+}
+
+export type TraceListener = (
+  atUs: number,
+  kind: string,
+  node: number,
+  peer: number,
+  label: string,
+  value: number,
+) => void;
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export class Trace {
+  private h1 = 0x9e3779b9 | 0;
+  private h2 = 0x7f4a7c15 | 0;
+  private readonly codes = new Map<string, number>();
+  /** Number of records hashed so far. */
+  count = 0;
+  /** Names of nodes by index, for sinks. */
+  nodeNames: string[] = [];
+  /** Receives every record in full; set only when streaming (it costs an object per record). */
+  sink: ((rec: TraceRecord) => void) | null = null;
+  /** Called for every record when set (fault triggers, invariant wake-ups). */
+  listener: TraceListener | null = null;
+  lastKind = '';
+  lastLabel = '';
+  lastNode = -1;
+
+  private code(s: string): number {
+    let c = this.codes.get(s);
+    if (c === undefined) {
+      c = fnv1a(s);
+      this.codes.set(s, c);
+    }
+    return c;
+  }
+
+  private mix(word: number): void {
+    let a = Math.imul(this.h1 ^ word, 0x85ebca6b);
+    a = (a << 13) | (a >>> 19);
+    let b = Math.imul(this.h2 ^ word, 0xc2b2ae35);
+    b = (b << 17) | (b >>> 15);
+    this.h1 = a;
+    this.h2 = (b + a) | 0;
+  }
+
+  record(atUs: number, kind: string, node: number, peer: number, label: string, value: number, detail?: string): void {
+    this.count++;
+    this.lastKind = kind;
+    this.lastLabel = label;
+    this.lastNode = node;
+    this.mix(this.code(kind));
+    this.mix(atUs % 4294967296);
+    this.mix(Math.floor(atUs / 4294967296));
+    this.mix(node);
+    this.mix(peer);
+    this.mix(this.code(label));
+    f64[0] = value;
+    this.mix(u32[0]!);
+    this.mix(u32[1]!);
+    if (this.listener !== null) this.listener(atUs, kind, node, peer, label, value);
+    if (this.sink !== null) {
+      this.sink(detail === undefined ? { atUs, kind, node, peer, label, value } : { atUs, kind, node, peer, label, value, detail });
+    }
+  }
+
+  /** The rolling hash as 16 lowercase hex digits. */
+  hash(): string {
+    return (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0');
+  }
+}
+
+/** One JSONL line for a record, with node names resolved. Key order is fixed, so lines are canonical. */
+export function traceRecordToJson(rec: TraceRecord, nodeNames: readonly string[]): string {
+  const o: Record<string, unknown> = {
+    tUs: rec.atUs,
+    kind: rec.kind,
+    node: rec.node >= 0 ? (nodeNames[rec.node] ?? rec.node) : null,
+    peer: rec.peer >= 0 ? (nodeNames[rec.peer] ?? rec.peer) : null,
+    label: rec.label,
+    value: rec.value,
+  };
+  if (rec.detail !== undefined) o['detail'] = rec.detail;
+  return JSON.stringify(o);
+}
