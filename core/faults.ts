@@ -93,6 +93,11 @@ export class FaultInjector {
     this.roles.set(name, resolve);
   }
 
+  /** Timed steps of the plan not yet run. */
+  get stepsRemaining(): number {
+    return this.stepsLeft;
+  }
+
   get hasTriggers(): boolean {
     return this.pendingTriggers.length > 0;
   }
@@ -198,13 +203,13 @@ export class FaultInjector {
         const n = this.resolve(action.node);
         subject = n.id;
         bind(action.bind, n);
-        n.pause();
+        sim.pause(n);
         break;
       }
       case 'resume': {
         const n = this.resolve(action.node);
         subject = n.id;
-        n.resume();
+        sim.resume(n);
         break;
       }
       case 'lose-unsynced':
@@ -256,7 +261,7 @@ export class FaultInjector {
         net.clearLinkFaults();
         net.unclogAll();
         for (const n of sim.nodes) {
-          if (n.paused) n.resume();
+          if (n.paused) sim.resume(n);
           if (!n.up && action.restart !== false) sim.restart(n);
         }
         break;

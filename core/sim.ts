@@ -8,6 +8,10 @@ import { Trace } from './trace.ts';
 
 export type EventFn = () => void;
 
+export type LifecycleEvent = 'start' | 'crash' | 'pause' | 'resume';
+/** Observers of node lifecycle (metrics trackers); they run inside the event that caused it. */
+export type LifecycleListener = (node: SimNode, event: LifecycleEvent) => void;
+
 /** Disk of every node: sequential write bandwidth and the latency of one fsync. */
 export interface DiskProfile {
   writeBytesPerSec: number;
@@ -69,6 +73,7 @@ export class Simulation {
   private seq = 0;
   eventsRun = 0;
   private stopRequest: string | null = null;
+  private readonly lifecycle: LifecycleListener[] = [];
 
   constructor(opts: SimOptions) {
     this.seed = String(opts.seed);
@@ -151,15 +156,36 @@ export class Simulation {
     return n;
   }
 
+  onLifecycle(listener: LifecycleListener): void {
+    this.lifecycle.push(listener);
+  }
+
+  private emitLifecycle(node: SimNode, event: LifecycleEvent): void {
+    this.trace.record(this.nowUs, event, node.id, -1, event, node.incarnation);
+    for (const l of this.lifecycle) l(node, event);
+  }
+
   private startNode(node: SimNode): void {
     node.start();
-    this.trace.record(this.nowUs, 'start', node.id, -1, 'start', node.incarnation);
+    this.emitLifecycle(node, 'start');
   }
 
   crash(node: SimNode, loseUnsynced = true): void {
     if (!node.up) return;
     node.crash(loseUnsynced);
-    this.trace.record(this.nowUs, 'crash', node.id, -1, 'crash', node.incarnation);
+    this.emitLifecycle(node, 'crash');
+  }
+
+  pause(node: SimNode): void {
+    if (!node.up || node.paused) return;
+    node.pause();
+    this.emitLifecycle(node, 'pause');
+  }
+
+  resume(node: SimNode): void {
+    if (!node.up || !node.paused) return;
+    node.resume();
+    this.emitLifecycle(node, 'resume');
   }
 
   restart(node: SimNode): void {
