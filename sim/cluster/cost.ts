@@ -1,0 +1,167 @@
+import type { DiskProfile, LinkProfile, Simulation } from '../../core/index.ts';
+import { num, type Params, type ParamSpec, type ParamSpecs } from '../params.ts';
+
+/**
+ * THE cost model: every figure that turns modelled work into time or bytes. Each parameter has a
+ * name with its unit, a default and a one-line source — a Kafka/ZooKeeper config or code path, a
+ * KIP, a figure of kafka-facts.md, or "estimate: <reasoning>" where nothing was published.
+ * Overridable with `--set`, listed by `sim params`.
+ *
+ * Three sections: network & disk, KRaft, ZooKeeper & ZK mode. Mode owners may add entries to their
+ * own section (and to CostModel / costModel below).
+ */
+
+const p = (d: number, unit: string, description: string, source: string, min = 0): ParamSpec => ({ default: d, unit, description, source, min });
+
+// ---- network & disk ----------------------------------------------------------------------------
+const NETWORK_DISK: ParamSpecs = {
+  'net.one.way.latency.us': p(250, 'µs', 'one-way base latency of every link', 'estimate: same-zone datacenter RTT ≈ 0.5 ms (core DEFAULT_LINK)'),
+  'net.jitter.mean.us': p(50, 'µs', 'mean of the exponential jitter added to each message', 'estimate: LAN tail latency, ≈ 20 % of the base (core DEFAULT_LINK)'),
+  'net.bandwidth.bytes.per.s': p(1.25e9, 'bytes/s', 'bandwidth of one link; a message occupies it for size / bandwidth', 'estimate: 10 GbE NIC = 1.25e9 bytes/s (core DEFAULT_LINK)', 1),
+  'disk.write.bytes.per.s': p(500e6, 'bytes/s', 'sequential write bandwidth of a node\'s log disk', 'estimate: SSD / provisioned cloud volume sequential write, 0.25–1 GB/s (core DEFAULT_DISK)', 1),
+  'disk.fsync.us': p(1000, 'µs', 'latency of one fsync', 'estimate: SSD with a write cache flush ≈ 0.5–2 ms (core DEFAULT_DISK)'),
+};
+
+// ---- KRaft -------------------------------------------------------------------------------------
+// Record sizes are the serialized ApiMessageAndVersion (frame version + apiKey + version varints,
+// 3 bytes) plus the message body plus the DefaultRecord framing (length, attributes, timestamp and
+// offset deltas, key length, value length, header count ≈ 7 bytes), from the schemas in
+// metadata/src/main/resources/common/metadata/*.json.
+const KRAFT: ParamSpecs = {
+  'kraft.record.partition.bytes': p(73, 'bytes', 'PartitionRecord at replication.factor 3 (+8 bytes per further replica: Replicas and Isr)', 'estimate from PartitionRecord.json v0: PartitionId 4 + TopicId 16 + Replicas 13 + Isr 13 + Removing/Adding 2 + Leader 4 + LeaderRecoveryState 1 + LeaderEpoch 4 + PartitionEpoch 4 + tags 1 + frame 3 + record 7 = 72 ≈ 73'),
+  'kraft.record.partition.change.bytes': p(48, 'bytes', 'PartitionChangeRecord carrying a new Leader and Isr', 'estimate from PartitionChangeRecord.json: PartitionId 4 + TopicId 16 + tagged Leader (tag 1) 6 + tagged Isr (tag 0, 2 members) 11 + tag count 1 + frame 3 + record 7 = 48'),
+  'kraft.record.register.broker.bytes': p(120, 'bytes', 'RegisterBrokerRecord with one listener', 'estimate from RegisterBrokerRecord.json: BrokerId 4 + IncarnationId 16 + BrokerEpoch 8 + one EndPoint ≈ 36 + one Feature ≈ 22 + Rack/Fenced/InControlledShutdown 3 + LogDirs ≈ 17 + frame 3 + record 7 + tags ≈ 4'),
+  'kraft.record.noop.bytes': p(11, 'bytes', 'NoOpRecord (empty body)', 'NoOpRecord.json has no fields: tags 1 + frame 3 + record 7 = 11'),
+  'kraft.record.fence.broker.bytes': p(23, 'bytes', 'FenceBrokerRecord', 'FenceBrokerRecord.json: Id int32 4 + Epoch int64 8 + tags 1 + frame 3 + record 7 = 23'),
+  'kraft.record.batch.overhead.bytes': p(61, 'bytes', 'fixed header of one record batch', 'DefaultRecordBatch.RECORD_BATCH_OVERHEAD = 61 (clients/src/main/java/org/apache/kafka/common/record/DefaultRecordBatch.java)'),
+  'kraft.broker.apply.us.per.record': p(2, 'µs/record', 'broker cost to apply one committed metadata record (MetadataLoader → MetadataDelta → image → BrokerMetadataPublisher)', 'estimate: a few hash-map updates plus image rebuild share per record; JVM ≈ 1–5 µs'),
+  'kraft.controller.us.per.record': p(5, 'µs/record', 'active controller cost to generate and replay one record (QuorumController + timeline structures); standbys replay at the same cost', 'estimate: record generation, validation and replay into timeline hash maps; JVM ≈ 2–10 µs'),
+  'kraft.snapshot.bytes.per.partition': p(80, 'bytes/partition', 'metadata snapshot size per partition (KIP-630)', 'estimate: one PartitionRecord (73 bytes at rf 3) + the TopicRecord share and batch headers'),
+};
+
+// ---- ZooKeeper & ZK mode -------------------------------------------------------------------------
+const ZOOKEEPER: ParamSpecs = {
+  'zk.server.read.us': p(20, 'µs/request', 'ZK server CPU for one read (getData) including the reply', 'estimate: ZK serves ≈ 50k reads/s per server on one request thread path (ZooKeeper paper, Hunt et al. 2010, order of magnitude)'),
+  'zk.server.write.us': p(50, 'µs/request', 'ZK leader CPU for one write (PrepRequestProcessor + proposal), excluding the txn-log fsync', 'estimate: ZK sustains ≈ 20k writes/s with a fast log disk (Hunt et al. 2010, order of magnitude)'),
+  'zk.txnlog.fsync.us': p(1000, 'µs', 'fsync of the ZK transaction log (SyncRequestProcessor group-commits what is queued)', 'estimate: as disk.fsync.us; ZooKeeper recommends a dedicated log device (ZooKeeper admin guide)'),
+  'zk.znode.partition.state.bytes': p(80, 'bytes', 'data of /brokers/topics/<t>/partitions/<p>/state', 'JSON {"controller_epoch":N,"leader":N,"version":1,"leader_epoch":N,"isr":[a,b,c]} (kafka.zk.TopicPartitionStateZNode) ≈ 75–85 bytes'),
+  'zk.znode.path.bytes': p(45, 'bytes', 'path of a partition state znode in a request', '/brokers/topics/<topic name ≈ 15>/partitions/<p>/state'),
+  'zk.stat.bytes': p(68, 'bytes', 'Stat returned with each read', 'org.apache.zookeeper.data.Stat: 6 longs + 5 ints = 68 bytes (zookeeper.jute)'),
+  'zkmode.controller.load.us.per.partition': p(140, 'µs/partition', 'controller event-thread cost to load one partition into the ControllerContext (parse the state znode, update caches)', 'derived from kafka-facts §1.7: Kafka 1.1 loaded 100,000 partitions in 14 s ⇒ 140 µs/partition; with 10 ZK requests in flight the ZK side costs only (2 × 250 µs RTT + 20 µs read) / 10 ≈ 52 µs/partition, so the controller thread is the bottleneck at ≈ 140 µs'),
+  'zkmode.controller.request.build.us.per.partition': p(5, 'µs/partition', 'controller cost to add one partition to a LeaderAndIsr / UpdateMetadata batch for one broker (AbstractControllerBrokerRequestBatch)', 'estimate: a few map insertions and object allocations per partition state, JVM ≈ 2–10 µs'),
+  'zkmode.leader.and.isr.bytes.per.partition': p(52, 'bytes/partition', 'LeaderAndIsrPartitionState in a LeaderAndIsr request', 'LeaderAndIsrRequest.json v5+: index 4 + controllerEpoch 4 + leader 4 + leaderEpoch 4 + isr 13 + partitionEpoch 4 + replicas 13 + adding/removing 2 + isNew 1 + recovery 1 + tags 1 = 51 (+ topic share)'),
+  'zkmode.leader.and.isr.header.bytes': p(120, 'bytes', 'fixed part of a LeaderAndIsr request (request header, controller id/epoch, broker epoch, live leaders)', 'estimate: request header ≈ 30 + controller/broker epochs 16 + type 1 + a few LiveLeaders of ≈ 30 bytes'),
+  'zkmode.update.metadata.bytes.per.partition': p(48, 'bytes/partition', 'UpdateMetadataPartitionState in an UpdateMetadata request', 'UpdateMetadataRequest.json v6+: index 4 + controllerEpoch 4 + leader 4 + leaderEpoch 4 + isr 13 + zkVersion 4 + replicas 13 + offline 1 + tags 1 = 48'),
+  'zkmode.update.metadata.header.bytes': p(60, 'bytes', 'fixed part of an UpdateMetadata request (request header, controller id/epoch, broker epoch)', 'estimate: request header ≈ 30 + controllerId 4 + controllerEpoch 4 + brokerEpoch 8 + array lengths'),
+  'zkmode.update.metadata.bytes.per.live.broker': p(45, 'bytes/broker', 'one UpdateMetadataBroker entry (id, one endpoint, rack)', 'UpdateMetadataRequest.json: id 4 + endpoint (port 4 + host ≈ 20 + listener ≈ 10 + protocol 2) + rack 1 + tags ≈ 45'),
+  'zkmode.broker.leader.and.isr.us.per.partition': p(50, 'µs/partition', 'broker cost to apply one partition of LeaderAndIsr (ReplicaManager.becomeLeaderOrFollower: makeLeader/makeFollower, fetcher changes)', 'estimate: Partition state change, leader-epoch cache update and fetcher-manager bookkeeping per partition, JVM ≈ 20–100 µs'),
+  'zkmode.broker.update.metadata.us.per.partition': p(2, 'µs/partition', 'broker cost to apply one partition of UpdateMetadata (ZkMetadataCache.updateMetadata)', 'estimate: copy-on-write map update per partition state ≈ 1–5 µs'),
+};
+
+export const COST_PARAMS: ParamSpecs = { ...NETWORK_DISK, ...KRAFT, ...ZOOKEEPER };
+
+/** The cost model resolved from parameters: times in µs, sizes in bytes. */
+export interface CostModel {
+  readonly link: LinkProfile;
+  readonly disk: DiskProfile;
+  readonly kraft: {
+    readonly partitionRecordBytes: number;
+    readonly partitionChangeRecordBytes: number;
+    readonly registerBrokerRecordBytes: number;
+    readonly noOpRecordBytes: number;
+    readonly fenceBrokerRecordBytes: number;
+    readonly batchOverheadBytes: number;
+    readonly brokerApplyUsPerRecord: number;
+    readonly controllerUsPerRecord: number;
+    readonly snapshotBytesPerPartition: number;
+  };
+  readonly zk: {
+    readonly serverReadUs: number;
+    readonly serverWriteUs: number;
+    readonly txnLogFsyncUs: number;
+    readonly partitionStateZnodeBytes: number;
+    readonly znodePathBytes: number;
+    readonly statBytes: number;
+  };
+  readonly zkmode: {
+    readonly controllerLoadUsPerPartition: number;
+    readonly controllerRequestBuildUsPerPartition: number;
+    readonly leaderAndIsrBytesPerPartition: number;
+    readonly leaderAndIsrHeaderBytes: number;
+    readonly updateMetadataBytesPerPartition: number;
+    readonly updateMetadataHeaderBytes: number;
+    readonly updateMetadataBytesPerLiveBroker: number;
+    readonly brokerLeaderAndIsrUsPerPartition: number;
+    readonly brokerUpdateMetadataUsPerPartition: number;
+  };
+}
+
+/** Reads a cost parameter, falling back to its default when a scenario did not declare it. */
+function cost(params: Params, key: string): number {
+  if (params[key] === undefined) {
+    const d = COST_PARAMS[key]?.default;
+    if (typeof d !== 'number') throw new Error(`cost model: no parameter ${key}`);
+    return d;
+  }
+  return num(params, key);
+}
+
+export function linkProfile(params: Params): LinkProfile {
+  return {
+    baseLatencyUs: cost(params, 'net.one.way.latency.us'),
+    jitterMeanUs: cost(params, 'net.jitter.mean.us'),
+    bandwidthBytesPerSec: cost(params, 'net.bandwidth.bytes.per.s'),
+  };
+}
+
+export function diskProfile(params: Params): DiskProfile {
+  return { writeBytesPerSec: cost(params, 'disk.write.bytes.per.s'), fsyncUs: cost(params, 'disk.fsync.us') };
+}
+
+/**
+ * Puts the network and disk figures into a simulation. The runner builds the Simulation before the
+ * scenario sees its parameters, so builders call this first thing in build().
+ */
+export function installProfiles(sim: Simulation, params: Params): void {
+  sim.net.profile = linkProfile(params);
+  Object.assign(sim.disk, diskProfile(params));
+}
+
+export function costModel(params: Params): CostModel {
+  const rf = typeof params['replication.factor'] === 'number' ? params['replication.factor'] : 3;
+  return {
+    link: linkProfile(params),
+    disk: diskProfile(params),
+    kraft: {
+      // Replicas and Isr are int32 arrays: 4 bytes each per replica beyond the rf-3 default.
+      partitionRecordBytes: cost(params, 'kraft.record.partition.bytes') + 8 * (rf - 3),
+      partitionChangeRecordBytes: cost(params, 'kraft.record.partition.change.bytes'),
+      registerBrokerRecordBytes: cost(params, 'kraft.record.register.broker.bytes'),
+      noOpRecordBytes: cost(params, 'kraft.record.noop.bytes'),
+      fenceBrokerRecordBytes: cost(params, 'kraft.record.fence.broker.bytes'),
+      batchOverheadBytes: cost(params, 'kraft.record.batch.overhead.bytes'),
+      brokerApplyUsPerRecord: cost(params, 'kraft.broker.apply.us.per.record'),
+      controllerUsPerRecord: cost(params, 'kraft.controller.us.per.record'),
+      snapshotBytesPerPartition: cost(params, 'kraft.snapshot.bytes.per.partition'),
+    },
+    zk: {
+      serverReadUs: cost(params, 'zk.server.read.us'),
+      serverWriteUs: cost(params, 'zk.server.write.us'),
+      txnLogFsyncUs: cost(params, 'zk.txnlog.fsync.us'),
+      partitionStateZnodeBytes: cost(params, 'zk.znode.partition.state.bytes'),
+      znodePathBytes: cost(params, 'zk.znode.path.bytes'),
+      statBytes: cost(params, 'zk.stat.bytes'),
+    },
+    zkmode: {
+      controllerLoadUsPerPartition: cost(params, 'zkmode.controller.load.us.per.partition'),
+      controllerRequestBuildUsPerPartition: cost(params, 'zkmode.controller.request.build.us.per.partition'),
+      leaderAndIsrBytesPerPartition: cost(params, 'zkmode.leader.and.isr.bytes.per.partition'),
+      leaderAndIsrHeaderBytes: cost(params, 'zkmode.leader.and.isr.header.bytes'),
+      updateMetadataBytesPerPartition: cost(params, 'zkmode.update.metadata.bytes.per.partition'),
+      updateMetadataHeaderBytes: cost(params, 'zkmode.update.metadata.header.bytes'),
+      updateMetadataBytesPerLiveBroker: cost(params, 'zkmode.update.metadata.bytes.per.live.broker'),
+      brokerLeaderAndIsrUsPerPartition: cost(params, 'zkmode.broker.leader.and.isr.us.per.partition'),
+      brokerUpdateMetadataUsPerPartition: cost(params, 'zkmode.broker.update.metadata.us.per.partition'),
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { UsageError } from '../errors.ts';
+import { num, type Params } from '../params.ts';
+import { MAX_REPLICATION_FACTOR } from './partitions.ts';
+
+/** Topics and their replica assignment; fixed for a run (no reassignment is modelled). */
+export interface ClusterLayout {
+  readonly brokers: number;
+  readonly partitions: number;
+  readonly topics: number;
+  readonly partitionsPerTopic: number;
+  readonly replicationFactor: number;
+  /** replicas[p*rf + i] = broker id (0-based) of replica slot i; slot 0 is the preferred leader. */
+  readonly replicas: Int32Array;
+}
+
+/** Topic of global partition p (topics are numbered densely; the last one may be short). */
+export function topicOf(layout: ClusterLayout, p: number): number {
+  return Math.floor(p / layout.partitionsPerTopic);
+}
+
+/**
+ * A deterministic stand-in for the random draws Kafka makes per topic creation. Kafka draws the
+ * start index and the replica shift with `Random.nextInt(brokers)`; here they come from a hash of
+ * the topic index, so the layout depends on the parameters only (both modes, every seed, see
+ * the same cluster) and no run's random streams are consumed.
+ */
+function topicDraw(topic: number, salt: number, bound: number): number {
+  let h = Math.imul(topic ^ salt, 0x9e3779b1) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h % bound;
+}
+
+/**
+ * Kafka's rack-unaware replica assignment (AdminUtils.assignReplicasToBrokersRackUnaware, now
+ * org.apache.kafka.admin.AdminUtils / ReplicaAssignment): per topic, partition i's first replica
+ * is broker (startIndex + i) mod B; the shift of the other replicas grows by one every B
+ * partitions; replica j (j ≥ 1) sits at first + 1 + ((shift + j − 1) mod (B − 1)). This spreads
+ * leaders round-robin and never puts two replicas of a partition on one broker.
+ */
+export function assignTopic(out: Int32Array, firstPartition: number, count: number, brokers: number, rf: number, startIndex: number, replicaShift: number): void {
+  let shift = replicaShift;
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && i % brokers === 0) shift++;
+    const first = (i + startIndex) % brokers;
+    const base = (firstPartition + i) * rf;
+    out[base] = first;
+    for (let j = 0; j < rf - 1; j++) out[base + 1 + j] = (first + 1 + ((shift + j) % (brokers - 1))) % brokers;
+  }
+}
+
+export function makeLayout(params: Params): ClusterLayout {
+  const brokers = num(params, 'brokers');
+  const partitions = num(params, 'partitions');
+  const partitionsPerTopic = num(params, 'partitions.per.topic');
+  const rf = num(params, 'replication.factor');
+  if (!Number.isInteger(brokers) || brokers < 1) throw new UsageError(`brokers must be a whole number >= 1, got ${brokers}`);
+  if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`partitions must be a whole number >= 1, got ${partitions}`);
+  if (!Number.isInteger(partitionsPerTopic) || partitionsPerTopic < 1) throw new UsageError(`partitions.per.topic must be a whole number >= 1, got ${partitionsPerTopic}`);
+  if (!Number.isInteger(rf) || rf < 1 || rf > MAX_REPLICATION_FACTOR) throw new UsageError(`replication.factor must be a whole number in 1..${MAX_REPLICATION_FACTOR}, got ${rf}`);
+  // Kafka refuses a replication factor larger than the broker count (InvalidReplicationFactorException).
+  if (rf > brokers) throw new UsageError(`replication.factor ${rf} is larger than the number of brokers ${brokers}`);
+  const topics = Math.ceil(partitions / partitionsPerTopic);
+  const replicas = new Int32Array(partitions * rf);
+  for (let t = 0; t < topics; t++) {
+    const first = t * partitionsPerTopic;
+    const count = Math.min(partitionsPerTopic, partitions - first);
+    assignTopic(replicas, first, count, brokers, rf, topicDraw(t, 0x5bd1e995, brokers), topicDraw(t, 0x27d4eb2f, brokers));
+  }
+  return { brokers, partitions, topics, partitionsPerTopic, replicationFactor: rf, replicas };
+}
+
+/** The replicas of one partition, in slot order (for single partitions only: allocates). */
+export function replicasOf(layout: ClusterLayout, p: number): number[] {
+  const rf = layout.replicationFactor;
+  return Array.from(layout.replicas.subarray(p * rf, p * rf + rf));
+}

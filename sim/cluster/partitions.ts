@@ -1,0 +1,132 @@
+import type { ClusterLayout } from './layout.ts';
+
+/** Kafka's "no leader" (LeaderAndIsr.NoLeader / PartitionRecord Leader = -1). */
+export const NO_LEADER = -1;
+/** Replication factors above this do not fit the one-byte ISR bitmask over replica slots. */
+export const MAX_REPLICATION_FACTOR = 8;
+
+/** The ISR bitmask with every replica slot set (the state of a freshly created partition). */
+export function fullIsrMask(rf: number): number {
+  return (1 << rf) - 1;
+}
+
+/**
+ * Partition states as struct-of-arrays: truth, a controller's context, a broker's cache. What
+ * Kafka keeps per partition in `LeaderIsrAndControllerEpoch` (ZK mode) or `PartitionRegistration`
+ * (KRaft): leader, leaderEpoch, partitionEpoch (ZK: the state znode's zkVersion) and the ISR —
+ * here a bitmask over replica slots: bit i set ⇔ replicas[p*rf+i] is in the ISR.
+ */
+export class PartitionTable {
+  readonly size: number;
+  readonly rf: number;
+  /** Shared with the layout (assignment never changes in these models); do not write. */
+  readonly replicas: Int32Array;
+  readonly leader: Int32Array;
+  readonly leaderEpoch: Int32Array;
+  readonly partitionEpoch: Int32Array;
+  readonly isr: Uint8Array;
+
+  /** Initial state: leader = first replica (the preferred leader), epochs 0, ISR = all replicas. */
+  constructor(layout: ClusterLayout) {
+    if (!(layout.replicationFactor >= 1 && layout.replicationFactor <= MAX_REPLICATION_FACTOR)) {
+      throw new Error(`PartitionTable: replication factor ${layout.replicationFactor} outside 1..${MAX_REPLICATION_FACTOR} (ISR bitmask is one byte)`);
+    }
+    this.size = layout.partitions;
+    this.rf = layout.replicationFactor;
+    this.replicas = layout.replicas;
+    this.leader = new Int32Array(this.size);
+    this.leaderEpoch = new Int32Array(this.size);
+    this.partitionEpoch = new Int32Array(this.size);
+    this.isr = new Uint8Array(this.size).fill(fullIsrMask(this.rf));
+    const rf = this.rf;
+    for (let p = 0; p < this.size; p++) this.leader[p] = this.replicas[p * rf]!;
+  }
+
+  set(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
+    this.leader[p] = leader;
+    this.leaderEpoch[p] = leaderEpoch;
+    this.partitionEpoch[p] = partitionEpoch;
+    this.isr[p] = isrMask;
+  }
+
+  /** The replica slot of `broker` in partition p, or -1 when it is not a replica. */
+  slotOf(p: number, broker: number): number {
+    const base = p * this.rf;
+    for (let i = 0; i < this.rf; i++) if (this.replicas[base + i] === broker) return i;
+    return -1;
+  }
+
+  isrHas(p: number, broker: number): boolean {
+    const s = this.slotOf(p, broker);
+    return s >= 0 && (this.isr[p]! & (1 << s)) !== 0;
+  }
+
+  /** Number of ISR members of p. */
+  isrSize(p: number): number {
+    let m = this.isr[p]!;
+    let n = 0;
+    while (m !== 0) {
+      m &= m - 1;
+      n++;
+    }
+    return n;
+  }
+
+  copyFrom(other: PartitionTable): void {
+    if (other.size !== this.size || other.rf !== this.rf) throw new Error('PartitionTable.copyFrom: tables of different shape');
+    this.leader.set(other.leader);
+    this.leaderEpoch.set(other.leaderEpoch);
+    this.partitionEpoch.set(other.partitionEpoch);
+    this.isr.set(other.isr);
+  }
+}
+
+/**
+ * A batch of partition states, as LeaderAndIsr / UpdateMetadata requests and metadata record
+ * batches carry them (Kafka sends per-partition state in batches; QuorumController appends at most
+ * 10,000 records per batch). Fixed capacity; reuse with clear().
+ */
+export class PartitionStateBatch {
+  count = 0;
+  readonly partition: Int32Array;
+  readonly leader: Int32Array;
+  readonly leaderEpoch: Int32Array;
+  readonly partitionEpoch: Int32Array;
+  readonly isr: Uint8Array;
+
+  constructor(readonly capacity: number) {
+    this.partition = new Int32Array(capacity);
+    this.leader = new Int32Array(capacity);
+    this.leaderEpoch = new Int32Array(capacity);
+    this.partitionEpoch = new Int32Array(capacity);
+    this.isr = new Uint8Array(capacity);
+  }
+
+  static ofSize(n: number): PartitionStateBatch {
+    return new PartitionStateBatch(n);
+  }
+
+  get full(): boolean {
+    return this.count >= this.capacity;
+  }
+
+  push(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isr: number): void {
+    const i = this.count;
+    if (i >= this.capacity) throw new Error(`PartitionStateBatch: capacity ${this.capacity} exceeded`);
+    this.partition[i] = p;
+    this.leader[i] = leader;
+    this.leaderEpoch[i] = leaderEpoch;
+    this.partitionEpoch[i] = partitionEpoch;
+    this.isr[i] = isr;
+    this.count = i + 1;
+  }
+
+  /** Appends partition p's state from a table. */
+  pushFrom(table: PartitionTable, p: number): void {
+    this.push(p, table.leader[p]!, table.leaderEpoch[p]!, table.partitionEpoch[p]!, table.isr[p]!);
+  }
+
+  clear(): void {
+    this.count = 0;
+  }
+}

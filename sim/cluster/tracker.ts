@@ -1,0 +1,483 @@
+import type { LifecycleEvent, SimNode, Simulation } from '../../core/index.ts';
+import type { Metrics } from '../result.ts';
+import { BrokerMetadataCache, NO_STATE_EPOCH } from './cache.ts';
+import type { ClusterLayout } from './layout.ts';
+import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
+import { TruthHistory } from './history.ts';
+
+/** How a broker's cached state of a partition compares with truth (design §5). */
+export const EQUAL = 0;
+/** Differs from truth but was committed at some time (or the cache holds nothing yet). */
+export const STALE = 1;
+/** Differs from truth and was never committed (e.g. applied from a zombie controller). */
+export const PHANTOM = 2;
+export type CacheStatus = typeof EQUAL | typeof STALE | typeof PHANTOM;
+
+export type Milestone = 'detect' | 'elect' | 'load';
+
+export interface TrackerOptions {
+  /** Healthy this long after the last fault step ⇒ sim.stop('recovered and settled'). */
+  readonly settleMs: number;
+}
+
+/**
+ * The ground-truth observer of design §5. Models report what is committed (commit), what each
+ * broker's metadata cache holds (brokerApply, brokerCacheReset), which brokers serve
+ * (setBrokerServing) and which nodes believe they are the active controller (setControllerActive);
+ * broker liveness comes from the simulation's lifecycle events. Everything is maintained
+ * incrementally: commit is O(brokers), brokerApply O(1) when the state equals truth (else
+ * O(changes of that partition)), liveness/serving/reset changes O(partitions).
+ *
+ * Maxima are over states that held for a positive span of virtual time (plus the state the run
+ * ends in), so the intermediate counts inside one event do not register.
+ */
+export class ClusterTracker {
+  readonly truth: PartitionTable;
+  readonly layout: ClusterLayout;
+  private readonly history: TruthHistory;
+  private readonly caches: BrokerMetadataCache[];
+  /** status[b][p]: EQUAL / STALE / PHANTOM of broker b's cache for p. */
+  private readonly status: Uint8Array[];
+  private readonly divergent: Int32Array;
+  private readonly phantom: Int32Array;
+  private readonly live: Uint8Array;
+  private readonly serving: Uint8Array;
+  private readonly brokerOfNode = new Map<number, number>();
+  private readonly available: Uint8Array;
+  /** Live brokers whose own cache names themselves leader of p. */
+  private readonly selfLeaders: Uint8Array;
+  private readonly initialIsr: number;
+  private readonly settleUs: number;
+
+  unavailable = 0;
+  /** Σ over live brokers of their divergent partitions. */
+  totalDivergence = 0;
+  /** Σ over live brokers of their phantom partitions. */
+  totalPhantom = 0;
+  dualLeaderPartitions = 0;
+  activeControllers = 0;
+  private readonly controllerFlags = new Set<number>();
+
+  // integrals (partition·µs, µs) and maxima
+  private lastUs: number;
+  private unavailableUs = 0;
+  private divergenceUs = 0;
+  private splitBrainUs = 0;
+  private maxUnavailable = 0;
+  private maxBrokerDivergence = 0;
+  private maxTotalDivergence = 0;
+  private maxPhantomLive = 0;
+  private maxDualLeaders = 0;
+  private maxActiveControllers = 0;
+  private phantomApplies = 0;
+
+  // health and recovery
+  private healthy = false;
+  private healthySinceUs = -1;
+  private healthGen = 0;
+  private settleHandle = -1;
+  private prevTotalDivergence = 0;
+  private lastConvergedUs = -1;
+  private readonly milestoneUs = { detect: -1, elect: -1, load: -1 };
+
+  constructor(
+    private readonly sim: Simulation,
+    layout: ClusterLayout,
+    private readonly brokers: readonly SimNode[],
+    opts: TrackerOptions,
+  ) {
+    if (brokers.length !== layout.brokers) throw new Error(`ClusterTracker: ${brokers.length} broker nodes for a layout of ${layout.brokers} brokers`);
+    this.layout = layout;
+    this.truth = new PartitionTable(layout);
+    this.history = new TruthHistory(layout.partitions);
+    this.initialIsr = fullIsrMask(layout.replicationFactor);
+    this.settleUs = Math.round(opts.settleMs * 1000);
+    const B = layout.brokers;
+    const P = layout.partitions;
+    this.caches = [];
+    this.status = [];
+    for (let b = 0; b < B; b++) {
+      this.caches.push(new BrokerMetadataCache(layout, b));
+      this.status.push(new Uint8Array(P));
+      this.brokerOfNode.set(brokers[b]!.id, b);
+    }
+    this.divergent = new Int32Array(B);
+    this.phantom = new Int32Array(B);
+    this.live = new Uint8Array(B);
+    this.serving = new Uint8Array(B).fill(1);
+    for (let b = 0; b < B; b++) this.live[b] = brokers[b]!.up && !brokers[b]!.paused ? 1 : 0;
+    this.available = new Uint8Array(P);
+    this.selfLeaders = new Uint8Array(P);
+    for (let p = 0; p < P; p++) {
+      const l = this.truth.leader[p]!;
+      if (this.live[l] === 1) this.incSelf(p);
+      if (this.computeAvailable(p)) this.available[p] = 1;
+      else this.unavailable++;
+    }
+    this.lastUs = sim.nowUs;
+    sim.onLifecycle((node, event) => this.onLifecycle(node, event));
+    this.updateHealth();
+  }
+
+  // ---- what models report ----
+
+  /** Truth changed for p (KRaft: a record at or below the quorum HW; ZK mode: a committed znode write). */
+  commit(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
+    this.advance();
+    this.history.append(p, leader, leaderEpoch, isrMask);
+    this.truth.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
+    const B = this.caches.length;
+    for (let b = 0; b < B; b++) {
+      const c = this.caches[b]!;
+      const st = this.status[b]![p]!;
+      const eq = c.leader[p] === leader && c.leaderEpoch[p] === leaderEpoch && c.isr[p] === isrMask;
+      // A cache equal to the previous truth now holds a committed, older state: stale. Stale and
+      // phantom stay what they were unless the new truth is exactly what the cache holds.
+      const next = (eq ? EQUAL : st === EQUAL ? STALE : st) as CacheStatus;
+      if (next !== st) this.setStatus(b, p, st, next);
+    }
+    this.refreshAvailable(p);
+    this.updateHealth();
+  }
+
+  commitBatch(batch: PartitionStateBatch): void {
+    for (let i = 0; i < batch.count; i++) {
+      this.commit(batch.partition[i]!, batch.leader[i]!, batch.leaderEpoch[i]!, batch.partitionEpoch[i]!, batch.isr[i]!);
+    }
+  }
+
+  /** Broker b's metadata cache now holds this state of p. */
+  brokerApply(b: number, p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
+    this.advance();
+    const c = this.caches[b];
+    if (c === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
+    const oldLeader = c.leader[p]!;
+    const changed = oldLeader !== leader || c.leaderEpoch[p] !== leaderEpoch || c.isr[p] !== isrMask;
+    c.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
+    const t = this.truth;
+    const next: CacheStatus =
+      leader === t.leader[p] && leaderEpoch === t.leaderEpoch[p] && isrMask === t.isr[p] ? EQUAL : this.classifyPast(p, leader, leaderEpoch, isrMask);
+    if (next === PHANTOM && changed) this.phantomApplies++;
+    const st = this.status[b]![p]!;
+    if (next !== st) this.setStatus(b, p, st, next);
+    if (this.live[b] === 1 && oldLeader !== leader) {
+      if (oldLeader === b) this.decSelf(p);
+      else if (leader === b) this.incSelf(p);
+    }
+    if (t.leader[p] === b) this.refreshAvailable(p);
+    this.updateHealth();
+  }
+
+  brokerApplyBatch(b: number, batch: PartitionStateBatch): void {
+    for (let i = 0; i < batch.count; i++) {
+      this.brokerApply(b, batch.partition[i]!, batch.leader[i]!, batch.leaderEpoch[i]!, batch.partitionEpoch[i]!, batch.isr[i]!);
+    }
+  }
+
+  cacheOf(b: number): BrokerMetadataCache {
+    const c = this.caches[b];
+    if (c === undefined) throw new Error(`ClusterTracker.cacheOf: no broker ${b}`);
+    return c;
+  }
+
+  /** A (re)started broker's cache is empty until it loads metadata: every partition is stale for it. */
+  brokerCacheReset(b: number): void {
+    this.advance();
+    const c = this.cacheOf(b);
+    const P = this.truth.size;
+    if (this.live[b] === 1) {
+      for (let p = 0; p < P; p++) if (c.leader[p] === b) this.decSelf(p);
+      this.totalDivergence += P - this.divergent[b]!;
+      this.totalPhantom -= this.phantom[b]!;
+    }
+    c.clear();
+    this.status[b]!.fill(STALE);
+    this.divergent[b] = P;
+    this.phantom[b] = 0;
+    this.rescanLedBy(b);
+    this.updateHealth();
+  }
+
+  /** KRaft: unfenced; ZK mode: registered (/brokers/ids/b exists). */
+  setBrokerServing(b: number, serving: boolean): void {
+    if (b < 0 || b >= this.caches.length) throw new Error(`ClusterTracker.setBrokerServing: no broker ${b}`);
+    const v = serving ? 1 : 0;
+    if (this.serving[b] === v) return;
+    this.advance();
+    this.serving[b] = v;
+    this.rescanLedBy(b);
+    this.updateHealth();
+  }
+
+  /**
+   * A node that believes it is (or no longer is) the active controller. `node` is the SimNode or
+   * its simulation id (node.id) — not a Kafka broker/controller id. A crash clears the belief; a
+   * paused node does not count while paused (it cannot act).
+   */
+  setControllerActive(node: SimNode | number, active: boolean): void {
+    const id = typeof node === 'number' ? node : node.id;
+    if (this.sim.nodes[id] === undefined) throw new Error(`ClusterTracker.setControllerActive: no simulation node with id ${id}`);
+    if (this.controllerFlags.has(id) === active) return;
+    this.advance();
+    if (active) this.controllerFlags.add(id);
+    else this.controllerFlags.delete(id);
+    this.recountControllers();
+    this.updateHealth();
+  }
+
+  /** A recovery milestone; the first call of each after the main fault counts. */
+  milestone(name: Milestone): void {
+    const fault = this.sim.faults.mainFaultAtUs;
+    if (fault < 0 || this.milestoneUs[name] >= 0) return;
+    this.milestoneUs[name] = this.sim.nowUs;
+    this.sim.trace.record(this.sim.nowUs, 'state', -1, -1, `milestone.${name}`, this.sim.nowUs - fault);
+  }
+
+  // ---- queries ----
+
+  get isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  statusOf(b: number, p: number): CacheStatus {
+    return this.status[b]![p]! as CacheStatus;
+  }
+
+  brokerDivergence(b: number): number {
+    return this.divergent[b]!;
+  }
+
+  brokerPhantoms(b: number): number {
+    return this.phantom[b]!;
+  }
+
+  isAvailable(p: number): boolean {
+    return this.available[p] === 1;
+  }
+
+  isLive(b: number): boolean {
+    return this.live[b] === 1;
+  }
+
+  isServing(b: number): boolean {
+    return this.serving[b] === 1;
+  }
+
+  selfBelievedLeaders(p: number): number {
+    return this.selfLeaders[p]!;
+  }
+
+  metrics(): Metrics {
+    this.advance();
+    this.sampleMaxima();
+    const fault = this.sim.faults.mainFaultAtUs;
+    const ms = (us: number): number => us / 1000;
+    const span = (from: number, to: number): number | null => (from < 0 || to < 0 || to < from ? null : ms(to - from));
+    // Healthy now: recovered at the last transition to healthy, or at the fault itself when the
+    // cluster never left health after it.
+    const recoveredUs = fault >= 0 && this.healthy ? Math.max(this.healthySinceUs, fault) : -1;
+    const m = this.milestoneUs;
+    return {
+      recoveryMs: span(fault, recoveredUs),
+      phases: { detectMs: span(fault, m.detect), electMs: span(m.detect, m.elect), loadMs: span(m.elect, m.load), propagateMs: span(m.load, recoveredUs) },
+      unavailablePartitionMs: ms(this.unavailableUs),
+      maxUnavailablePartitions: this.maxUnavailable,
+      divergence: {
+        maxPartitions: this.maxBrokerDivergence,
+        partitionMs: ms(this.divergenceUs),
+        phantomStates: this.phantomApplies,
+        convergedAtMs: fault >= 0 && this.totalDivergence === 0 && this.lastConvergedUs >= fault ? ms(this.lastConvergedUs) : null,
+      },
+      splitBrainMs: ms(this.splitBrainUs),
+    };
+  }
+
+  extra(): Record<string, number | string | null> {
+    this.advance();
+    this.sampleMaxima();
+    const fault = this.sim.faults.mainFaultAtUs;
+    let afterFault: string | null = null;
+    if (fault >= 0) afterFault = this.totalDivergence > 0 ? 'diverged' : this.lastConvergedUs >= fault ? 'converged' : 'none';
+    return {
+      dualLeaderPartitionsMax: this.maxDualLeaders,
+      phantomPartitionsMax: this.maxPhantomLive,
+      divergenceTotalMax: this.maxTotalDivergence,
+      activeControllersMax: this.maxActiveControllers,
+      divergenceAfterFault: afterFault,
+      healthyAtEnd: this.healthy ? 'yes' : 'no',
+      divergenceAtEnd: this.totalDivergence,
+      unavailableAtEnd: this.unavailable,
+    };
+  }
+
+  // ---- internals ----
+
+  private onLifecycle(node: SimNode, event: LifecycleEvent): void {
+    const b = this.brokerOfNode.get(node.id);
+    const isController = this.controllerFlags.has(node.id);
+    if (b === undefined && !isController) return;
+    this.advance();
+    if (event === 'crash' && isController) this.controllerFlags.delete(node.id);
+    if (isController) this.recountControllers();
+    if (b !== undefined) this.setLive(b, event === 'start' || event === 'resume');
+    this.updateHealth();
+  }
+
+  private setLive(b: number, live: boolean): void {
+    const v = live ? 1 : 0;
+    if (this.live[b] === v) return;
+    this.live[b] = v;
+    const sign = live ? 1 : -1;
+    this.totalDivergence += sign * this.divergent[b]!;
+    this.totalPhantom += sign * this.phantom[b]!;
+    const c = this.caches[b]!;
+    const P = this.truth.size;
+    for (let p = 0; p < P; p++) {
+      if (c.leader[p] === b) {
+        if (live) this.incSelf(p);
+        else this.decSelf(p);
+      }
+    }
+    this.rescanLedBy(b);
+  }
+
+  private rescanLedBy(b: number): void {
+    const leader = this.truth.leader;
+    const P = this.truth.size;
+    for (let p = 0; p < P; p++) if (leader[p] === b) this.refreshAvailable(p);
+  }
+
+  private recountControllers(): void {
+    let n = 0;
+    for (const id of this.controllerFlags) {
+      const node = this.sim.nodes[id]!;
+      if (node.up && !node.paused) n++;
+    }
+    this.activeControllers = n;
+  }
+
+  private classifyPast(p: number, leader: number, leaderEpoch: number, isr: number): CacheStatus {
+    if (leaderEpoch === NO_STATE_EPOCH) return STALE;
+    if (this.history.contains(p, leader, leaderEpoch, isr)) return STALE;
+    const rf = this.truth.rf;
+    if (leader === this.truth.replicas[p * rf] && leaderEpoch === 0 && isr === this.initialIsr) return STALE;
+    return PHANTOM;
+  }
+
+  private setStatus(b: number, p: number, from: number, to: CacheStatus): void {
+    this.status[b]![p] = to;
+    const live = this.live[b] === 1;
+    if (from === EQUAL) {
+      this.divergent[b]!++;
+      if (live) this.totalDivergence++;
+    } else if (to === EQUAL) {
+      this.divergent[b]!--;
+      if (live) this.totalDivergence--;
+    }
+    if (from === PHANTOM) {
+      this.phantom[b]!--;
+      if (live) this.totalPhantom--;
+    } else if (to === PHANTOM) {
+      this.phantom[b]!++;
+      if (live) this.totalPhantom++;
+    }
+  }
+
+  private incSelf(p: number): void {
+    const n = ++this.selfLeaders[p]!;
+    if (n === 2) this.dualLeaderPartitions++;
+  }
+
+  private decSelf(p: number): void {
+    const n = --this.selfLeaders[p]!;
+    if (n === 1) this.dualLeaderPartitions--;
+  }
+
+  /** Truth's leader is a live, serving broker whose own cache has that leadership (leader and epoch). */
+  private computeAvailable(p: number): boolean {
+    const l = this.truth.leader[p]!;
+    if (l < 0 || l >= this.caches.length || this.live[l] !== 1 || this.serving[l] !== 1) return false;
+    const c = this.caches[l]!;
+    return c.leader[p] === l && c.leaderEpoch[p] === this.truth.leaderEpoch[p];
+  }
+
+  private refreshAvailable(p: number): void {
+    const a = this.computeAvailable(p) ? 1 : 0;
+    if (a === this.available[p]) return;
+    this.available[p] = a;
+    this.unavailable += a === 1 ? -1 : 1;
+  }
+
+  /** Integrates every figure over [lastUs, now) and samples maxima of the state that held there. */
+  private advance(): void {
+    const now = this.sim.nowUs;
+    const dt = now - this.lastUs;
+    if (dt <= 0) return;
+    this.unavailableUs += this.unavailable * dt;
+    this.divergenceUs += this.totalDivergence * dt;
+    if (this.activeControllers > 1) this.splitBrainUs += dt;
+    this.sampleMaxima();
+    this.lastUs = now;
+  }
+
+  private sampleMaxima(): void {
+    if (this.unavailable > this.maxUnavailable) this.maxUnavailable = this.unavailable;
+    if (this.totalDivergence > this.maxTotalDivergence) this.maxTotalDivergence = this.totalDivergence;
+    if (this.totalPhantom > this.maxPhantomLive) this.maxPhantomLive = this.totalPhantom;
+    if (this.dualLeaderPartitions > this.maxDualLeaders) this.maxDualLeaders = this.dualLeaderPartitions;
+    if (this.activeControllers > this.maxActiveControllers) this.maxActiveControllers = this.activeControllers;
+    if (this.totalDivergence > 0) {
+      for (let b = 0; b < this.divergent.length; b++) {
+        if (this.live[b] === 1 && this.divergent[b]! > this.maxBrokerDivergence) this.maxBrokerDivergence = this.divergent[b]!;
+      }
+    }
+  }
+
+  /** Healthy = exactly one active controller, every partition available, zero divergence on live brokers. */
+  private updateHealth(): void {
+    const now = this.sim.nowUs;
+    if (this.prevTotalDivergence > 0 && this.totalDivergence === 0) this.lastConvergedUs = now;
+    this.prevTotalDivergence = this.totalDivergence;
+    const h = this.activeControllers === 1 && this.unavailable === 0 && this.totalDivergence === 0;
+    if (h === this.healthy) return;
+    this.healthy = h;
+    this.healthGen++;
+    if (h) {
+      this.healthySinceUs = now;
+      this.scheduleSettleCheck(now + this.settleUs);
+    } else if (this.settleHandle >= 0) {
+      this.sim.cancel(this.settleHandle);
+      this.settleHandle = -1;
+    }
+  }
+
+  private scheduleSettleCheck(atUs: number): void {
+    if (this.settleHandle >= 0) this.sim.cancel(this.settleHandle);
+    const gen = this.healthGen;
+    this.settleHandle = this.sim.at(atUs, () => {
+      this.settleHandle = -1;
+      this.settleCheck(gen);
+    });
+  }
+
+  /**
+   * Stops the run once every timed fault step has run and the cluster has been healthy for
+   * settle.ms since both its last transition to healthy and the last fault action. While steps
+   * remain, it looks again every settle.ms (at least 1 ms), never per event.
+   */
+  private settleCheck(gen: number): void {
+    if (!this.healthy || gen !== this.healthGen) return;
+    const now = this.sim.nowUs;
+    const faults = this.sim.faults;
+    if (faults.stepsRemaining > 0) {
+      this.scheduleSettleCheck(now + Math.max(this.settleUs, 1000));
+      return;
+    }
+    const dueUs = Math.max(this.healthySinceUs, faults.lastActionAtUs) + this.settleUs;
+    if (dueUs > now) {
+      this.scheduleSettleCheck(dueUs);
+      return;
+    }
+    this.sim.stop('recovered and settled');
+  }
+}
