@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { FaultPlanError, Simulation, traceRecordToJson, withDeterminismGuard, type TraceRecord } from '../core/index.ts';
 import { UsageError } from './errors.ts';
 import { defaults, type ParamValue } from './params.ts';
@@ -55,6 +55,11 @@ class JsonlWriter {
     closeSync(this.fd);
     renameSync(this.tmp, this.path);
   }
+  /** A run that did not complete leaves no trace file, partial or not. */
+  discard(): void {
+    closeSync(this.fd);
+    unlinkSync(this.tmp);
+  }
 }
 
 /** Builds and runs one (scenario, mode, seed); the simulation itself runs under the determinism guard. */
@@ -71,6 +76,7 @@ export function runOnce(req: RunRequest): RunResult {
   }
   let built;
   let outcome;
+  let completed = false;
   try {
     ({ built, outcome } = withDeterminismGuard(() => {
       const b = scenario.build({ sim, params, mode: req.mode, seed: req.seed });
@@ -82,11 +88,13 @@ export function runOnce(req: RunRequest): RunResult {
       });
       return { built: b, outcome: o };
     }));
+    completed = true;
   } catch (e) {
     if (e instanceof FaultPlanError) throw new UsageError(`fault plan: ${e.message}`);
     throw e;
   } finally {
-    writer?.close();
+    if (completed) writer?.close();
+    else writer?.discard();
   }
   const v = sim.props.violation;
   return {
