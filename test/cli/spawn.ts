@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node bin/sim.js …args` from the project root, without colours. */
+export function sim(...args: string[]): Promise<Ran> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/sim.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A scratch directory for scenario files and traces. */
+export function scratch(): { dir: string; file: (name: string, text: string) => string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'kraftsim-cli-'));
+  // ESM like the project's own scenarios (outside a "type": "module" package, tsx loads .ts as
+  // CommonJS and an error thrown at import surfaces as a require cycle instead).
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  return {
+    dir,
+    file(name, text) {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Source of a scenario file outside the project that imports the project by absolute path. */
+export function scenarioSource(build: string, name = 'scratch'): string {
+  return [
+    `import { defineScenario } from ${JSON.stringify(join(ROOT, 'sim/scenario.ts'))};`,
+    'export default defineScenario({',
+    `  name: ${JSON.stringify(name)},`,
+    "  description: 'a test scenario',",
+    '  modes: null,',
+    "  until: '1s',",
+    '  params: {},',
+    `  build({ sim }) { ${build} },`,
+    '});',
+    '',
+  ].join('\n');
+}
+
+/** Bad input: exit 2, a single line on stderr, no stack trace. */
+export function expectUsageError(r: Ran): string {
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  if (r.code !== 2 || lines.length !== 1 || /^\s+at /m.test(r.stderr)) {
+    throw new Error(`expected exit 2 with one stderr line, got exit ${r.code}, stderr:\n${r.stderr}`);
+  }
+  return lines[0]!;
+}
