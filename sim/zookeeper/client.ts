@@ -1,0 +1,261 @@
+import type { SimNode } from '../../core/index.ts';
+import { assertNever } from '../../core/index.ts';
+import type { Op, ReadOp, Request, Response, WatchEventType, WatchReg, ZkClientMsg, Zxid } from './types.ts';
+
+export type KeeperState = 'SyncConnected' | 'Disconnected' | 'Expired';
+
+export interface ZooKeeperClientOptions {
+  readonly sessionTimeoutMs: number;
+  /** zookeeper.max.in.flight.requests: Kafka's ZooKeeperClient semaphore over pipelined requests. */
+  readonly maxInFlight: number;
+  readonly onState: (s: KeeperState) => void;
+  readonly onWatch: (path: string, event: WatchEventType) => void;
+  /** Request bytes (path + data) for sizing messages. */
+  readonly requestBytes: (r: Request) => number;
+}
+
+type Callback = (r: Response) => void;
+
+interface Pending {
+  readonly cxid: number;
+  readonly request: Request;
+  readonly writerEpoch: number;
+  readonly cb: Callback;
+}
+
+/**
+ * A ZooKeeper client in a Kafka node (ClientCnxn under Kafka's ZooKeeperClient): one connection to
+ * one server at a time; pings when idle for readTimeout/2 (readTimeout = 2/3 of the negotiated
+ * session timeout); declares itself Disconnected after readTimeout without hearing the server and
+ * reconnects to the next server (connect timeout = session timeout / #servers), presenting its
+ * session id. Only then can it learn that the session expired. Requests are pipelined with at most
+ * `maxInFlight` outstanding; requests outstanding on a lost connection are re-sent after
+ * reconnecting (Kafka's retryRequestsUntilConnected), and fail with SESSIONEXPIRED on expiry.
+ * Watches are one-shot and re-registered on reconnect (SetWatches).
+ */
+export class ZooKeeperClient {
+  state: 'CONNECTING' | 'CONNECTED' | 'CLOSED' = 'CONNECTING';
+  sessionId = 0;
+  private server = -1;
+  private lastZxid: Zxid = 0;
+  private nextCxid = 1;
+  private readonly outstanding = new Map<number, Pending>();
+  private readonly waiting: Pending[] = [];
+  private waitHead = 0;
+  private readonly watches = new Map<string, WatchReg>();
+  private lastHeardUs = 0;
+  private lastSentUs = 0;
+  private timer = -1;
+  private negotiatedMs: number;
+  /** How many sessions this client has had (Kafka re-creates one after expiry). */
+  sessionsCreated = 0;
+
+  constructor(
+    private readonly node: SimNode,
+    private readonly servers: readonly SimNode[],
+    private readonly opts: ZooKeeperClientOptions,
+  ) {
+    this.negotiatedMs = opts.sessionTimeoutMs;
+    this.server = node.rng.int(servers.length);
+  }
+
+  /** Warm start: the session already exists and this client is connected to `server`. */
+  adopt(sessionId: number, server: number, lastZxid: Zxid): void {
+    this.sessionId = sessionId;
+    this.server = server;
+    this.lastZxid = lastZxid;
+    this.state = 'CONNECTED';
+    this.lastHeardUs = this.node.monoNowUs;
+    this.lastSentUs = this.node.monoNowUs;
+    this.arm();
+  }
+
+  connect(): void {
+    this.state = 'CONNECTING';
+    this.sendConnect();
+  }
+
+  get connected(): boolean {
+    return this.state === 'CONNECTED';
+  }
+
+  get inFlight(): number {
+    return this.outstanding.size;
+  }
+
+  get serverIndex(): number {
+    return this.server;
+  }
+
+  private get readTimeoutUs(): number {
+    return (this.negotiatedMs * 1000 * 2) / 3;
+  }
+
+  private sendConnect(): void {
+    const watches = [...this.watches.values()];
+    this.node.send(this.servers[this.server]!, { type: 'ConnectRequest', sessionId: this.sessionId, timeoutMs: this.opts.sessionTimeoutMs, lastZxidSeen: this.lastZxid, watches }, 48 + watches.length * 24);
+    this.lastSentUs = this.node.monoNowUs;
+    this.lastHeardUs = this.node.monoNowUs;
+    this.node.cancelTimer(this.timer);
+    // ClientCnxn: connectTimeout = sessionTimeout / number of servers.
+    this.timer = this.node.setTimer('zk-connect-timeout', (this.opts.sessionTimeoutMs * 1000) / this.servers.length, () => {
+      if (this.state !== 'CONNECTING') return;
+      this.nextServer();
+      this.sendConnect();
+    });
+  }
+
+  private nextServer(): void {
+    this.server = (this.server + 1) % this.servers.length;
+  }
+
+  /** The liveness timer: ping when idle for readTimeout/2, give up on the server after readTimeout. */
+  private arm(): void {
+    this.node.cancelTimer(this.timer);
+    const now = this.node.monoNowUs;
+    const pingAt = this.lastSentUs + this.readTimeoutUs / 2;
+    const deadAt = this.lastHeardUs + this.readTimeoutUs;
+    this.timer = this.node.setTimer('zk-client-tick', Math.max(0, Math.min(pingAt, deadAt) - now), () => this.tick());
+  }
+
+  private tick(): void {
+    if (this.state !== 'CONNECTED') return;
+    const now = this.node.monoNowUs;
+    if (now - this.lastHeardUs >= this.readTimeoutUs) {
+      this.node.note('zk.client.timeout', this.server);
+      this.disconnected();
+      return;
+    }
+    if (now - this.lastSentUs >= this.readTimeoutUs / 2) {
+      this.node.send(this.servers[this.server]!, { type: 'ZkPing', sessionId: this.sessionId }, 16);
+      this.lastSentUs = now;
+    }
+    this.arm();
+  }
+
+  private disconnected(): void {
+    this.state = 'CONNECTING';
+    this.opts.onState('Disconnected');
+    this.nextServer();
+    this.sendConnect();
+  }
+
+  onMessage(from: SimNode, msg: ZkClientMsg): void {
+    if (this.state === 'CLOSED' || this.servers[this.server] !== from) return;
+    switch (msg.type) {
+      case 'ConnectResponse': {
+        if (this.state !== 'CONNECTING') return;
+        if (msg.expired) {
+          this.expire();
+          return;
+        }
+        const fresh = this.sessionId !== msg.sessionId;
+        this.sessionId = msg.sessionId;
+        this.negotiatedMs = msg.timeoutMs;
+        if (fresh) this.sessionsCreated++;
+        this.state = 'CONNECTED';
+        this.lastHeardUs = this.node.monoNowUs;
+        this.node.note('zk.client.connected', this.server);
+        this.arm();
+        // Re-send what the lost connection left unanswered, in order, then what was waiting.
+        const again = [...this.outstanding.values()].sort((a, b) => a.cxid - b.cxid);
+        for (const p of again) this.transmit(p);
+        this.opts.onState('SyncConnected');
+        this.pump();
+        return;
+      }
+      case 'ZkResponse': {
+        this.heard();
+        const p = this.outstanding.get(msg.cxid);
+        if (p === undefined) return;
+        this.outstanding.delete(msg.cxid);
+        if (msg.response.zxid > this.lastZxid) this.lastZxid = msg.response.zxid;
+        p.cb(msg.response);
+        this.pump();
+        return;
+      }
+      case 'ZkPingResponse':
+        this.heard();
+        return;
+      case 'WatcherEvent': {
+        this.heard();
+        const w = this.watches.get(msg.path);
+        if (w !== undefined) this.watches.delete(msg.path);
+        this.opts.onWatch(msg.path, msg.event);
+        return;
+      }
+      case 'ConnectionClosed':
+        if (this.state === 'CONNECTED') this.disconnected();
+        return;
+      default:
+        assertNever(msg as never);
+    }
+  }
+
+  private heard(): void {
+    this.lastHeardUs = this.node.monoNowUs;
+  }
+
+  /** The session is gone: every request fails, watches are lost, the owner decides what next. */
+  private expire(): void {
+    this.node.note('zk.client.expired', this.sessionId);
+    this.state = 'CLOSED';
+    this.node.cancelTimer(this.timer);
+    this.watches.clear();
+    const failed = [...this.outstanding.values()].sort((a, b) => a.cxid - b.cxid);
+    this.outstanding.clear();
+    this.opts.onState('Expired');
+    for (const p of failed) p.cb({ code: 'SESSIONEXPIRED', zxid: 0 });
+  }
+
+  /** Kafka's ZooKeeperClient.reinitialize: a new session (requests still waiting go out on it). */
+  reinitialize(): void {
+    this.sessionId = 0;
+    this.lastZxid = 0;
+    this.nextServer();
+    this.connect();
+  }
+
+  /** Closes for good (the node shuts down): requests fail. */
+  close(): void {
+    this.state = 'CLOSED';
+    this.node.cancelTimer(this.timer);
+  }
+
+  write(ops: readonly Op[], cb: Callback, writerEpoch = -1): void {
+    this.enqueue({ kind: 'write', ops }, writerEpoch, cb);
+  }
+
+  read(op: ReadOp, cb: Callback): void {
+    if (op.type !== 'sync' && op.type !== 'getPartitionState' && op.watch) this.watches.set(op.path, { path: op.path, kind: op.type === 'getChildren' ? 'child' : op.type === 'exists' ? 'exist' : 'data' });
+    this.enqueue({ kind: 'read', op }, -1, cb);
+  }
+
+  private enqueue(request: Request, writerEpoch: number, cb: Callback): void {
+    this.waiting.push({ cxid: this.nextCxid++, request, writerEpoch, cb });
+    this.pump();
+  }
+
+  /** Sends waiting requests while fewer than maxInFlight are outstanding. */
+  private pump(): void {
+    while (this.state === 'CONNECTED' && this.outstanding.size < this.opts.maxInFlight && this.waitHead < this.waiting.length) {
+      const p = this.waiting[this.waitHead++]!;
+      this.outstanding.set(p.cxid, p);
+      this.transmit(p);
+    }
+    if (this.waitHead > 1024 && this.waitHead * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.waitHead);
+      this.waitHead = 0;
+    }
+  }
+
+  private transmit(p: Pending): void {
+    this.node.send(this.servers[this.server]!, { type: 'ZkRequest', sessionId: this.sessionId, cxid: p.cxid, request: p.request, writerEpoch: p.writerEpoch }, this.opts.requestBytes(p.request));
+    this.lastSentUs = this.node.monoNowUs;
+  }
+
+  /** Requests not yet answered, waiting or in flight. */
+  get backlog(): number {
+    return this.outstanding.size + this.waiting.length - this.waitHead;
+  }
+}

@@ -1,0 +1,306 @@
+import type { SimNode } from '../../core/index.ts';
+import { assertNever } from '../../core/index.ts';
+import type { Trigger } from './datatree.ts';
+import type { QuorumPeer } from './peer.ts';
+import type { ReadOp, Response, Txn, WatchEventType, WatchReg, ZkClientMsg, Zxid } from './types.ts';
+
+/** Server-side costs (from sim/cluster/cost.ts, ZooKeeper section). */
+export interface ZkServerCosts {
+  readonly readUs: number;
+  readonly writeUs: number;
+  readonly txnLogFsyncUs: number;
+  readonly statBytes: number;
+  readonly znodePathBytes: number;
+  readonly partitionStateZnodeBytes: number;
+}
+
+interface Slot {
+  readonly cxid: number;
+  response: Response | null;
+}
+
+/** One client connection (NIOServerCnxn): its session and the responses owed, in request order. */
+interface Cnxn {
+  readonly client: SimNode;
+  readonly sessionId: number;
+  readonly slots: Slot[];
+}
+
+type WatchTable = Map<string, Set<number>>;
+
+/**
+ * The client-facing half of a server: connections, session touches, reads served locally from
+ * the committed tree (possibly stale on a follower), writes forwarded to the leader and answered
+ * when they commit here, and one-shot watches fired by this server to the clients connected to it.
+ * Responses go back in request order per connection, as ZooKeeper guarantees.
+ */
+export class ServerCnxns {
+  private readonly byClient = new Map<number, Cnxn>();
+  private readonly bySession = new Map<number, Cnxn>();
+  private readonly dataWatches: WatchTable = new Map();
+  private readonly existWatches: WatchTable = new Map();
+  private readonly childWatches: WatchTable = new Map();
+  /** createSession txns this server submitted, by session: the connecting client. */
+  private readonly connecting = new Map<number, SimNode>();
+  private nextSession = 1;
+
+  constructor(
+    private readonly peer: QuorumPeer,
+    private readonly costs: ZkServerCosts,
+  ) {}
+
+  get connections(): number {
+    return this.byClient.size;
+  }
+
+  private send(to: SimNode, msg: ZkClientMsg, bytes: number): void {
+    this.peer.node.send(to, msg, bytes);
+  }
+
+  onClientMessage(from: SimNode, msg: Extract<ZkClientMsg, { type: 'ConnectRequest' | 'ZkRequest' | 'ZkPing' }>): void {
+    const peer = this.peer;
+    if (!peer.serving) return; // not serving: the client's connect/read timeout moves it on
+    switch (msg.type) {
+      case 'ConnectRequest': {
+        // ZooKeeperServer.processConnectRequest refuses a client that has seen a newer zxid.
+        if (msg.lastZxidSeen > peer.tree.lastProcessedZxid) return;
+        this.drop(from.id);
+        if (msg.sessionId === 0) {
+          const node = peer.node;
+          const session = (peer.sid + 1) * 1e9 + node.incarnation * 1e6 + this.nextSession++;
+          this.connecting.set(session, from);
+          this.write(session, -1, [{ type: 'createSession', session, timeoutMs: msg.timeoutMs }], -1);
+          return;
+        }
+        const timeoutMs = peer.tree.sessions.get(msg.sessionId);
+        if (timeoutMs === undefined || peer.sessions?.has(msg.sessionId) === false && peer.state === 'LEADING') {
+          this.send(from, { type: 'ConnectResponse', sessionId: msg.sessionId, timeoutMs: 0, expired: true }, 32);
+          return;
+        }
+        this.open(from, msg.sessionId);
+        peer.touch(msg.sessionId);
+        this.setWatches(msg.sessionId, msg.watches, msg.lastZxidSeen);
+        this.send(from, { type: 'ConnectResponse', sessionId: msg.sessionId, timeoutMs, expired: false }, 32);
+        return;
+      }
+      case 'ZkPing': {
+        const c = this.byClient.get(from.id);
+        if (c === undefined || c.sessionId !== msg.sessionId) return;
+        peer.touch(c.sessionId);
+        this.send(from, { type: 'ZkPingResponse' }, 16);
+        return;
+      }
+      case 'ZkRequest': {
+        const c = this.byClient.get(from.id);
+        if (c === undefined || c.sessionId !== msg.sessionId) {
+          this.send(from, { type: 'ConnectionClosed', sessionId: msg.sessionId }, 16);
+          return;
+        }
+        peer.touch(c.sessionId);
+        const slot: Slot = { cxid: msg.cxid, response: null };
+        c.slots.push(slot);
+        const req = msg.request;
+        if (req.kind === 'write') {
+          this.write(c.sessionId, msg.cxid, req.ops, msg.writerEpoch);
+          return;
+        }
+        if (req.op.type === 'sync') {
+          peer.sync(() => this.fill(c, slot, { code: 'OK', zxid: peer.tree.lastProcessedZxid }));
+          return;
+        }
+        const op = req.op;
+        peer.node.executor('zk-request').submit(op.type, this.costs.readUs, () => this.fill(c, slot, this.read(c.sessionId, op)));
+        return;
+      }
+      default:
+        assertNever(msg);
+    }
+  }
+
+  private write(session: number, cxid: number, ops: Parameters<QuorumPeer['submitWrite']>[3], writerEpoch: number): void {
+    const peer = this.peer;
+    if (peer.state === 'LEADING') peer.submitWrite(peer.sid, session, cxid, ops, writerEpoch);
+    else peer.forwardWrite(session, cxid, ops, writerEpoch);
+  }
+
+  private open(client: SimNode, sessionId: number): Cnxn {
+    const old = this.bySession.get(sessionId);
+    if (old !== undefined) this.drop(old.client.id);
+    const c: Cnxn = { client, sessionId, slots: [] };
+    this.byClient.set(client.id, c);
+    this.bySession.set(sessionId, c);
+    return c;
+  }
+
+  private drop(clientId: number): void {
+    const c = this.byClient.get(clientId);
+    if (c === undefined) return;
+    this.byClient.delete(clientId);
+    if (this.bySession.get(c.sessionId) === c) this.bySession.delete(c.sessionId);
+  }
+
+  private fill(c: Cnxn, slot: Slot, r: Response): void {
+    slot.response = r;
+    if (this.byClient.get(c.client.id) !== c) return;
+    while (c.slots.length > 0 && c.slots[0]!.response !== null) {
+      const s = c.slots.shift()!;
+      this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs));
+    }
+  }
+
+  private addWatch(table: WatchTable, path: string, session: number): void {
+    let s = table.get(path);
+    if (s === undefined) table.set(path, (s = new Set()));
+    s.add(session);
+  }
+
+  private read(session: number, op: Exclude<ReadOp, { type: 'sync' }>): Response {
+    const tree = this.peer.tree;
+    const zxid = tree.lastProcessedZxid;
+    switch (op.type) {
+      case 'getData': {
+        const n = tree.get(op.path);
+        if (n === undefined) return { code: 'NONODE', zxid };
+        if (op.watch) this.addWatch(this.dataWatches, op.path, session);
+        return { code: 'OK', data: n.data, dataBytes: n.dataBytes, stat: tree.stat(n), zxid };
+      }
+      case 'exists': {
+        const n = tree.get(op.path);
+        if (op.watch) this.addWatch(n === undefined ? this.existWatches : this.dataWatches, op.path, session);
+        return n === undefined ? { code: 'NONODE', zxid } : { code: 'OK', stat: tree.stat(n), zxid };
+      }
+      case 'getChildren': {
+        const n = tree.get(op.path);
+        if (n === undefined) return { code: 'NONODE', zxid };
+        if (op.watch) this.addWatch(this.childWatches, op.path, session);
+        return { code: 'OK', children: [...n.children].sort(), stat: tree.stat(n), zxid };
+      }
+      case 'getPartitionState': {
+        const ps = tree.partitions;
+        if (ps.version[op.partition]! < 0) return { code: 'NONODE', zxid };
+        return { code: 'OK', partitionState: ps.get(op.partition), zxid };
+      }
+      default:
+        return assertNever(op);
+    }
+  }
+
+  /** SetWatches on reconnect: re-register, firing at once what changed since the client's last zxid. */
+  private setWatches(session: number, watches: readonly WatchReg[], relZxid: Zxid): void {
+    const tree = this.peer.tree;
+    for (const w of watches) {
+      const n = tree.get(w.path);
+      let fire: WatchEventType | null = null;
+      if (w.kind === 'data') fire = n === undefined ? 'NodeDeleted' : n.mzxid > relZxid ? 'NodeDataChanged' : null;
+      else if (w.kind === 'exist') fire = n !== undefined ? 'NodeCreated' : null;
+      else fire = n === undefined ? 'NodeDeleted' : n.pzxid > relZxid ? 'NodeChildrenChanged' : null;
+      const c = this.bySession.get(session)!;
+      if (fire !== null) this.send(c.client, { type: 'WatcherEvent', path: w.path, event: fire }, 16 + w.path.length);
+      else this.addWatch(w.kind === 'data' ? this.dataWatches : w.kind === 'exist' ? this.existWatches : this.childWatches, w.path, session);
+    }
+  }
+
+  /** A txn committed on this server: fire watches, answer the client if the request came here. */
+  onCommitted(t: Txn, triggers: readonly Trigger[]): void {
+    for (const tr of triggers) this.fire(tr);
+    for (const op of t.ops) {
+      if (op.type === 'closeSession') this.closeSession(op.session);
+    }
+    if (t.origin !== this.peer.sid) return;
+    const first = t.ops[0];
+    if (first !== undefined && first.type === 'createSession') {
+      const client = this.connecting.get(first.session);
+      this.connecting.delete(first.session);
+      if (client === undefined) return;
+      this.open(client, first.session);
+      this.send(client, { type: 'ConnectResponse', sessionId: first.session, timeoutMs: first.timeoutMs, expired: false }, 32);
+      return;
+    }
+    const c = this.bySession.get(t.session);
+    if (c === undefined) return;
+    const slot = c.slots.find((s) => s.cxid === t.cxid && s.response === null);
+    if (slot === undefined) return;
+    this.fill(c, slot, txnResponse(t));
+  }
+
+  private fire(tr: Trigger): void {
+    const send = (table: WatchTable): void => {
+      const s = table.get(tr.path);
+      if (s === undefined) return;
+      table.delete(tr.path);
+      for (const session of s) {
+        const c = this.bySession.get(session);
+        if (c !== undefined) this.send(c.client, { type: 'WatcherEvent', path: tr.path, event: tr.event }, 16 + tr.path.length);
+      }
+    };
+    switch (tr.event) {
+      case 'NodeCreated':
+        send(this.existWatches);
+        send(this.dataWatches);
+        break;
+      case 'NodeDataChanged':
+        send(this.dataWatches);
+        break;
+      case 'NodeDeleted':
+        send(this.dataWatches);
+        send(this.childWatches);
+        break;
+      case 'NodeChildrenChanged':
+        send(this.childWatches);
+        break;
+      default:
+        assertNever(tr.event);
+    }
+  }
+
+  /** The session was closed (expired): its connection here is closed and its watches dropped. */
+  private closeSession(session: number): void {
+    for (const t of [this.dataWatches, this.existWatches, this.childWatches]) for (const s of t.values()) s.delete(session);
+    const c = this.bySession.get(session);
+    if (c === undefined) return;
+    this.drop(c.client.id);
+    this.send(c.client, { type: 'ConnectionClosed', sessionId: session }, 16);
+  }
+
+  /** The server stopped serving: every connection is closed; clients reconnect elsewhere. */
+  closeAll(): void {
+    for (const c of this.byClient.values()) this.send(c.client, { type: 'ConnectionClosed', sessionId: c.sessionId }, 16);
+    this.byClient.clear();
+    this.bySession.clear();
+    this.connecting.clear();
+    this.dataWatches.clear();
+    this.existWatches.clear();
+    this.childWatches.clear();
+  }
+
+  /** After a SNAP the tree object changed; nothing cached refers to it. */
+  treeReplaced(): void {}
+
+  /** Warm start: a client already connected here with an open session. */
+  warmOpen(client: SimNode, session: number): void {
+    this.open(client, session);
+  }
+}
+
+function txnResponse(t: Txn): Response {
+  const err = t.ops.find((o) => o.type === 'error');
+  if (err !== undefined && err.type === 'error') return { code: err.code, failedOp: err.failedOp, zxid: t.zxid };
+  const created: string[] = [];
+  const createdZxids: number[] = [];
+  for (const op of t.ops) {
+    if (op.type === 'create') {
+      created.push(op.path);
+      createdZxids.push(t.zxid);
+    }
+  }
+  return { code: 'OK', created, createdZxids, zxid: t.zxid };
+}
+
+function responseBytes(r: Response, c: ZkServerCosts): number {
+  let b = 16;
+  if (r.stat !== undefined) b += c.statBytes;
+  if (r.partitionState !== undefined) b += c.partitionStateZnodeBytes + c.statBytes;
+  if (r.children !== undefined) for (const ch of r.children) b += 4 + ch.length;
+  if (r.dataBytes !== undefined) b += r.dataBytes;
+  return b;
+}

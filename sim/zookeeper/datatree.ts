@@ -1,0 +1,183 @@
+import type { PartitionStateData, Stat, TxnOp, WatchEventType, Zxid } from './types.ts';
+
+/** One znode of the small map part of the tree (everything but partition states). */
+export interface ZNode {
+  data: unknown;
+  dataBytes: number;
+  version: number;
+  /** Child-list version: ZooKeeper names sequential children from it. */
+  cversion: number;
+  czxid: Zxid;
+  mzxid: Zxid;
+  pzxid: Zxid;
+  ephemeralOwner: number;
+  children: Set<string>;
+}
+
+/** A watch trigger produced by applying a txn: the server fires the one-shot watches registered on it. */
+export interface Trigger {
+  readonly path: string;
+  readonly event: WatchEventType;
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/**
+ * Partition-state znodes (/brokers/topics/<t>/partitions/<p>/state) as struct-of-arrays, so 2M of
+ * them fit: leader, leader_epoch, controller_epoch, isr (a bitmask over replica slots) and the
+ * znode's zkVersion (Kafka's partition epoch). A version of -1 means the znode does not exist.
+ */
+export class PartitionStateStore {
+  readonly leader: Int32Array;
+  readonly leaderEpoch: Int32Array;
+  readonly controllerEpoch: Int32Array;
+  readonly isr: Uint8Array;
+  readonly version: Int32Array;
+
+  constructor(readonly size: number, from?: PartitionStateStore) {
+    this.leader = from ? from.leader.slice() : new Int32Array(size);
+    this.leaderEpoch = from ? from.leaderEpoch.slice() : new Int32Array(size);
+    this.controllerEpoch = from ? from.controllerEpoch.slice() : new Int32Array(size);
+    this.isr = from ? from.isr.slice() : new Uint8Array(size);
+    this.version = from ? from.version.slice() : new Int32Array(size).fill(-1);
+  }
+
+  get(p: number): PartitionStateData & { version: number } {
+    return { leader: this.leader[p]!, leaderEpoch: this.leaderEpoch[p]!, controllerEpoch: this.controllerEpoch[p]!, isr: this.isr[p]!, version: this.version[p]! };
+  }
+
+  set(p: number, s: PartitionStateData, version: number): void {
+    this.leader[p] = s.leader;
+    this.leaderEpoch[p] = s.leaderEpoch;
+    this.controllerEpoch[p] = s.controllerEpoch;
+    this.isr[p] = s.isr;
+    this.version[p] = version;
+  }
+}
+
+/**
+ * ZooKeeper's DataTree: the committed state a server serves reads from. Applying a txn is
+ * deterministic, so every server that applies the same committed prefix holds the same tree.
+ * A session's ephemerals are indexed by owner, as DataTree.ephemerals does.
+ */
+export class DataTree {
+  readonly nodes = new Map<string, ZNode>();
+  readonly partitions: PartitionStateStore;
+  readonly ephemerals = new Map<number, Set<string>>();
+  /** Open sessions and their timeouts (ZooKeeper keeps them in the snapshot too). */
+  readonly sessions = new Map<number, number>();
+  lastProcessedZxid: Zxid = 0;
+
+  constructor(partitions: number, from?: DataTree) {
+    this.partitions = new PartitionStateStore(partitions, from?.partitions);
+    if (from === undefined) {
+      this.nodes.set('/', { data: null, dataBytes: 0, version: 0, cversion: 0, czxid: 0, mzxid: 0, pzxid: 0, ephemeralOwner: 0, children: new Set() });
+      return;
+    }
+    for (const [path, n] of from.nodes) this.nodes.set(path, { ...n, children: new Set(n.children) });
+    for (const [s, paths] of from.ephemerals) this.ephemerals.set(s, new Set(paths));
+    for (const [s, t] of from.sessions) this.sessions.set(s, t);
+    this.lastProcessedZxid = from.lastProcessedZxid;
+  }
+
+  /** A deep copy (a snapshot sent to a learner, or a server's on-disk snapshot). */
+  clone(): DataTree {
+    return new DataTree(this.partitions.size, this);
+  }
+
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  stat(n: ZNode): Stat {
+    return { czxid: n.czxid, mzxid: n.mzxid, version: n.version, ephemeralOwner: n.ephemeralOwner };
+  }
+
+  /** Used by warm start and by apply: creates path (its parent must exist). */
+  create(path: string, data: unknown, dataBytes: number, ephemeralOwner: number, zxid: Zxid): void {
+    const parent = this.nodes.get(parentOf(path));
+    if (parent === undefined) throw new Error(`DataTree.create: parent of ${path} missing (prep must have refused it)`);
+    this.nodes.set(path, { data, dataBytes, version: 0, cversion: 0, czxid: zxid, mzxid: zxid, pzxid: zxid, ephemeralOwner, children: new Set() });
+    parent.children.add(nameOf(path));
+    parent.cversion++;
+    parent.pzxid = zxid;
+    if (ephemeralOwner !== 0) {
+      let set = this.ephemerals.get(ephemeralOwner);
+      if (set === undefined) this.ephemerals.set(ephemeralOwner, (set = new Set()));
+      set.add(path);
+    }
+  }
+
+  private remove(path: string, zxid: Zxid): void {
+    const n = this.nodes.get(path);
+    if (n === undefined) return;
+    this.nodes.delete(path);
+    const parent = this.nodes.get(parentOf(path));
+    if (parent !== undefined) {
+      parent.children.delete(nameOf(path));
+      parent.cversion++;
+      parent.pzxid = zxid;
+    }
+    if (n.ephemeralOwner !== 0) this.ephemerals.get(n.ephemeralOwner)?.delete(path);
+  }
+
+  /** Applies one committed txn's ops; returns the watch triggers it fires. */
+  apply(zxid: Zxid, ops: readonly TxnOp[], out: Trigger[]): void {
+    for (const op of ops) {
+      switch (op.type) {
+        case 'create':
+          this.create(op.path, op.data, op.dataBytes, op.ephemeralOwner, zxid);
+          out.push({ path: op.path, event: 'NodeCreated' }, { path: parentOf(op.path), event: 'NodeChildrenChanged' });
+          break;
+        case 'setData': {
+          const n = this.nodes.get(op.path);
+          if (n === undefined) throw new Error(`DataTree.apply: setData on missing ${op.path} (prep must have refused it)`);
+          n.data = op.data;
+          n.dataBytes = op.dataBytes;
+          n.version = op.version;
+          n.mzxid = zxid;
+          out.push({ path: op.path, event: 'NodeDataChanged' });
+          break;
+        }
+        case 'delete':
+          this.remove(op.path, zxid);
+          out.push({ path: op.path, event: 'NodeDeleted' }, { path: parentOf(op.path), event: 'NodeChildrenChanged' });
+          break;
+        case 'check':
+        case 'error':
+          break;
+        case 'setPartitionState':
+          this.partitions.set(op.partition, op.state, op.version);
+          break;
+        case 'createSession':
+          this.sessions.set(op.session, op.timeoutMs);
+          break;
+        case 'closeSession': {
+          // DataTree.killSession: the session's ephemerals go in the same txn.
+          const eph = this.ephemerals.get(op.session);
+          if (eph !== undefined) {
+            for (const path of [...eph].sort()) {
+              this.remove(path, zxid);
+              out.push({ path, event: 'NodeDeleted' }, { path: parentOf(path), event: 'NodeChildrenChanged' });
+            }
+            this.ephemerals.delete(op.session);
+          }
+          this.sessions.delete(op.session);
+          break;
+        }
+        default: {
+          const never: never = op;
+          throw new Error(`DataTree.apply: unknown op ${String(never)}`);
+        }
+      }
+    }
+    this.lastProcessedZxid = zxid;
+  }
+}

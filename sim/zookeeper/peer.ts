@@ -1,0 +1,711 @@
+import type { Message, NodeBehavior, SimNode } from '../../core/index.ts';
+import { assertNever } from '../../core/index.ts';
+import type { ZabAudit } from './audit.ts';
+import { DataTree, type Trigger } from './datatree.ts';
+import { FastLeaderElection } from './election.ts';
+import { PrepRequestProcessor } from './prep.ts';
+import { ServerCnxns, type ZkServerCosts } from './cnxn.ts';
+import { SessionTracker } from './session-tracker.ts';
+import { makeZxid, zxidEpoch, type Op, type QuorumMsg, type ServerState, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
+
+export interface ZkServerConfig {
+  readonly sid: number;
+  /** Every server of the ensemble, index = sid. */
+  readonly servers: readonly SimNode[];
+  readonly tickMs: number;
+  readonly initLimit: number;
+  readonly syncLimit: number;
+  readonly costs: ZkServerCosts;
+  readonly audit: ZabAudit;
+  /** Called with every txn a server commits (the ensemble reports the leader's to the Kafka tracker). */
+  readonly onCommit?: (sid: number, txn: Txn, tree: DataTree) => void;
+}
+
+interface DurableZab {
+  readonly currentEpoch: number;
+  readonly acceptedEpoch: number;
+}
+
+interface LearnerHandler {
+  readonly sid: number;
+  ackedUpTo: Zxid;
+  lastHeardUs: number;
+  newLeaderAcked: boolean;
+  /** The learner's connection attempt this handler serves. */
+  round: number;
+}
+
+const TXN_HEADER_BYTES = 40;
+
+/**
+ * One ZooKeeper server (QuorumPeer): FastLeaderElection while LOOKING, then Leader or Follower.
+ * Leader: discovery (a quorum of FollowerInfo within initLimit ticks → new epoch), sync (DIFF or
+ * SNAP), NEWLEADER acked by a quorum → established; then broadcast: every write becomes a txn
+ * with zxid (epoch, counter), logged and fsynced (group commit) on every server, committed once a
+ * quorum has ACKed. The leader pings learners every tickTime/2 and steps down when it has not
+ * heard a quorum within syncLimit ticks; a follower drops a leader it has not heard from within
+ * syncLimit ticks. Sessions are tracked and expired by the leader. Client connections, reads,
+ * watches: ServerCnxns.
+ */
+export class QuorumPeer implements NodeBehavior {
+  state: ServerState = 'LOOKING';
+  tree: DataTree;
+  /** The committed history position of the last applied txn (for the prefix property). */
+  committedCount: number;
+  private zab: DurableZab;
+  private readonly log;
+  private lastLogged: Zxid;
+  private appliedIndex: number;
+  private readonly election: FastLeaderElection;
+  readonly cnxns: ServerCnxns;
+  private fsyncing = false;
+  private syncedZxid: Zxid;
+  private readonly syncedWaiters: ((z: Zxid) => void)[] = [];
+  // leader state
+  private leaderEpoch = -1;
+  private counter = 0;
+  established = false;
+  private learners = new Map<number, LearnerHandler>();
+  private followerInfos = new Map<number, number>();
+  private prep: PrepRequestProcessor | null = null;
+  sessions: SessionTracker | null = null;
+  private lastCommitted: Zxid = 0;
+  private outbox: Txn[] = [];
+  private flushScheduled = false;
+  private pendingCommit: Zxid = -1;
+  private syncWaiters: { upTo: Zxid; fn: () => void }[] = [];
+  private phaseTimer = -1;
+  // follower state
+  leaderSid = -1;
+  private lastHeardLeaderUs = 0;
+  private touches = new Map<number, number>();
+  private syncTokens = new Map<number, () => void>();
+  private nextSyncToken = 1;
+
+  constructor(
+    readonly node: SimNode,
+    readonly cfg: ZkServerConfig,
+  ) {
+    const store = node.store;
+    this.zab = store.get<DurableZab>('zab') ?? { currentEpoch: 0, acceptedEpoch: 0 };
+    const snap = store.get<{ tree: DataTree; count: number }>('snapshot');
+    this.tree = snap !== undefined ? snap.tree.clone() : new DataTree(0);
+    this.log = store.log<Txn>('txnlog');
+    this.committedCount = (snap?.count ?? 0) + this.log.length;
+    // ZKDatabase.loadDataBase replays every logged txn; a diverging suffix is replaced at sync.
+    for (const t of this.log.entries) this.applyOnly(t);
+    this.appliedIndex = this.log.length;
+    this.lastLogged = this.log.length > 0 ? this.log.entries[this.log.length - 1]!.zxid : this.tree.lastProcessedZxid;
+    this.syncedZxid = this.lastLogged;
+    this.cnxns = new ServerCnxns(this, cfg.costs);
+    const peers = cfg.servers.map((_, i) => i).filter((i) => i !== cfg.sid);
+    this.election = new FastLeaderElection({
+      sid: cfg.sid,
+      quorum: this.quorum,
+      peers,
+      lastLoggedZxid: () => this.lastLogged,
+      currentEpoch: () => this.zab.currentEpoch,
+      broadcast: (vote, ee) => {
+        for (const p of peers) this.sendPeer(p, { type: 'Notification', vote, electionEpoch: ee, state: 'LOOKING', sid: cfg.sid }, 40);
+      },
+      setTimer: (label, ms, fn) => node.setTimer(label, ms * 1000, fn),
+      cancelTimer: (id) => node.cancelTimer(id),
+      decide: (leader) => (leader === cfg.sid ? this.lead() : this.follow(leader)),
+    });
+  }
+
+  get sid(): number {
+    return this.cfg.sid;
+  }
+
+  get quorum(): number {
+    return Math.floor(this.cfg.servers.length / 2) + 1;
+  }
+
+  get currentEpoch(): number {
+    return this.zab.currentEpoch;
+  }
+
+  get lastZxid(): Zxid {
+    return this.lastLogged;
+  }
+
+  /** Serving clients: an established leader, or a follower that got UPTODATE. */
+  serving = false;
+
+  private get tickUs(): number {
+    return this.cfg.tickMs * 1000;
+  }
+
+  sendPeer(sid: number, msg: QuorumMsg, sizeBytes: number): void {
+    this.node.send(this.cfg.servers[sid]!, msg, sizeBytes);
+  }
+
+  // ---- lifecycle ----
+
+  /** Starts as LOOKING (cold start or restart). */
+  start(): void {
+    this.lookForLeader();
+  }
+
+  /** Warm start: this server is already the established leader of `epoch`. */
+  warmLead(epoch: number): void {
+    this.state = 'LEADING';
+    this.leaderEpoch = epoch;
+    this.counter = 0;
+    this.prep = new PrepRequestProcessor(this.tree);
+    this.sessions = new SessionTracker(this.tickUs);
+    for (const sid of this.cfg.servers.keys()) {
+      if (sid !== this.sid) this.learners.set(sid, { sid, ackedUpTo: this.lastLogged, lastHeardUs: this.node.monoNowUs, newLeaderAcked: true, round: -1 });
+    }
+    this.establish();
+  }
+
+  warmFollow(leader: number): void {
+    this.state = 'FOLLOWING';
+    this.leaderSid = leader;
+    this.lastHeardLeaderUs = this.node.monoNowUs;
+    this.serving = true;
+    this.synced = true;
+    this.armFollowerTimeout();
+  }
+
+  private lookForLeader(): void {
+    this.stopServing();
+    this.state = 'LOOKING';
+    this.node.note('zk.state.looking', this.zab.currentEpoch);
+    this.election.lookForLeader();
+  }
+
+  private stopServing(): void {
+    if (this.state === 'LEADING') this.cfg.audit.steppedDown(this.sid);
+    this.serving = false;
+    this.established = false;
+    this.cnxns.closeAll();
+    this.learners.clear();
+    this.followerInfos.clear();
+    this.prep?.clear();
+    this.prep = null;
+    this.sessions = null;
+    this.outbox = [];
+    this.syncWaiters = [];
+    this.syncTokens.clear();
+    this.leaderSid = -1;
+    this.leaderEpoch = -1;
+    this.node.cancelTimer(this.phaseTimer);
+    this.phaseTimer = -1;
+  }
+
+  onMessage(from: SimNode, raw: Message): void {
+    const msg = raw as ZkMsg;
+    switch (msg.type) {
+      case 'ConnectRequest':
+      case 'ZkRequest':
+      case 'ZkPing':
+        this.cnxns.onClientMessage(from, msg);
+        return;
+      case 'ConnectResponse':
+      case 'ZkResponse':
+      case 'ZkPingResponse':
+      case 'WatcherEvent':
+      case 'ConnectionClosed':
+        return;
+      default:
+        this.onQuorumMessage(from, msg);
+    }
+  }
+
+  private onQuorumMessage(from: SimNode, msg: QuorumMsg): void {
+    const peer = this.cfg.servers.indexOf(from);
+    if (peer < 0) return;
+    switch (msg.type) {
+      case 'Notification': {
+        if (this.state === 'LOOKING') {
+          if (this.election.onNotification(peer, msg.vote, msg.electionEpoch, msg.state)) this.replyVote(peer);
+        } else if (msg.state === 'LOOKING') {
+          this.replyVote(peer);
+        }
+        return;
+      }
+      case 'FollowerInfo':
+        this.onFollowerInfo(peer, msg.acceptedEpoch, msg.lastZxid, msg.round);
+        return;
+      case 'NewLeader':
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        this.heardLeader();
+        this.onNewLeader(msg.epoch, msg.sync);
+        return;
+      case 'AckNewLeader':
+        this.onAckNewLeader(peer, msg.epoch);
+        return;
+      case 'UpToDate':
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        this.heardLeader();
+        this.serving = true;
+        this.node.note('zk.following', this.leaderSid);
+        return;
+      case 'Proposal':
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        this.heardLeader();
+        for (const t of msg.txns) this.logAppend(t);
+        this.fsyncLog();
+        return;
+      case 'Commit':
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        this.heardLeader();
+        this.applyUpTo(msg.zxid);
+        return;
+      case 'Ack': {
+        const l = this.learners.get(peer);
+        if (this.state !== 'LEADING' || l === undefined || msg.epoch !== this.leaderEpoch) return;
+        l.lastHeardUs = this.node.monoNowUs;
+        if (msg.zxid > l.ackedUpTo) l.ackedUpTo = msg.zxid;
+        this.tryCommit();
+        return;
+      }
+      case 'LeaderPing':
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        this.heardLeader();
+        this.sendPeer(peer, { type: 'LearnerPing', epoch: msg.epoch, touches: [...this.touches] }, 16 + 12 * this.touches.size);
+        this.touches.clear();
+        return;
+      case 'LearnerPing': {
+        const l = this.learners.get(peer);
+        if (this.state !== 'LEADING' || l === undefined) return;
+        l.lastHeardUs = this.node.monoNowUs;
+        // LearnerHandler: a follower's ping reply carries the sessions its clients touched.
+        for (const [s] of msg.touches) this.sessions?.touch(s, this.node.monoNowUs);
+        return;
+      }
+      case 'ForwardRequest':
+        if (this.state !== 'LEADING' || !this.established) return;
+        this.learners.get(peer)!.lastHeardUs = this.node.monoNowUs;
+        this.submitWrite(msg.origin, msg.sessionId, msg.cxid, msg.ops, msg.writerEpoch);
+        return;
+      case 'SyncRequest':
+        if (this.state !== 'LEADING' || !this.established) return;
+        this.whenCommitted(this.lastLogged, () => this.sendPeer(peer, { type: 'SyncResponse', epoch: this.leaderEpoch, token: msg.token }, 24));
+        return;
+      case 'SyncResponse': {
+        const fn = this.syncTokens.get(msg.token);
+        this.syncTokens.delete(msg.token);
+        fn?.();
+        return;
+      }
+      default:
+        assertNever(msg);
+    }
+  }
+
+  private replyVote(peer: number): void {
+    const vote: Vote =
+      this.state === 'LOOKING'
+        ? this.election.vote ?? { leader: this.sid, zxid: this.lastLogged, peerEpoch: this.zab.currentEpoch }
+        : { leader: this.state === 'LEADING' ? this.sid : this.leaderSid, zxid: this.lastLogged, peerEpoch: this.zab.currentEpoch };
+    this.sendPeer(peer, { type: 'Notification', vote, electionEpoch: this.election.logicalClock, state: this.state, sid: this.sid }, 40);
+  }
+
+  // ---- log, fsync (SyncRequestProcessor group commit), apply ----
+
+  private logAppend(t: Txn): void {
+    this.log.append(t);
+    this.lastLogged = t.zxid;
+  }
+
+  /** Flushes what is logged; ACKs (follower) or counts the leader's own ack when the fsync completes. */
+  private fsyncLog(): void {
+    if (this.fsyncing || this.syncedZxid >= this.lastLogged) return;
+    this.fsyncing = true;
+    const store = this.node.store;
+    const point = store.syncPoint();
+    const upTo = this.lastLogged;
+    let bytes = 0;
+    for (let i = this.log.syncedLength; i < this.log.length; i++) bytes += this.log.entries[i]!.sizeBytes;
+    const costUs = this.cfg.costs.txnLogFsyncUs + (bytes * 1e6) / this.node.sim.disk.writeBytesPerSec;
+    this.node.executor('disk').submit('zk-txnlog-fsync', costUs, () => {
+      store.completeSync(point);
+      this.fsyncing = false;
+      this.syncedZxid = Math.max(this.syncedZxid, upTo);
+      this.onSynced(upTo);
+      this.fsyncLog();
+    });
+  }
+
+  private onSynced(upTo: Zxid): void {
+    if (this.state === 'FOLLOWING' && this.leaderSid >= 0) {
+      this.sendPeer(this.leaderSid, { type: 'Ack', epoch: this.zab.currentEpoch, zxid: upTo }, 24);
+    } else if (this.state === 'LEADING') {
+      this.tryCommit();
+    }
+    const w = this.syncedWaiters.splice(0);
+    for (const fn of w) fn(upTo);
+  }
+
+  private persistEpochs(z: DurableZab, then: () => void): void {
+    this.zab = z;
+    this.node.store.put('zab', z);
+    this.syncedWaiters.push(() => then());
+    if (this.fsyncing) return;
+    // Force an fsync even with nothing new in the log.
+    this.fsyncing = true;
+    const point = this.node.store.syncPoint();
+    this.node.executor('disk').submit('zk-epoch-fsync', this.cfg.costs.txnLogFsyncUs, () => {
+      this.node.store.completeSync(point);
+      this.fsyncing = false;
+      this.onSynced(this.syncedZxid);
+      this.fsyncLog();
+    });
+  }
+
+  /** Replay at startup: tree only. */
+  private applyOnly(t: Txn): void {
+    const out: Trigger[] = [];
+    this.tree.apply(t.zxid, t.ops, out);
+  }
+
+  /** Applies committed log entries up to zxid, in order (CommitProcessor → FinalRequestProcessor). */
+  private applyUpTo(zxid: Zxid): void {
+    const entries = this.log.entries;
+    while (this.appliedIndex < entries.length && entries[this.appliedIndex]!.zxid <= zxid) {
+      const t = entries[this.appliedIndex++]!;
+      this.applyCommitted(t);
+    }
+  }
+
+  private applyCommitted(t: Txn): void {
+    const out: Trigger[] = [];
+    this.tree.apply(t.zxid, t.ops, out);
+    this.committedCount++;
+    this.lastCommitted = Math.max(this.lastCommitted, t.zxid);
+    this.cfg.audit.committed(this.sid, this.committedCount - 1, t.zxid);
+    this.cfg.onCommit?.(this.sid, t, this.tree);
+    this.cnxns.onCommitted(t, out);
+    if (this.syncWaiters.length > 0) {
+      const ready = this.syncWaiters.filter((w) => w.upTo <= this.lastCommitted);
+      this.syncWaiters = this.syncWaiters.filter((w) => w.upTo > this.lastCommitted);
+      for (const w of ready) w.fn();
+    }
+  }
+
+  private whenCommitted(upTo: Zxid, fn: () => void): void {
+    if (upTo <= this.lastCommitted || this.appliedIndex >= this.log.length) fn();
+    else this.syncWaiters.push({ upTo, fn });
+  }
+
+  /** sync(): on a follower, a round trip to the leader behind every outstanding commit. */
+  sync(fn: () => void): void {
+    if (this.state === 'LEADING') {
+      this.whenCommitted(this.lastLogged, fn);
+      return;
+    }
+    const token = this.nextSyncToken++;
+    this.syncTokens.set(token, fn);
+    this.sendPeer(this.leaderSid, { type: 'SyncRequest', epoch: this.zab.currentEpoch, token }, 24);
+  }
+
+  // ---- leader ----
+
+  private lead(): void {
+    this.state = 'LEADING';
+    this.leaderSid = this.sid;
+    this.node.note('zk.state.leading', this.zab.acceptedEpoch);
+    this.followerInfos.clear();
+    this.followerInfos.set(this.sid, this.zab.acceptedEpoch);
+    this.learners.clear();
+    // Discovery must reach a quorum within initLimit ticks.
+    this.phaseTimer = this.node.setTimer('zk-initlimit', this.cfg.initLimit * this.tickUs, () => {
+      if (!this.established) this.lookForLeader();
+    });
+  }
+
+  private onFollowerInfo(peer: number, acceptedEpoch: number, lastZxid: Zxid, round: number): void {
+    if (this.state !== 'LEADING') return;
+    // A retry of a FollowerInfo already handled (the learner retries until NEWLEADER arrives).
+    if (this.learners.get(peer)?.round === round) return;
+    const l: LearnerHandler = { sid: peer, ackedUpTo: lastZxid, lastHeardUs: this.node.monoNowUs, newLeaderAcked: false, round };
+    if (this.leaderEpoch >= 0) {
+      // Epoch already chosen: sync this learner at once.
+      this.learners.set(peer, l);
+      this.syncLearner(l, lastZxid);
+      return;
+    }
+    this.followerInfos.set(peer, acceptedEpoch);
+    this.learners.set(peer, l);
+    (l as { lastZxidAtInfo?: Zxid }).lastZxidAtInfo = lastZxid;
+    if (this.followerInfos.size < this.quorum) return;
+    // Leader.getEpochToPropose: one more than every accepted epoch of the quorum.
+    let max = 0;
+    for (const e of this.followerInfos.values()) max = Math.max(max, e);
+    const epoch = max + 1;
+    this.leaderEpoch = epoch;
+    this.counter = 0;
+    this.persistEpochs({ currentEpoch: epoch, acceptedEpoch: epoch }, () => undefined);
+    // The new leader's whole log is its history: everything logged is committed now.
+    this.applyUpTo(Number.MAX_SAFE_INTEGER);
+    this.prep = new PrepRequestProcessor(this.tree);
+    this.sessions = new SessionTracker(this.tickUs);
+    for (const h of this.learners.values()) this.syncLearner(h, (h as { lastZxidAtInfo?: Zxid }).lastZxidAtInfo ?? 0);
+  }
+
+  private syncLearner(l: LearnerHandler, lastZxid: Zxid): void {
+    const entries = this.log.entries;
+    // DIFF when the learner's last zxid is in our committed log; otherwise SNAP.
+    let idx = -1;
+    if (lastZxid === this.tree.lastProcessedZxid && this.appliedIndex === entries.length) idx = entries.length;
+    else {
+      for (let i = this.appliedIndex - 1; i >= 0; i--) {
+        const z = entries[i]!.zxid;
+        if (z === lastZxid) { idx = i + 1; break; }
+        if (z < lastZxid) break;
+      }
+      if (idx < 0 && lastZxid === this.baseZxid()) idx = 0;
+    }
+    const committed = entries.slice(0, this.appliedIndex);
+    if (idx >= 0) {
+      const txns = committed.slice(idx);
+      let bytes = 32;
+      for (const t of txns) bytes += t.sizeBytes;
+      this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, sync: { kind: 'diff', txns } }, bytes);
+    } else {
+      const tree = this.snapshotTree();
+      const bytes = 64 + tree.nodes.size * 64 + tree.partitions.size * 24;
+      this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, sync: { kind: 'snap', tree: { tree }, lastZxid: this.tree.lastProcessedZxid, committedCount: this.committedCount } }, bytes);
+    }
+    // Proposals not yet committed follow the sync, as Leader.startForwarding does.
+    const outstanding = entries.slice(this.appliedIndex);
+    if (outstanding.length > 0) this.sendPeer(l.sid, { type: 'Proposal', epoch: this.leaderEpoch, txns: outstanding }, outstanding.reduce((s, t) => s + t.sizeBytes, 0));
+  }
+
+  private baseZxid(): Zxid {
+    const snap = this.node.store.get<{ tree: DataTree }>('snapshot');
+    return snap?.tree.lastProcessedZxid ?? 0;
+  }
+
+  private snapshotTree(): DataTree {
+    return this.tree.clone();
+  }
+
+  private onAckNewLeader(peer: number, epoch: number): void {
+    const l = this.learners.get(peer);
+    if (this.state !== 'LEADING' || l === undefined || epoch !== this.leaderEpoch) return;
+    l.newLeaderAcked = true;
+    l.lastHeardUs = this.node.monoNowUs;
+    if (this.established) {
+      this.sendPeer(peer, { type: 'UpToDate', epoch }, 16);
+      return;
+    }
+    let acked = 1;
+    for (const h of this.learners.values()) if (h.newLeaderAcked) acked++;
+    if (acked < this.quorum) return;
+    this.node.cancelTimer(this.phaseTimer);
+    this.establish();
+    for (const h of this.learners.values()) if (h.newLeaderAcked) this.sendPeer(h.sid, { type: 'UpToDate', epoch }, 16);
+  }
+
+  private establish(): void {
+    this.established = true;
+    this.serving = true;
+    this.lastCommitted = this.lastLogged;
+    this.cfg.audit.established(this.sid, this.leaderEpoch);
+    this.node.note('zk.established', this.leaderEpoch);
+    // A new leader gives every session a full timeout from now (SessionTrackerImpl on startup).
+    const now = this.node.monoNowUs;
+    for (const [s, timeoutMs] of this.tree.sessions) this.sessions!.add(s, timeoutMs, now);
+    this.schedulePing();
+  }
+
+  private schedulePing(): void {
+    const half = this.tickUs / 2;
+    const now = this.node.monoNowUs;
+    const next = (Math.floor(now / half) + 1) * half;
+    this.phaseTimer = this.node.setTimer('zk-leader-ping', next - now, () => this.onPingTick());
+  }
+
+  private onPingTick(): void {
+    if (this.state !== 'LEADING') return;
+    const now = this.node.monoNowUs;
+    let synced = 1;
+    for (const l of this.learners.values()) {
+      if (l.newLeaderAcked && now - l.lastHeardUs <= this.cfg.syncLimit * this.tickUs) synced++;
+      this.sendPeer(l.sid, { type: 'LeaderPing', epoch: this.leaderEpoch }, 16);
+    }
+    if (synced < this.quorum) {
+      // Leader.lead: "Not sufficient followers synced, only synced with sids: ..."
+      this.node.note('zk.leader.stepdown', this.leaderEpoch);
+      this.lookForLeader();
+      return;
+    }
+    for (const s of this.sessions!.expire(now)) {
+      this.node.note('zk.session.expire', s);
+      this.propose(-1, s, 0, this.prep!.prepClose(s, this.nextZxid()), -1, 16);
+    }
+    this.schedulePing();
+  }
+
+  private nextZxid(): Zxid {
+    return makeZxid(this.leaderEpoch, this.counter + 1);
+  }
+
+  /** A write reached the leader (from its own clients or forwarded by a follower). */
+  submitWrite(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
+    let bytes = TXN_HEADER_BYTES;
+    for (const op of ops) bytes += opBytes(op, this.cfg.costs);
+    this.sessions?.touch(session, this.node.monoNowUs);
+    this.node.executor('zk-request').submit('PrepRequestProcessor', this.cfg.costs.writeUs, () => {
+      if (this.state !== 'LEADING' || !this.established) return;
+      const txOps = this.prep!.prep(session, ops, this.nextZxid());
+      const created = txOps.find((o) => o.type === 'createSession');
+      if (created !== undefined && created.type === 'createSession') this.sessions!.add(created.session, created.timeoutMs, this.node.monoNowUs);
+      this.propose(origin, session, cxid, txOps, writerEpoch, bytes);
+    });
+  }
+
+  private propose(origin: number, session: number, cxid: number, ops: TxnOp[], writerEpoch: number, sizeBytes: number): void {
+    this.counter++;
+    const txn: Txn = { zxid: makeZxid(this.leaderEpoch, this.counter), session, cxid, origin, ops, sizeBytes, writerEpoch };
+    this.logAppend(txn);
+    this.fsyncLog();
+    this.outbox.push(txn);
+    this.scheduleFlush();
+  }
+
+  /** Proposals and commits made in one instant go out as one message per learner. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.node.after(0, () => {
+      this.flushScheduled = false;
+      if (this.state !== 'LEADING') return;
+      if (this.outbox.length > 0) {
+        const txns = this.outbox;
+        this.outbox = [];
+        let bytes = 16;
+        for (const t of txns) bytes += t.sizeBytes;
+        for (const l of this.learners.values()) this.sendPeer(l.sid, { type: 'Proposal', epoch: this.leaderEpoch, txns }, bytes);
+      }
+      if (this.pendingCommit >= 0) {
+        const z = this.pendingCommit;
+        this.pendingCommit = -1;
+        for (const l of this.learners.values()) this.sendPeer(l.sid, { type: 'Commit', epoch: this.leaderEpoch, zxid: z }, 24);
+      }
+    });
+  }
+
+  /** Commits, in zxid order, every txn a quorum (the leader's own fsync included) has logged. */
+  private tryCommit(): void {
+    if (!this.established) return;
+    const acks = [this.syncedZxid];
+    for (const l of this.learners.values()) if (l.newLeaderAcked) acks.push(l.ackedUpTo);
+    if (acks.length < this.quorum) return;
+    acks.sort((a, b) => b - a);
+    const commitUpTo = acks[this.quorum - 1]!;
+    if (commitUpTo <= this.lastCommitted || zxidEpoch(commitUpTo) !== this.leaderEpoch) return;
+    this.applyUpTo(commitUpTo);
+    this.prep?.committed(commitUpTo);
+    this.pendingCommit = commitUpTo;
+    this.scheduleFlush();
+  }
+
+  // ---- follower ----
+
+  private follow(leader: number): void {
+    this.state = 'FOLLOWING';
+    this.leaderSid = leader;
+    this.node.note('zk.state.following', leader);
+    this.heardLeader();
+    this.synced = false;
+    this.followRound = this.node.incarnation * 1e6 + ++this.followCount;
+    this.sendFollowerInfo();
+    this.armFollowerTimeout();
+  }
+
+  /** Learner.connectToLeader: the leader may not have finished its own election yet; retry every second. */
+  private sendFollowerInfo(): void {
+    if (this.state !== 'FOLLOWING' || this.synced) return;
+    this.sendPeer(this.leaderSid, { type: 'FollowerInfo', sid: this.sid, acceptedEpoch: this.zab.acceptedEpoch, lastZxid: this.lastLogged, round: this.followRound }, 32);
+    const leader = this.leaderSid;
+    this.node.setTimer('zk-follower-connect', 1_000_000, () => {
+      if (this.leaderSid === leader) this.sendFollowerInfo();
+    });
+  }
+
+  private synced = false;
+  private followRound = 0;
+  private followCount = 0;
+
+  private heardLeader(): void {
+    this.lastHeardLeaderUs = this.node.monoNowUs;
+  }
+
+  /** Learner socket timeout: syncLimit ticks without hearing the leader (initLimit while syncing). */
+  private armFollowerTimeout(): void {
+    const limitUs = (this.serving ? this.cfg.syncLimit : this.cfg.initLimit) * this.tickUs;
+    this.phaseTimer = this.node.setTimer('zk-learner-timeout', limitUs / 2, () => {
+      if (this.state !== 'FOLLOWING') return;
+      const lim = (this.serving ? this.cfg.syncLimit : this.cfg.initLimit) * this.tickUs;
+      if (this.node.monoNowUs - this.lastHeardLeaderUs > lim) {
+        this.node.note('zk.follower.lost.leader', this.leaderSid);
+        this.lookForLeader();
+        return;
+      }
+      this.armFollowerTimeout();
+    });
+  }
+
+  private onNewLeader(epoch: number, sync: { kind: 'diff'; txns: readonly Txn[] } | { kind: 'snap'; tree: unknown; lastZxid: Zxid; committedCount: number }): void {
+    if (this.synced) return;
+    this.synced = true;
+    if (sync.kind === 'diff') {
+      // Our log may hold a suffix the leader never committed: drop what we have not applied.
+      this.log.truncate(this.appliedIndex);
+      this.lastLogged = this.appliedIndex > 0 ? this.log.entries[this.appliedIndex - 1]!.zxid : this.tree.lastProcessedZxid;
+      for (const t of sync.txns) this.logAppend(t);
+      this.applyUpTo(Number.MAX_SAFE_INTEGER);
+    } else {
+      const s = sync.tree as { tree: DataTree };
+      // SNAP: the leader's tree replaces ours, and becomes our on-disk snapshot with an empty log.
+      this.tree = s.tree;
+      this.log.truncate(0);
+      this.appliedIndex = 0;
+      this.lastLogged = sync.lastZxid;
+      this.syncedZxid = Math.min(this.syncedZxid, sync.lastZxid);
+      this.committedCount = sync.committedCount;
+      this.node.store.put('snapshot', { tree: this.tree.clone(), count: sync.committedCount });
+      this.cnxns.treeReplaced();
+    }
+    this.lastCommitted = this.lastLogged;
+    this.persistEpochs({ currentEpoch: epoch, acceptedEpoch: epoch }, () => {
+      if (this.state === 'FOLLOWING') this.sendPeer(this.leaderSid, { type: 'AckNewLeader', epoch }, 16);
+    });
+    this.fsyncLog();
+  }
+
+  /** A client's write arrived at this follower: forward it (FollowerRequestProcessor). */
+  forwardWrite(session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
+    let bytes = 32;
+    for (const op of ops) bytes += opBytes(op, this.cfg.costs);
+    this.sendPeer(this.leaderSid, { type: 'ForwardRequest', epoch: this.zab.currentEpoch, origin: this.sid, sessionId: session, cxid, ops, writerEpoch }, bytes);
+  }
+
+  touch(session: number): void {
+    if (this.state === 'LEADING') this.sessions?.touch(session, this.node.monoNowUs);
+    else this.touches.set(session, 1);
+  }
+}
+
+export function opBytes(op: Op, c: ZkServerCosts): number {
+  switch (op.type) {
+    case 'create':
+    case 'setData':
+      return 16 + op.path.length + op.dataBytes;
+    case 'delete':
+    case 'check':
+      return 12 + op.path.length;
+    case 'setPartitionState':
+      return 12 + c.znodePathBytes + c.partitionStateZnodeBytes;
+    case 'createSession':
+      return 24;
+    default:
+      return assertNever(op);
+  }
+}
