@@ -1,0 +1,304 @@
+import { describe, expect, it } from 'vitest';
+import { Simulation, type FaultPlan, type SimNode } from '../../core/index.ts';
+import { makeLayout, type ClusterLayout } from '../../sim/cluster/layout.ts';
+import { ClusterTracker, EQUAL, PHANTOM, STALE } from '../../sim/cluster/tracker.ts';
+
+/** A tiny cluster: 4 brokers, 2 controller nodes, 20 partitions (rf 3), no behaviour of its own. */
+function setup(opts: { settleMs?: number; partitions?: number } = {}) {
+  const sim = new Simulation({ seed: 1 });
+  const layout = makeLayout({ partitions: opts.partitions ?? 20, 'partitions.per.topic': 10, brokers: 4, 'replication.factor': 3 });
+  const idle = () => ({ onMessage() {} });
+  const brokers: SimNode[] = [0, 1, 2, 3].map((b) => sim.addNode(`broker-${b}`, idle));
+  const controllers = [sim.addNode('controller-0', idle), sim.addNode('controller-1', idle)];
+  const tracker = new ClusterTracker(sim, layout, brokers, { settleMs: opts.settleMs ?? 1000 });
+  return { sim, layout, brokers, controllers, tracker };
+}
+
+const ms = (x: number) => x * 1000;
+
+/** Runs fn at virtual time atMs (scripted model behaviour). */
+function at(sim: Simulation, atMs: number, fn: () => void): void {
+  sim.at(ms(atMs), fn);
+}
+
+function ledBy(layout: ClusterLayout, b: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < layout.partitions; p++) if (layout.replicas[p * layout.replicationFactor] === b) out.push(p);
+  return out;
+}
+
+function otherReplica(layout: ClusterLayout, p: number, not: number): number {
+  const rf = layout.replicationFactor;
+  for (let i = 0; i < rf; i++) if (layout.replicas[p * rf + i] !== not) return layout.replicas[p * rf + i]!;
+  throw new Error('no other replica');
+}
+
+describe('ClusterTracker: stale vs phantom', () => {
+  it('classifies cached states against everything ever committed, including the initial state', () => {
+    const { sim, layout, tracker } = setup();
+    sim.run({ untilUs: 0 });
+    const p = 3;
+    const [r0, r1, r2] = [0, 1, 2].map((i) => layout.replicas[p * 3 + i]!);
+    expect(tracker.statusOf(0, p)).toBe(EQUAL);
+    tracker.commit(p, r1!, 1, 1, 0b011);
+    expect([0, 1, 2, 3].map((b) => tracker.statusOf(b, p))).toEqual([STALE, STALE, STALE, STALE]);
+    tracker.brokerApply(0, p, r1!, 1, 1, 0b011);
+    expect(tracker.statusOf(0, p)).toBe(EQUAL);
+    // a state no controller ever committed (a zombie's LeaderAndIsr)
+    tracker.brokerApply(1, p, r2!, 5, 9, 0b100);
+    expect(tracker.statusOf(1, p)).toBe(PHANTOM);
+    expect(tracker.brokerPhantoms(1)).toBe(1);
+    // same leader and epoch but another ISR was never committed either
+    tracker.brokerApply(2, p, r1!, 1, 1, 0b001);
+    expect(tracker.statusOf(2, p)).toBe(PHANTOM);
+    // the initial state was committed
+    tracker.brokerApply(3, p, r0!, 0, 0, 0b111);
+    expect(tracker.statusOf(3, p)).toBe(STALE);
+    // once truth reaches the phantom state it is no longer phantom
+    tracker.commit(p, r2!, 5, 9, 0b100);
+    expect(tracker.statusOf(1, p)).toBe(EQUAL);
+    expect(tracker.statusOf(0, p)).toBe(STALE);
+    expect(tracker.statusOf(2, p)).toBe(PHANTOM);
+    expect(tracker.totalDivergence).toBe(3);
+    expect(tracker.metrics().divergence.phantomStates).toBe(2);
+  });
+
+  it('counts a reset cache as stale in every partition until reloaded', () => {
+    const { sim, layout, tracker } = setup();
+    sim.run({ untilUs: 0 });
+    tracker.brokerCacheReset(2);
+    expect(tracker.brokerDivergence(2)).toBe(layout.partitions);
+    expect(tracker.brokerPhantoms(2)).toBe(0);
+    expect(tracker.cacheOf(2).has(0)).toBe(false);
+    // partitions led by broker 2 are unavailable: its cache no longer holds its leadership
+    expect(tracker.unavailable).toBe(ledBy(layout, 2).length);
+    const t = tracker.truth;
+    for (let p = 0; p < layout.partitions; p++) tracker.brokerApply(2, p, t.leader[p]!, t.leaderEpoch[p]!, t.partitionEpoch[p]!, t.isr[p]!);
+    expect(tracker.brokerDivergence(2)).toBe(0);
+    expect(tracker.unavailable).toBe(0);
+  });
+});
+
+describe('ClusterTracker: availability', () => {
+  it('loses the partitions a crashed leader led until a new leader applies its leadership', () => {
+    const { sim, layout, brokers, tracker } = setup();
+    const led = ledBy(layout, 1);
+    expect(led.length).toBeGreaterThan(0);
+    at(sim, 1000, () => sim.crash(brokers[1]!));
+    at(sim, 1000, () => expect(tracker.unavailable).toBe(led.length));
+    at(sim, 2000, () => {
+      for (const p of led) tracker.commit(p, otherReplica(layout, p, 1), 1, 1, 0b111);
+      // committed, but no new leader has applied it yet
+      expect(tracker.unavailable).toBe(led.length);
+    });
+    at(sim, 2500, () => {
+      for (const b of [0, 2, 3]) for (const p of led) tracker.brokerApply(b, p, otherReplica(layout, p, 1), 1, 1, 0b111);
+      expect(tracker.unavailable).toBe(0);
+      expect(tracker.totalDivergence).toBe(0);
+    });
+    sim.run({ untilUs: ms(3000) });
+    const m = tracker.metrics();
+    expect(m.maxUnavailablePartitions).toBe(led.length);
+    expect(m.unavailablePartitionMs).toBe(led.length * 1500);
+    // the dead broker is not counted; the others diverged from 2000 to 2500 ms
+    expect(m.divergence.partitionMs).toBe(3 * led.length * 500);
+    expect(m.divergence.maxPartitions).toBe(led.length);
+  });
+
+  it('needs the leader to serve (unfenced / registered)', () => {
+    const { sim, layout, tracker } = setup();
+    sim.run({ untilUs: 0 });
+    tracker.setBrokerServing(0, false);
+    expect(tracker.unavailable).toBe(ledBy(layout, 0).length);
+    tracker.setBrokerServing(0, true);
+    expect(tracker.unavailable).toBe(0);
+  });
+
+  it('counts partitions with two self-believed leaders', () => {
+    const { sim, layout, brokers, tracker } = setup();
+    const p = ledBy(layout, 0)[0]!;
+    const other = otherReplica(layout, p, 0);
+    at(sim, 100, () => {
+      // a zombie's LeaderAndIsr makes `other` believe it leads while broker 0 still does
+      tracker.brokerApply(other, p, other, 1, 1, 0b111);
+      expect(tracker.dualLeaderPartitions).toBe(1);
+      expect(tracker.selfBelievedLeaders(p)).toBe(2);
+    });
+    at(sim, 300, () => sim.crash(brokers[0]!));
+    at(sim, 300, () => expect(tracker.dualLeaderPartitions).toBe(0));
+    sim.run({ untilUs: ms(400) });
+    expect(tracker.extra().dualLeaderPartitionsMax).toBe(1);
+    expect(tracker.extra().phantomPartitionsMax).toBe(1);
+  });
+});
+
+describe('ClusterTracker: split brain', () => {
+  it('measures time with more than one acting controller; a paused one does not act', () => {
+    const { sim, controllers, tracker } = setup();
+    const [c0, c1] = controllers as [SimNode, SimNode];
+    at(sim, 0, () => tracker.setControllerActive(c0, true));
+    at(sim, 1000, () => tracker.setControllerActive(c1.id, true));
+    at(sim, 1000, () => expect(tracker.activeControllers).toBe(2));
+    at(sim, 4000, () => tracker.setControllerActive(c0, false));
+    at(sim, 5000, () => {
+      sim.pause(c1);
+      tracker.setControllerActive(c0, true);
+      expect(tracker.activeControllers).toBe(1);
+    });
+    at(sim, 6000, () => sim.resume(c1));
+    at(sim, 7000, () => sim.crash(c1));
+    at(sim, 7000, () => expect(tracker.activeControllers).toBe(1));
+    at(sim, 8000, () => sim.restart(c1));
+    sim.run({ untilUs: ms(9000) });
+    // a restarted controller does not believe it is active until its model says so
+    expect(tracker.activeControllers).toBe(1);
+    expect(tracker.metrics().splitBrainMs).toBe(3000 + 1000);
+    expect(tracker.extra().activeControllersMax).toBe(2);
+  });
+
+  it('refuses an id that is not a simulation node', () => {
+    const { tracker } = setup();
+    expect(() => tracker.setControllerActive(3000, true)).toThrow(/no simulation node/);
+  });
+});
+
+describe('ClusterTracker: recovery, phases and the auto-stop', () => {
+  /** A scripted failover: the active controller crashes at 1 s; milestones every 500 ms; brokers converge at 3 s. */
+  function failover(plan: FaultPlan, settleMs = 1000) {
+    const env = setup({ settleMs });
+    const { sim, controllers, brokers, tracker } = env;
+    const [c0, c1] = controllers as [SimNode, SimNode];
+    sim.faults.defineRole('activeController', () => c0);
+    tracker.setControllerActive(c0, true);
+    at(sim, 500, () => tracker.milestone('detect')); // before the fault: ignored
+    at(sim, 1500, () => tracker.milestone('detect'));
+    at(sim, 2000, () => {
+      tracker.setControllerActive(c1, true);
+      tracker.milestone('elect');
+    });
+    at(sim, 2500, () => {
+      tracker.milestone('load');
+      tracker.milestone('detect'); // a second call does not move the first
+      for (let p = 0; p < 5; p++) tracker.commit(p, tracker.truth.leader[p]!, 1, 1, 0b111);
+    });
+    at(sim, 3000, () => {
+      for (let b = 0; b < brokers.length; b++) for (let p = 0; p < 5; p++) tracker.brokerApply(b, p, tracker.truth.leader[p]!, 1, 1, 0b111);
+    });
+    sim.installFaults(plan);
+    const outcome = sim.run({ untilUs: ms(60_000) });
+    return { ...env, outcome };
+  }
+
+  const crashController: FaultPlan = { steps: [{ atMs: 1000, action: { type: 'crash', node: '@activeController' }, main: true }] };
+
+  it('reports recovery and its phases from the milestones', () => {
+    const { tracker, outcome } = failover(crashController);
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBe(2000);
+    expect(m.phases).toEqual({ detectMs: 500, electMs: 500, loadMs: 500, propagateMs: 500 });
+    expect(m.divergence.convergedAtMs).toBe(3000);
+    expect(m.divergence.maxPartitions).toBe(5);
+    expect(m.divergence.partitionMs).toBe(4 * 5 * 500);
+    expect(m.unavailablePartitionMs).toBe(5 * 500);
+    expect(m.splitBrainMs).toBe(0);
+    expect(m.divergence.phantomStates).toBe(0);
+    expect(outcome.reason).toBe('stopped');
+    expect(outcome.detail).toBe('recovered and settled');
+    // healthy from 3 s, settled 1 s later
+    expect(outcome.nowUs).toBe(ms(4000));
+  });
+
+  it('does not stop before every fault step has run', () => {
+    const plan: FaultPlan = { steps: [...crashController.steps, { atMs: 10_000, action: { type: 'heal' } }] };
+    const { outcome, tracker } = failover(plan);
+    expect(outcome.reason).toBe('stopped');
+    expect(outcome.nowUs).toBe(ms(11_000));
+    expect(tracker.metrics().recoveryMs).toBe(2000);
+  });
+
+  it('never stops while unhealthy, and then recovery does not apply', () => {
+    const { sim, tracker, brokers } = setup();
+    sim.faults.defineRole('b0', () => brokers[0]!);
+    sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@b0' }, main: true }] });
+    const outcome = sim.run({ untilUs: ms(20_000) });
+    // no node ever claimed the controller: never healthy
+    expect(outcome.reason).not.toBe('stopped');
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBeNull();
+    expect(m.phases).toEqual({ detectMs: null, electMs: null, loadMs: null, propagateMs: null });
+    expect(m.maxUnavailablePartitions).toBeGreaterThan(0);
+  });
+
+  it('reports null for fault-relative figures when there is no main fault', () => {
+    const { sim, tracker, controllers } = setup();
+    tracker.setControllerActive(controllers[0]!, true);
+    const outcome = sim.run({ untilUs: ms(20_000) });
+    expect(outcome.reason).toBe('stopped');
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBeNull();
+    expect(m.divergence.convergedAtMs).toBeNull();
+    expect(m.phases.detectMs).toBeNull();
+    expect(m.splitBrainMs).toBe(0);
+    expect(m.unavailablePartitionMs).toBe(0);
+    expect(tracker.extra().divergenceAfterFault).toBeNull();
+  });
+
+  it('reports recovery 0 and no convergence time when the fault disturbed nothing', () => {
+    const { sim, tracker, controllers, brokers } = setup();
+    tracker.setControllerActive(controllers[0]!, true);
+    sim.faults.defineRole('spare', () => controllers[1]!);
+    sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@spare' }, main: true }] });
+    const outcome = sim.run({ untilUs: ms(20_000) });
+    expect(outcome.nowUs).toBe(ms(2000));
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBe(0);
+    expect(m.divergence.convergedAtMs).toBeNull();
+    expect(tracker.extra().divergenceAfterFault).toBe('none');
+    expect(brokers.every((b) => b.up)).toBe(true);
+  });
+
+  it('counts a restarted broker as divergent until it reloads, then converges', () => {
+    const { sim, tracker, controllers, brokers, layout } = setup();
+    tracker.setControllerActive(controllers[0]!, true);
+    sim.faults.defineRole('b2', () => brokers[2]!);
+    sim.installFaults({
+      steps: [
+        { atMs: 1000, action: { type: 'crash', node: '@b2' }, main: true },
+        { atMs: 2000, action: { type: 'restart', node: 'broker-2' } },
+      ],
+    });
+    // the broker's model empties its cache on start, and loads metadata 700 ms later
+    sim.onLifecycle((node, event) => {
+      if (node !== brokers[2] || event !== 'start' || sim.nowUs === 0) return;
+      tracker.brokerCacheReset(2);
+      sim.after(ms(700), () => {
+        const t = tracker.truth;
+        for (let p = 0; p < layout.partitions; p++) tracker.brokerApply(2, p, t.leader[p]!, t.leaderEpoch[p]!, t.partitionEpoch[p]!, t.isr[p]!);
+      });
+    });
+    const outcome = sim.run({ untilUs: ms(20_000) });
+    const m = tracker.metrics();
+    expect(m.divergence.maxPartitions).toBe(layout.partitions);
+    expect(m.divergence.partitionMs).toBe(layout.partitions * 700);
+    expect(m.divergence.convergedAtMs).toBe(2700);
+    expect(m.recoveryMs).toBe(1700);
+    expect(outcome.nowUs).toBe(ms(3700));
+  });
+});
+
+describe('ClusterTracker at scale', () => {
+  it('tracks a leader-epoch bump of 2M partitions on 12 brokers', () => {
+    const sim = new Simulation({ seed: 1 });
+    const layout = makeLayout({ partitions: 2_000_000, 'partitions.per.topic': 50, brokers: 12, 'replication.factor': 3 });
+    const brokers = Array.from({ length: 12 }, (_, b) => sim.addNode(`broker-${b}`, () => ({ onMessage() {} })));
+    const tracker = new ClusterTracker(sim, layout, brokers, { settleMs: 1000 });
+    sim.run({ untilUs: 0 });
+    const t = tracker.truth;
+    for (let p = 0; p < layout.partitions; p++) tracker.commit(p, t.leader[p]!, 1, 1, t.isr[p]!);
+    expect(tracker.totalDivergence).toBe(24_000_000);
+    expect(tracker.unavailable).toBe(2_000_000);
+    for (let b = 0; b < 12; b++) for (let p = 0; p < layout.partitions; p++) tracker.brokerApply(b, p, t.leader[p]!, 1, 1, t.isr[p]!);
+    expect(tracker.totalDivergence).toBe(0);
+    expect(tracker.unavailable).toBe(0);
+  });
+});
