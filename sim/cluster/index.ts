@@ -5,4 +5,5 @@ export * from './history.ts';
 export * from './layout.ts';
 export * from './params.ts';
 export * from './partitions.ts';
+export * from './recovery.ts';
 export * from './tracker.ts';

@@ -4,6 +4,9 @@ import { BrokerMetadataCache, NO_STATE_EPOCH } from './cache.ts';
 import type { ClusterLayout } from './layout.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
+import { RecoveryWatch, type Milestone } from './recovery.ts';
+
+export type { Milestone } from './recovery.ts';
 
 /** How a broker's cached state of a partition compares with truth (design §5). */
 export const EQUAL = 0;
@@ -12,8 +15,6 @@ export const STALE = 1;
 /** Differs from truth and was never committed (e.g. applied from a zombie controller). */
 export const PHANTOM = 2;
 export type CacheStatus = typeof EQUAL | typeof STALE | typeof PHANTOM;
-
-export type Milestone = 'detect' | 'elect' | 'load';
 
 export interface TrackerOptions {
   /** Healthy this long after the last fault step ⇒ sim.stop('recovered and settled'). */
@@ -27,6 +28,29 @@ export interface TrackerOptions {
  * broker liveness comes from the simulation's lifecycle events. Everything is maintained
  * incrementally: commit is O(brokers), brokerApply O(1) when the state equals truth (else
  * O(changes of that partition)), liveness/serving/reset changes O(partitions).
+ *
+ * Definitions (design §5; metrics() in the result's `metrics`, extra() in its `extra`):
+ * - divergence of broker b: partitions whose (leader, leaderEpoch, ISR) in b's cache differ from
+ *   truth (partitionEpoch is not compared). STALE when the cached triple was committed at some
+ *   time (truth's history, or the layout's initial state) or the cache holds nothing for p
+ *   (after brokerCacheReset); PHANTOM when it was never committed. Only live brokers count.
+ * - divergence.maxPartitions: max over time of the largest single live broker's divergence.
+ * - divergence.partitionMs: ∫ Σ_live b divergence(b) dt, in partition·ms.
+ * - divergence.phantomStates: brokerApply calls that changed a cached state into a phantom one.
+ * - divergence.convergedAtMs: virtual time (ms since start) of the last transition of the total
+ *   divergence to 0 at or after the main fault; null with no main fault, while still divergent,
+ *   or when nothing diverged after the fault (then extra.divergenceAfterFault = 'none').
+ * - available(p): truth's leader is a live, serving broker whose own cache holds that leader and
+ *   leaderEpoch. unavailablePartitionMs = ∫ unavailable dt; maxUnavailablePartitions its max.
+ * - active controllers: nodes flagged by setControllerActive that are up and not paused (a crash
+ *   clears the flag). splitBrainMs = time with more than one.
+ * - healthy: exactly one active controller, no unavailable partition, zero divergence.
+ *   recoveryMs = main fault → the last transition to healthy (0 when health was never lost after
+ *   the fault; null with no main fault or when unhealthy at the end). Phases: detect = fault →
+ *   'detect', elect = 'detect' → 'elect', load = 'elect' → 'load', propagate = 'load' → recovered;
+ *   null when either end is missing or they are out of order.
+ * - extra.dualLeaderPartitionsMax: max partitions with two or more live brokers whose own cache
+ *   names themselves leader.
  *
  * Maxima are over states that held for a positive span of virtual time (plus the state the run
  * ends in), so the intermediate counts inside one event do not register.
@@ -47,7 +71,6 @@ export class ClusterTracker {
   /** Live brokers whose own cache names themselves leader of p. */
   private readonly selfLeaders: Uint8Array;
   private readonly initialIsr: number;
-  private readonly settleUs: number;
 
   unavailable = 0;
   /** Σ over live brokers of their divergent partitions. */
@@ -71,14 +94,7 @@ export class ClusterTracker {
   private maxActiveControllers = 0;
   private phantomApplies = 0;
 
-  // health and recovery
-  private healthy = false;
-  private healthySinceUs = -1;
-  private healthGen = 0;
-  private settleHandle = -1;
-  private prevTotalDivergence = 0;
-  private lastConvergedUs = -1;
-  private readonly milestoneUs = { detect: -1, elect: -1, load: -1 };
+  private readonly recovery: RecoveryWatch;
 
   constructor(
     private readonly sim: Simulation,
@@ -91,7 +107,7 @@ export class ClusterTracker {
     this.truth = new PartitionTable(layout);
     this.history = new TruthHistory(layout.partitions);
     this.initialIsr = fullIsrMask(layout.replicationFactor);
-    this.settleUs = Math.round(opts.settleMs * 1000);
+    this.recovery = new RecoveryWatch(sim, Math.round(opts.settleMs * 1000));
     const B = layout.brokers;
     const P = layout.partitions;
     this.caches = [];
@@ -227,16 +243,13 @@ export class ClusterTracker {
 
   /** A recovery milestone; the first call of each after the main fault counts. */
   milestone(name: Milestone): void {
-    const fault = this.sim.faults.mainFaultAtUs;
-    if (fault < 0 || this.milestoneUs[name] >= 0) return;
-    this.milestoneUs[name] = this.sim.nowUs;
-    this.sim.trace.record(this.sim.nowUs, 'state', -1, -1, `milestone.${name}`, this.sim.nowUs - fault);
+    this.recovery.milestone(name);
   }
 
   // ---- queries ----
 
   get isHealthy(): boolean {
-    return this.healthy;
+    return this.recovery.healthy;
   }
 
   statusOf(b: number, p: number): CacheStatus {
@@ -270,41 +283,27 @@ export class ClusterTracker {
   metrics(): Metrics {
     this.advance();
     this.sampleMaxima();
-    const fault = this.sim.faults.mainFaultAtUs;
-    const ms = (us: number): number => us / 1000;
-    const span = (from: number, to: number): number | null => (from < 0 || to < 0 || to < from ? null : ms(to - from));
-    // Healthy now: recovered at the last transition to healthy, or at the fault itself when the
-    // cluster never left health after it.
-    const recoveredUs = fault >= 0 && this.healthy ? Math.max(this.healthySinceUs, fault) : -1;
-    const m = this.milestoneUs;
+    const r = this.recovery.figures(this.totalDivergence);
     return {
-      recoveryMs: span(fault, recoveredUs),
-      phases: { detectMs: span(fault, m.detect), electMs: span(m.detect, m.elect), loadMs: span(m.elect, m.load), propagateMs: span(m.load, recoveredUs) },
-      unavailablePartitionMs: ms(this.unavailableUs),
+      recoveryMs: r.recoveryMs,
+      phases: r.phases,
+      unavailablePartitionMs: this.unavailableUs / 1000,
       maxUnavailablePartitions: this.maxUnavailable,
-      divergence: {
-        maxPartitions: this.maxBrokerDivergence,
-        partitionMs: ms(this.divergenceUs),
-        phantomStates: this.phantomApplies,
-        convergedAtMs: fault >= 0 && this.totalDivergence === 0 && this.lastConvergedUs >= fault ? ms(this.lastConvergedUs) : null,
-      },
-      splitBrainMs: ms(this.splitBrainUs),
+      divergence: { maxPartitions: this.maxBrokerDivergence, partitionMs: this.divergenceUs / 1000, phantomStates: this.phantomApplies, convergedAtMs: r.convergedAtMs },
+      splitBrainMs: this.splitBrainUs / 1000,
     };
   }
 
   extra(): Record<string, number | string | null> {
     this.advance();
     this.sampleMaxima();
-    const fault = this.sim.faults.mainFaultAtUs;
-    let afterFault: string | null = null;
-    if (fault >= 0) afterFault = this.totalDivergence > 0 ? 'diverged' : this.lastConvergedUs >= fault ? 'converged' : 'none';
     return {
       dualLeaderPartitionsMax: this.maxDualLeaders,
       phantomPartitionsMax: this.maxPhantomLive,
       divergenceTotalMax: this.maxTotalDivergence,
       activeControllersMax: this.maxActiveControllers,
-      divergenceAfterFault: afterFault,
-      healthyAtEnd: this.healthy ? 'yes' : 'no',
+      divergenceAfterFault: this.recovery.figures(this.totalDivergence).afterFault,
+      healthyAtEnd: this.recovery.healthy ? 'yes' : 'no',
       divergenceAtEnd: this.totalDivergence,
       unavailableAtEnd: this.unavailable,
     };
@@ -435,49 +434,6 @@ export class ClusterTracker {
 
   /** Healthy = exactly one active controller, every partition available, zero divergence on live brokers. */
   private updateHealth(): void {
-    const now = this.sim.nowUs;
-    if (this.prevTotalDivergence > 0 && this.totalDivergence === 0) this.lastConvergedUs = now;
-    this.prevTotalDivergence = this.totalDivergence;
-    const h = this.activeControllers === 1 && this.unavailable === 0 && this.totalDivergence === 0;
-    if (h === this.healthy) return;
-    this.healthy = h;
-    this.healthGen++;
-    if (h) {
-      this.healthySinceUs = now;
-      this.scheduleSettleCheck(now + this.settleUs);
-    } else if (this.settleHandle >= 0) {
-      this.sim.cancel(this.settleHandle);
-      this.settleHandle = -1;
-    }
-  }
-
-  private scheduleSettleCheck(atUs: number): void {
-    if (this.settleHandle >= 0) this.sim.cancel(this.settleHandle);
-    const gen = this.healthGen;
-    this.settleHandle = this.sim.at(atUs, () => {
-      this.settleHandle = -1;
-      this.settleCheck(gen);
-    });
-  }
-
-  /**
-   * Stops the run once every timed fault step has run and the cluster has been healthy for
-   * settle.ms since both its last transition to healthy and the last fault action. While steps
-   * remain, it looks again every settle.ms (at least 1 ms), never per event.
-   */
-  private settleCheck(gen: number): void {
-    if (!this.healthy || gen !== this.healthGen) return;
-    const now = this.sim.nowUs;
-    const faults = this.sim.faults;
-    if (faults.stepsRemaining > 0) {
-      this.scheduleSettleCheck(now + Math.max(this.settleUs, 1000));
-      return;
-    }
-    const dueUs = Math.max(this.healthySinceUs, faults.lastActionAtUs) + this.settleUs;
-    if (dueUs > now) {
-      this.scheduleSettleCheck(dueUs);
-      return;
-    }
-    this.sim.stop('recovered and settled');
+    this.recovery.update(this.activeControllers === 1 && this.unavailable === 0 && this.totalDivergence === 0, this.totalDivergence);
   }
 }
