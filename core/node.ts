@@ -1,6 +1,6 @@
 import { NodeClock } from './clock.ts';
 import type { Rng } from './rng.ts';
-import type { EventFn, Simulation } from './sim.ts';
+import type { EventAction, EventFn, EventTask, Simulation } from './sim.ts';
 import { DurableStore } from './storage.ts';
 
 /** Every message names its RPC or record type in `type`, as Kafka and ZooKeeper name them. */
@@ -17,14 +17,36 @@ export type NodeFactory = (node: SimNode) => NodeBehavior;
 
 export type ClockKind = 'mono' | 'wall';
 
-interface TimerRec {
-  readonly label: string;
-  readonly kind: ClockKind;
+/** A pending timer; the event that fires it. Pooled per node: a fired or cancelled one is reused. */
+class TimerRec implements EventTask {
+  id = 0;
+  label = '';
+  kind: ClockKind = 'mono';
   /** Deadline on the node's own clock of `kind`. */
-  readonly localDeadlineUs: number;
-  readonly fn: EventFn;
-  handle: number;
-  gen: number;
+  localDeadlineUs = 0;
+  fn: EventFn | null = null;
+  /** The Simulation handle of its pending event; every path that drops a timer cancels it. */
+  handle = -1;
+  /** Bumped by every arm and release, so a deferred firing can tell it went stale. */
+  arms = 0;
+
+  constructor(private readonly node: SimNode) {}
+
+  run(): void {
+    this.node.fireTimer(this);
+  }
+
+  /**
+   * Its event came due while the node was paused: the firing waits in the node's deferred list,
+   * where cancel can no longer reach it, so it checks on resume that the timer was not cancelled,
+   * re-armed or reused meanwhile.
+   */
+  deferredCall(): EventFn {
+    const arms = this.arms;
+    return () => {
+      if (this.arms === arms) this.node.fireTimer(this);
+    };
+  }
 }
 
 interface Task {
@@ -107,8 +129,9 @@ export class SimNode {
   readonly rng: Rng;
   behavior: NodeBehavior | null = null;
   /** Events that came due while paused, run in order on resume. */
-  deferred: EventFn[] = [];
+  deferred: EventAction[] = [];
   private timers = new Map<number, TimerRec>();
+  private timerPool: TimerRec[] = [];
   private nextTimerId = 1;
   private executors = new Map<string, Executor>();
   private pausedAtUs = 0;
@@ -143,9 +166,14 @@ export class SimNode {
   setTimer(label: string, delayUs: number, fn: EventFn, kind: ClockKind = 'mono'): number {
     const now = kind === 'mono' ? this.monoNowUs : this.wallNowUs;
     const id = this.nextTimerId++;
-    const rec: TimerRec = { label, kind, localDeadlineUs: now + delayUs, fn, handle: -1, gen: 0 };
+    const rec = this.timerPool.pop() ?? new TimerRec(this);
+    rec.id = id;
+    rec.label = label;
+    rec.kind = kind;
+    rec.localDeadlineUs = now + delayUs;
+    rec.fn = fn;
     this.timers.set(id, rec);
-    this.armTimer(id, rec);
+    this.armTimer(rec);
     return id;
   }
 
@@ -154,30 +182,42 @@ export class SimNode {
     if (rec === undefined) return;
     this.sim.cancel(rec.handle);
     this.timers.delete(id);
+    this.releaseTimer(rec);
   }
 
   hasTimer(id: number): boolean {
     return this.timers.has(id);
   }
 
-  private armTimer(id: number, rec: TimerRec): void {
+  /** Runs a due timer (called by its event; a cancelled or re-armed timer's old event never runs). */
+  fireTimer(rec: TimerRec): void {
+    const fn = rec.fn!;
+    this.timers.delete(rec.id);
+    this.sim.trace.record(this.sim.nowUs, 'timer', this.id, -1, rec.label, 0);
+    this.releaseTimer(rec);
+    fn();
+  }
+
+  private releaseTimer(rec: TimerRec): void {
+    rec.fn = null;
+    rec.handle = -1;
+    rec.arms++;
+    this.timerPool.push(rec);
+  }
+
+  private armTimer(rec: TimerRec): void {
     const realUs = rec.kind === 'mono' ? this.clock.realAtMono(rec.localDeadlineUs) : this.clock.realAtWall(rec.localDeadlineUs);
-    const gen = rec.gen;
-    rec.handle = this.sim.at(Math.max(this.sim.nowUs, realUs), () => {
-      if (this.timers.get(id) !== rec || rec.gen !== gen) return;
-      this.timers.delete(id);
-      this.sim.trace.record(this.sim.nowUs, 'timer', this.id, -1, rec.label, 0);
-      rec.fn();
-    }, this);
+    const now = this.sim.nowUs;
+    rec.arms++;
+    rec.handle = this.sim.at(realUs > now ? realUs : now, rec, this);
   }
 
   /** Re-maps pending timers after this node's clock changed. */
   private remapTimers(kinds: 'all' | 'wall'): void {
-    for (const [id, rec] of this.timers) {
+    for (const rec of this.timers.values()) {
       if (kinds === 'wall' && rec.kind !== 'wall') continue;
       this.sim.cancel(rec.handle);
-      rec.gen++;
-      this.armTimer(id, rec);
+      this.armTimer(rec);
     }
   }
 
@@ -202,6 +242,11 @@ export class SimNode {
       this.store.completeSync(point);
       if (then !== undefined) then();
     });
+  }
+
+  /** Holds an event that came due while paused, to run on resume. */
+  defer(fn: EventAction): void {
+    this.deferred.push(fn instanceof TimerRec ? fn.deferredCall() : fn);
   }
 
   /** A model-reported state change, into the trace (and its hash). */
