@@ -232,3 +232,40 @@ describe('executors', () => {
     expect(done).toEqual([2000, 3000]);
   });
 });
+
+describe('timers that come due while their node is paused', () => {
+  function pausedTimer(during: (n: SimNode, id: number) => void) {
+    const sim = new Simulation({ seed: 'pt' });
+    const fired: number[] = [];
+    let id = -1;
+    const n = sim.addNode('n', (self) => {
+      id = self.setTimer('t', 100_000, () => fired.push(sim.nowUs));
+      return { onMessage() {} };
+    });
+    sim.at(50_000, () => sim.pause(n));
+    sim.at(150_000, () => during(n, id)); // not bound to the node, so it runs during the pause
+    sim.at(200_000, () => sim.resume(n));
+    sim.run({ untilUs: 1e6 });
+    return fired;
+  }
+
+  it('fire once, on resume', () => {
+    expect(pausedTimer(() => {})).toEqual([200_000]);
+  });
+
+  it('do not fire if cancelled during the pause, even when a new timer reuses its record', () => {
+    expect(pausedTimer((n, id) => n.cancelTimer(id))).toEqual([]);
+    const later: number[] = [];
+    expect(
+      pausedTimer((n, id) => {
+        n.cancelTimer(id);
+        n.setTimer('other', 500_000, () => later.push(n.sim.nowUs));
+      }),
+    ).toEqual([]);
+    expect(later).toEqual([650_000]);
+  });
+
+  it('fire once if the clock changes during the pause', () => {
+    expect(pausedTimer((n) => n.setClockRate(2))).toEqual([200_000]);
+  });
+});
