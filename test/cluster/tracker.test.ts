@@ -208,6 +208,21 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
     expect(outcome.nowUs).toBe(ms(4000));
   });
 
+  it('leaves a phase null when its milestone is missing', () => {
+    const env = setup();
+    const { sim, controllers, tracker } = env;
+    const [c0, c1] = controllers as [SimNode, SimNode];
+    sim.faults.defineRole('activeController', () => c0);
+    tracker.setControllerActive(c0, true);
+    at(sim, 1200, () => tracker.milestone('elect'));
+    at(sim, 1200, () => tracker.setControllerActive(c1, true));
+    sim.installFaults(crashController);
+    sim.run({ untilUs: ms(60_000) });
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBe(200);
+    expect(m.phases).toEqual({ detectMs: null, electMs: null, loadMs: null, propagateMs: null });
+  });
+
   it('does not stop before every fault step has run', () => {
     const plan: FaultPlan = { steps: [...crashController.steps, { atMs: 10_000, action: { type: 'heal' } }] };
     const { outcome, tracker } = failover(plan);
