@@ -72,13 +72,11 @@ export class ClusterTracker {
   private readonly selfLeaders: Uint8Array;
   private readonly initialIsr: number;
 
-  unavailable = 0;
-  /** Σ over live brokers of their divergent partitions. */
-  totalDivergence = 0;
-  /** Σ over live brokers of their phantom partitions. */
-  totalPhantom = 0;
-  dualLeaderPartitions = 0;
-  activeControllers = 0;
+  private nUnavailable = 0;
+  private nDivergent = 0;
+  private nPhantom = 0;
+  private nDualLeaders = 0;
+  private nActiveControllers = 0;
   private readonly controllerFlags = new Set<number>();
 
   // integrals (partition·µs, µs) and maxima
@@ -128,7 +126,7 @@ export class ClusterTracker {
       const l = this.truth.leader[p]!;
       if (this.live[l] === 1) this.incSelf(p);
       if (this.computeAvailable(p)) this.available[p] = 1;
-      else this.unavailable++;
+      else this.nUnavailable++;
     }
     this.lastUs = sim.nowUs;
     sim.onLifecycle((node, event) => this.onLifecycle(node, event));
@@ -203,8 +201,8 @@ export class ClusterTracker {
     const P = this.truth.size;
     if (this.live[b] === 1) {
       for (let p = 0; p < P; p++) if (c.leader[p] === b) this.decSelf(p);
-      this.totalDivergence += P - this.divergent[b]!;
-      this.totalPhantom -= this.phantom[b]!;
+      this.nDivergent += P - this.divergent[b]!;
+      this.nPhantom -= this.phantom[b]!;
     }
     c.clear();
     this.status[b]!.fill(STALE);
@@ -248,6 +246,31 @@ export class ClusterTracker {
 
   // ---- queries ----
 
+  /** Partitions not available now. */
+  get unavailable(): number {
+    return this.nUnavailable;
+  }
+
+  /** Σ over live brokers of their divergent partitions, now. */
+  get totalDivergence(): number {
+    return this.nDivergent;
+  }
+
+  /** Σ over live brokers of their phantom partitions, now. */
+  get totalPhantom(): number {
+    return this.nPhantom;
+  }
+
+  /** Partitions with two or more live self-believed leaders, now. */
+  get dualLeaderPartitions(): number {
+    return this.nDualLeaders;
+  }
+
+  /** Nodes acting as active controller now (flagged, up, not paused). */
+  get activeControllers(): number {
+    return this.nActiveControllers;
+  }
+
   get isHealthy(): boolean {
     return this.recovery.healthy;
   }
@@ -283,7 +306,7 @@ export class ClusterTracker {
   metrics(): Metrics {
     this.advance();
     this.sampleMaxima();
-    const r = this.recovery.figures(this.totalDivergence);
+    const r = this.recovery.figures(this.nDivergent);
     return {
       recoveryMs: r.recoveryMs,
       phases: r.phases,
@@ -302,10 +325,10 @@ export class ClusterTracker {
       phantomPartitionsMax: this.maxPhantomLive,
       divergenceTotalMax: this.maxTotalDivergence,
       activeControllersMax: this.maxActiveControllers,
-      divergenceAfterFault: this.recovery.figures(this.totalDivergence).afterFault,
+      divergenceAfterFault: this.recovery.figures(this.nDivergent).afterFault,
       healthyAtEnd: this.recovery.healthy ? 'yes' : 'no',
-      divergenceAtEnd: this.totalDivergence,
-      unavailableAtEnd: this.unavailable,
+      divergenceAtEnd: this.nDivergent,
+      unavailableAtEnd: this.nUnavailable,
     };
   }
 
@@ -327,8 +350,8 @@ export class ClusterTracker {
     if (this.live[b] === v) return;
     this.live[b] = v;
     const sign = live ? 1 : -1;
-    this.totalDivergence += sign * this.divergent[b]!;
-    this.totalPhantom += sign * this.phantom[b]!;
+    this.nDivergent += sign * this.divergent[b]!;
+    this.nPhantom += sign * this.phantom[b]!;
     const c = this.caches[b]!;
     const P = this.truth.size;
     for (let p = 0; p < P; p++) {
@@ -352,7 +375,7 @@ export class ClusterTracker {
       const node = this.sim.nodes[id]!;
       if (node.up && !node.paused) n++;
     }
-    this.activeControllers = n;
+    this.nActiveControllers = n;
   }
 
   private classifyPast(p: number, leader: number, leaderEpoch: number, isr: number): CacheStatus {
@@ -368,28 +391,28 @@ export class ClusterTracker {
     const live = this.live[b] === 1;
     if (from === EQUAL) {
       this.divergent[b]!++;
-      if (live) this.totalDivergence++;
+      if (live) this.nDivergent++;
     } else if (to === EQUAL) {
       this.divergent[b]!--;
-      if (live) this.totalDivergence--;
+      if (live) this.nDivergent--;
     }
     if (from === PHANTOM) {
       this.phantom[b]!--;
-      if (live) this.totalPhantom--;
+      if (live) this.nPhantom--;
     } else if (to === PHANTOM) {
       this.phantom[b]!++;
-      if (live) this.totalPhantom++;
+      if (live) this.nPhantom++;
     }
   }
 
   private incSelf(p: number): void {
     const n = ++this.selfLeaders[p]!;
-    if (n === 2) this.dualLeaderPartitions++;
+    if (n === 2) this.nDualLeaders++;
   }
 
   private decSelf(p: number): void {
     const n = --this.selfLeaders[p]!;
-    if (n === 1) this.dualLeaderPartitions--;
+    if (n === 1) this.nDualLeaders--;
   }
 
   /** Truth's leader is a live, serving broker whose own cache has that leadership (leader and epoch). */
@@ -404,7 +427,7 @@ export class ClusterTracker {
     const a = this.computeAvailable(p) ? 1 : 0;
     if (a === this.available[p]) return;
     this.available[p] = a;
-    this.unavailable += a === 1 ? -1 : 1;
+    this.nUnavailable += a === 1 ? -1 : 1;
   }
 
   /** Integrates every figure over [lastUs, now) and samples maxima of the state that held there. */
@@ -412,20 +435,20 @@ export class ClusterTracker {
     const now = this.sim.nowUs;
     const dt = now - this.lastUs;
     if (dt <= 0) return;
-    this.unavailableUs += this.unavailable * dt;
-    this.divergenceUs += this.totalDivergence * dt;
-    if (this.activeControllers > 1) this.splitBrainUs += dt;
+    this.unavailableUs += this.nUnavailable * dt;
+    this.divergenceUs += this.nDivergent * dt;
+    if (this.nActiveControllers > 1) this.splitBrainUs += dt;
     this.sampleMaxima();
     this.lastUs = now;
   }
 
   private sampleMaxima(): void {
-    if (this.unavailable > this.maxUnavailable) this.maxUnavailable = this.unavailable;
-    if (this.totalDivergence > this.maxTotalDivergence) this.maxTotalDivergence = this.totalDivergence;
-    if (this.totalPhantom > this.maxPhantomLive) this.maxPhantomLive = this.totalPhantom;
-    if (this.dualLeaderPartitions > this.maxDualLeaders) this.maxDualLeaders = this.dualLeaderPartitions;
-    if (this.activeControllers > this.maxActiveControllers) this.maxActiveControllers = this.activeControllers;
-    if (this.totalDivergence > 0) {
+    if (this.nUnavailable > this.maxUnavailable) this.maxUnavailable = this.nUnavailable;
+    if (this.nDivergent > this.maxTotalDivergence) this.maxTotalDivergence = this.nDivergent;
+    if (this.nPhantom > this.maxPhantomLive) this.maxPhantomLive = this.nPhantom;
+    if (this.nDualLeaders > this.maxDualLeaders) this.maxDualLeaders = this.nDualLeaders;
+    if (this.nActiveControllers > this.maxActiveControllers) this.maxActiveControllers = this.nActiveControllers;
+    if (this.nDivergent > 0) {
       for (let b = 0; b < this.divergent.length; b++) {
         if (this.live[b] === 1 && this.divergent[b]! > this.maxBrokerDivergence) this.maxBrokerDivergence = this.divergent[b]!;
       }
@@ -434,6 +457,6 @@ export class ClusterTracker {
 
   /** Healthy = exactly one active controller, every partition available, zero divergence on live brokers. */
   private updateHealth(): void {
-    this.recovery.update(this.activeControllers === 1 && this.unavailable === 0 && this.totalDivergence === 0, this.totalDivergence);
+    this.recovery.update(this.nActiveControllers === 1 && this.nUnavailable === 0 && this.nDivergent === 0, this.nDivergent);
   }
 }
