@@ -70,6 +70,11 @@ export class ZooKeeperClient {
     this.arm();
   }
 
+  /** Warm start: a watch this client registered before t = 0. */
+  adoptWatch(path: string, kind: WatchReg['kind']): void {
+    this.watches.set(path, { path, kind });
+  }
+
   connect(): void {
     this.state = 'CONNECTING';
     this.sendConnect();

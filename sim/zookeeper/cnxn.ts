@@ -280,6 +280,10 @@ export class ServerCnxns {
   warmOpen(client: SimNode, session: number): void {
     this.open(client, session);
   }
+
+  warmWatch(session: number, path: string, kind: WatchReg['kind']): void {
+    this.addWatch(kind === 'data' ? this.dataWatches : kind === 'exist' ? this.existWatches : this.childWatches, path, session);
+  }
 }
 
 function txnResponse(t: Txn): Response {

@@ -3,7 +3,7 @@ import { ZabAudit } from './audit.ts';
 import type { ZkServerCosts } from './cnxn.ts';
 import { DataTree } from './datatree.ts';
 import { QuorumPeer } from './peer.ts';
-import { makeZxid, type Txn, type Zxid } from './types.ts';
+import { makeZxid, type Txn, type WatchReg, type Zxid } from './types.ts';
 
 export interface ZkEnsembleOptions {
   /** 3 or 5 servers, named zk-0… */
@@ -32,7 +32,7 @@ export class ZkEnsemble {
   readonly nodes: SimNode[] = [];
   /** The warm-start tree; populate it before the simulation runs. */
   readonly tree: DataTree;
-  private readonly warmConns: { server: number; client: SimNode; session: number }[] = [];
+  private readonly warmConns: { server: number; client: SimNode; session: number; watches: WatchReg[] }[] = [];
   private counter = 0;
 
   constructor(
@@ -69,8 +69,13 @@ export class ZkEnsemble {
   warmSession(client: SimNode, server: number, timeoutMs: number): number {
     const session = 500_000_000 + this.warmConns.length + 1;
     this.tree.sessions.set(session, timeoutMs);
-    this.warmConns.push({ server, client, session });
+    this.warmConns.push({ server, client, session, watches: [] });
     return session;
+  }
+
+  /** Warm start: a watch the session set before t = 0 (on the server it is connected to). */
+  warmWatch(session: number, path: string, kind: WatchReg['kind']): void {
+    this.warmConns.find((w) => w.session === session)!.watches.push({ path, kind });
   }
 
   private makePeer(node: SimNode, sid: number): QuorumPeer {
@@ -87,7 +92,11 @@ export class ZkEnsemble {
     const firstStart = this.opts.warm && node.incarnation === 0;
     if (firstStart) {
       const leader = this.nodes.length - 1;
-      for (const w of this.warmConns) if (w.server === sid) peer.cnxns.warmOpen(w.client, w.session);
+      for (const w of this.warmConns) {
+        if (w.server !== sid) continue;
+        peer.cnxns.warmOpen(w.client, w.session);
+        for (const r of w.watches) peer.cnxns.warmWatch(w.session, r.path, r.kind);
+      }
       if (sid === leader) peer.warmLead(WARM_EPOCH);
       else peer.warmFollow(leader);
     } else {

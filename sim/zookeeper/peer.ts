@@ -6,7 +6,7 @@ import { FastLeaderElection } from './election.ts';
 import { PrepRequestProcessor } from './prep.ts';
 import { ServerCnxns, type ZkServerCosts } from './cnxn.ts';
 import { SessionTracker } from './session-tracker.ts';
-import { makeZxid, zxidEpoch, type Op, type QuorumMsg, type ServerState, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
+import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
 
 export interface ZkServerConfig {
   readonly sid: number;
@@ -152,7 +152,7 @@ export class QuorumPeer implements NodeBehavior {
   warmLead(epoch: number): void {
     this.state = 'LEADING';
     this.leaderEpoch = epoch;
-    this.counter = 0;
+    this.counter = zxidEpoch(this.lastLogged) === epoch ? zxidCounter(this.lastLogged) : 0;
     this.prep = new PrepRequestProcessor(this.tree);
     this.sessions = new SessionTracker(this.tickUs);
     for (const sid of this.cfg.servers.keys()) {

@@ -1,0 +1,214 @@
+import type { Message, NodeBehavior, SimNode } from '../../core/index.ts';
+import type { CostModel } from '../cluster/cost.ts';
+import type { ClusterLayout } from '../cluster/layout.ts';
+import type { ClusterTracker } from '../cluster/tracker.ts';
+import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
+import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
+import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
+import type { ControlChunk, ControlError, ZkModeMsg } from './messages.ts';
+
+export interface BrokerEnv {
+  readonly brokers: readonly SimNode[];
+  readonly zkServers: readonly SimNode[];
+  readonly layout: ClusterLayout;
+  readonly costs: CostModel;
+  readonly tracker: () => ClusterTracker;
+  readonly sessionTimeoutMs: number;
+  readonly maxInFlight: number;
+  readonly socketTimeoutMs: number;
+  readonly bugs: ReadonlySet<string>;
+  readonly linearizableReads: boolean;
+  readonly stats: ControllerStats;
+  readonly audit: BrokerAudit;
+}
+
+/** Ground truth for the broker-side safety properties. */
+export interface BrokerAudit {
+  staleControllerEpochAccepted: string | null;
+  staleBrokerEpochAccepted: string | null;
+  acceptedStaleBrokerEpoch: number;
+  rejectedStaleController: number;
+  rejectedStaleBroker: number;
+}
+
+/**
+ * A Kafka broker in ZooKeeper mode: a ZooKeeper session holding its ephemeral registration
+ * /brokers/ids/<id> (whose czxid is its broker epoch, KIP-380), a watch on /controller (re-elect
+ * when it goes), a KafkaController that is active while this broker holds /controller, and the
+ * handling of LeaderAndIsr / UpdateMetadata: reject an older controller epoch
+ * (STALE_CONTROLLER_EPOCH) or an older broker epoch (STALE_BROKER_EPOCH, unless KAFKA-7235);
+ * apply LeaderAndIsr per partition only for a newer leader epoch; apply UpdateMetadata as sent.
+ */
+export class ZkBroker implements NodeBehavior {
+  readonly zk: ZooKeeperClient;
+  readonly controller: KafkaController;
+  brokerEpoch = -1;
+  controllerEpochSeen = 0;
+  private readonly leaderEpochs: Int32Array;
+  private readonly accepted = new Map<number, number>();
+
+  constructor(
+    readonly node: SimNode,
+    readonly id: number,
+    private readonly env: BrokerEnv,
+  ) {
+    this.leaderEpochs = new Int32Array(env.layout.partitions).fill(-1);
+    const pathBytes = env.costs.zk.znodePathBytes;
+    this.zk = new ZooKeeperClient(node, env.zkServers, {
+      sessionTimeoutMs: env.sessionTimeoutMs,
+      maxInFlight: env.maxInFlight,
+      onState: (s) => this.onZkState(s),
+      onWatch: (path, ev) => this.onWatch(path, ev),
+      requestBytes: (r: Request) => (r.kind === 'read' ? 16 + pathBytes : 24 + r.ops.length * (pathBytes + 16) + (r.ops.some((o) => o.type === 'setPartitionState') ? env.costs.zk.partitionStateZnodeBytes : 0)),
+    });
+    this.controller = new KafkaController({
+      node,
+      brokerId: id,
+      brokers: env.brokers,
+      layout: env.layout,
+      costs: env.costs,
+      tracker: env.tracker(),
+      zk: () => this.zk,
+      socketTimeoutMs: env.socketTimeoutMs,
+      maxInFlight: env.maxInFlight,
+      noEpochFence: env.bugs.has('KAFKA-6082'),
+      noBrokerEpoch: env.bugs.has('KAFKA-7235'),
+      linearizableReads: env.linearizableReads,
+      stats: env.stats,
+    });
+  }
+
+  /** Warm start: registered with this epoch, cache already full (the tracker starts equal to truth). */
+  warm(epoch: number): void {
+    this.brokerEpoch = epoch;
+    this.controllerEpochSeen = 1;
+    this.leaderEpochs.fill(0);
+  }
+
+  /** Cold start or restart: empty cache, new session, then register and try to become controller. */
+  coldStart(): void {
+    this.env.tracker().brokerCacheReset(this.id);
+    this.env.tracker().setBrokerServing(this.id, false);
+    this.zk.connect();
+  }
+
+  private onZkState(s: KeeperState): void {
+    if (s === 'Expired') {
+      // KafkaController's Expire event: resign first, then a new session (ZooKeeperClient.reinitialize).
+      this.needsRegister = true;
+      this.env.tracker().setBrokerServing(this.id, false);
+      this.controller.resign('session expired');
+      this.zk.reinitialize();
+    } else if (s === 'SyncConnected' && (this.brokerEpoch < 0 || this.needsRegister)) {
+      this.register();
+    }
+  }
+
+  private needsRegister = false;
+
+  private register(): void {
+    this.needsRegister = false;
+    const sessionAtStart = this.zk.sessionId;
+    this.zk.write([{ type: 'create', path: `${BROKER_IDS_PATH}/${this.id}`, data: this.id, dataBytes: 200, ephemeral: true, sequential: false }], (r) => {
+      if (r.code === 'OK') {
+        this.brokerEpoch = r.createdZxids![0]!;
+        this.node.note('broker.registered', this.brokerEpoch);
+        this.env.tracker().setBrokerServing(this.id, true);
+        this.zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => undefined);
+        this.controller.elect();
+      } else if (r.code === 'NODEEXISTS' || r.code === 'SESSIONEXPIRED') {
+        // The old session's registration is still there until it expires: try again.
+        this.node.setTimer('register-retry', 1_000_000, () => {
+          if (this.zk.sessionId === sessionAtStart || r.code === 'NODEEXISTS') this.register();
+        });
+      }
+    });
+  }
+
+  private onWatch(path: string, ev: WatchEventType): void {
+    if (path === CONTROLLER_PATH) {
+      if (ev === 'NodeDeleted') this.env.tracker().milestone('detect');
+      // ControllerChange / Reelect: if we are active and someone else now holds it, resign; try to elect.
+      this.controller.elect();
+    } else if (path === BROKER_IDS_PATH) {
+      if (this.controller.active) {
+        this.env.tracker().milestone('detect');
+        this.controller.onBrokerChange();
+      }
+    }
+  }
+
+  onMessage(from: SimNode, raw: Message): void {
+    if (isZkClientMsg(raw)) {
+      this.zk.onMessage(from, raw);
+      return;
+    }
+    const msg = raw as ZkModeMsg;
+    switch (msg.type) {
+      case 'LeaderAndIsr':
+      case 'UpdateMetadata':
+        this.onControlChunk(from, msg.type, msg);
+        return;
+      case 'LeaderAndIsrResponse':
+      case 'UpdateMetadataResponse':
+        this.controller.onControlResponse(from, msg.requestId, msg.error);
+        return;
+      default: {
+        const never: never = msg;
+        throw new Error(`ZkBroker: unexpected message ${String(never)}`);
+      }
+    }
+  }
+
+  private respond(to: SimNode, type: 'LeaderAndIsr' | 'UpdateMetadata', requestId: number, error: ControlError): void {
+    this.node.send<ZkModeMsg>(to, { type: type === 'LeaderAndIsr' ? 'LeaderAndIsrResponse' : 'UpdateMetadataResponse', requestId, error }, 32);
+  }
+
+  private onControlChunk(from: SimNode, type: 'LeaderAndIsr' | 'UpdateMetadata', m: ControlChunk): void {
+    const env = this.env;
+    if (m.chunkIndex === 0) {
+      const audit = env.audit;
+      if (m.controllerEpoch < this.controllerEpochSeen) {
+        audit.rejectedStaleController++;
+        this.respond(from, type, m.requestId, 'STALE_CONTROLLER_EPOCH');
+        return;
+      }
+      const staleBroker = m.brokerEpoch >= 0 && this.brokerEpoch >= 0 && m.brokerEpoch < this.brokerEpoch;
+      if (staleBroker && !env.bugs.has('KAFKA-7235')) {
+        audit.rejectedStaleBroker++;
+        this.respond(from, type, m.requestId, 'STALE_BROKER_EPOCH');
+        return;
+      }
+      if (staleBroker) {
+        audit.acceptedStaleBrokerEpoch++;
+        audit.staleBrokerEpochAccepted ??= `broker ${this.id} (epoch ${this.brokerEpoch}) accepted ${type} aimed at its old epoch ${m.brokerEpoch}`;
+      }
+      if (m.controllerEpoch < this.controllerEpochSeen) audit.staleControllerEpochAccepted ??= `broker ${this.id} accepted controller epoch ${m.controllerEpoch} after seeing ${this.controllerEpochSeen}`;
+      this.controllerEpochSeen = m.controllerEpoch;
+      this.accepted.set(m.requestId, 0);
+      this.node.note(type === 'LeaderAndIsr' ? 'broker.leader.and.isr' : 'broker.update.metadata', m.controllerEpoch);
+    }
+    if (!this.accepted.has(m.requestId)) return;
+    const s = m.states;
+    const per = type === 'LeaderAndIsr' ? env.costs.zkmode.brokerLeaderAndIsrUsPerPartition : env.costs.zkmode.brokerUpdateMetadataUsPerPartition;
+    this.node.executor('request-handler').submit(type, s.count * per, () => {
+      const tracker = env.tracker();
+      for (let i = 0; i < s.count; i++) {
+        const p = s.partition[i]!;
+        if (type === 'LeaderAndIsr') {
+          // ReplicaManager.becomeLeaderOrFollower: only a newer leader epoch is applied.
+          if (s.leaderEpoch[i]! <= this.leaderEpochs[p]!) continue;
+          this.leaderEpochs[p] = s.leaderEpoch[i]!;
+        }
+        tracker.brokerApply(this.id, p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+      }
+      const done = (this.accepted.get(m.requestId) ?? 0) + 1;
+      if (done < m.chunks) {
+        this.accepted.set(m.requestId, done);
+        return;
+      }
+      this.accepted.delete(m.requestId);
+      this.respond(from, type, m.requestId, 'NONE');
+    });
+  }
+}

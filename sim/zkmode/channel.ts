@@ -1,0 +1,146 @@
+import type { SimNode } from '../../core/index.ts';
+import type { PartitionStateBatch } from '../cluster/partitions.ts';
+import type { CostModel } from '../cluster/cost.ts';
+import type { ZkModeMsg } from './messages.ts';
+
+/** One queued controller request for one broker, its partition states already cut into chunks. */
+export interface QueuedRequest {
+  readonly type: 'LeaderAndIsr' | 'UpdateMetadata';
+  readonly controllerEpoch: number;
+  readonly brokerEpoch: number;
+  readonly chunks: readonly PartitionStateBatch[];
+  readonly liveBrokers: readonly number[];
+}
+
+/** RequestSendThread's retry backoff after a failed send. */
+export const SEND_RETRY_BACKOFF_MS = 100;
+
+/**
+ * ControllerChannelManager: one RequestSendThread per live broker, each sending ONE request at a
+ * time and waiting for its response before the next (ControllerChannelManager.scala). A request
+ * with no answer within controller.socket.timeout.ms is re-sent after a 100 ms backoff, the same
+ * request, until it is answered or the broker is removed. Shutting the manager down (controller
+ * resignation) drops what is queued — but what is already on the wire still arrives.
+ */
+export class ControllerChannelManager {
+  private readonly threads = new Map<number, RequestSendThread>();
+  private nextRequestId = 1;
+  requestsSent = 0;
+  retries = 0;
+
+  constructor(
+    readonly node: SimNode,
+    readonly brokers: readonly SimNode[],
+    readonly costs: CostModel,
+    readonly socketTimeoutMs: number,
+    readonly controllerId: number,
+  ) {}
+
+  addBroker(b: number): void {
+    if (!this.threads.has(b)) this.threads.set(b, new RequestSendThread(this, b));
+  }
+
+  removeBroker(b: number): void {
+    this.threads.get(b)?.shutdown();
+    this.threads.delete(b);
+  }
+
+  has(b: number): boolean {
+    return this.threads.has(b);
+  }
+
+  send(b: number, req: QueuedRequest): void {
+    this.threads.get(b)?.enqueue(req);
+  }
+
+  shutdown(): void {
+    for (const t of this.threads.values()) t.shutdown();
+    this.threads.clear();
+  }
+
+  allocId(): number {
+    return this.node.incarnation * 1e9 + this.nextRequestId++;
+  }
+
+  onResponse(from: SimNode, requestId: number, error: string): void {
+    const b = this.brokers.indexOf(from);
+    this.threads.get(b)?.onResponse(requestId, error);
+  }
+
+  /** Requests queued or in flight, over all brokers. */
+  get backlog(): number {
+    let n = 0;
+    for (const t of this.threads.values()) n += t.backlog;
+    return n;
+  }
+}
+
+class RequestSendThread {
+  private readonly queue: QueuedRequest[] = [];
+  private inFlight: { req: QueuedRequest; id: number } | null = null;
+  private timer = -1;
+  private stopped = false;
+
+  constructor(
+    private readonly mgr: ControllerChannelManager,
+    private readonly broker: number,
+  ) {}
+
+  get backlog(): number {
+    return this.queue.length + (this.inFlight === null ? 0 : 1);
+  }
+
+  enqueue(req: QueuedRequest): void {
+    this.queue.push(req);
+    if (this.inFlight === null) this.next();
+  }
+
+  private next(): void {
+    if (this.stopped) return;
+    const req = this.queue.shift();
+    if (req === undefined) return;
+    this.inFlight = { req, id: this.mgr.allocId() };
+    this.transmit();
+  }
+
+  private transmit(): void {
+    const f = this.inFlight!;
+    const { req, id } = f;
+    const m = this.mgr;
+    const c = m.costs.zkmode;
+    const to = m.brokers[this.broker]!;
+    m.requestsSent++;
+    for (let i = 0; i < req.chunks.length; i++) {
+      const states = req.chunks[i]!;
+      const base = { controllerId: m.controllerId, controllerEpoch: req.controllerEpoch, brokerEpoch: req.brokerEpoch, requestId: id, chunkIndex: i, chunks: req.chunks.length, states };
+      if (req.type === 'LeaderAndIsr') {
+        m.node.send<ZkModeMsg>(to, { type: 'LeaderAndIsr', ...base }, (i === 0 ? c.leaderAndIsrHeaderBytes : 16) + states.count * c.leaderAndIsrBytesPerPartition);
+      } else {
+        const brokersBytes = i === 0 ? req.liveBrokers.length * c.updateMetadataBytesPerLiveBroker : 0;
+        m.node.send<ZkModeMsg>(to, { type: 'UpdateMetadata', liveBrokers: req.liveBrokers, ...base }, (i === 0 ? c.updateMetadataHeaderBytes : 16) + brokersBytes + states.count * c.updateMetadataBytesPerPartition);
+      }
+    }
+    m.node.cancelTimer(this.timer);
+    this.timer = m.node.setTimer('controller-socket-timeout', m.socketTimeoutMs * 1000, () => {
+      if (this.stopped || this.inFlight !== f) return;
+      // NetworkClientUtils.sendAndReceive failed: reconnect, back off, send the same request again.
+      m.retries++;
+      this.timer = m.node.setTimer('controller-send-backoff', 100_000, () => {
+        if (!this.stopped && this.inFlight === f) this.transmit();
+      });
+    });
+  }
+
+  onResponse(requestId: number, _error: string): void {
+    if (this.inFlight === null || this.inFlight.id !== requestId) return;
+    this.mgr.node.cancelTimer(this.timer);
+    this.inFlight = null;
+    this.next();
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.mgr.node.cancelTimer(this.timer);
+  }
+}

@@ -1,0 +1,210 @@
+import type { SimNode } from '../../core/index.ts';
+import { costModel, installProfiles } from '../cluster/cost.ts';
+import type { KafkaClusterHandle } from '../cluster/handle.ts';
+import { makeLayout } from '../cluster/layout.ts';
+import { fullIsrMask, NO_LEADER } from '../cluster/partitions.ts';
+import { ClusterTracker } from '../cluster/tracker.ts';
+import { bool, listParam, num } from '../params.ts';
+import type { ScenarioContext } from '../scenario.ts';
+import { ZkEnsemble } from '../zookeeper/ensemble.ts';
+import type { QuorumPeer } from '../zookeeper/peer.ts';
+import { ZkBroker, type BrokerAudit } from './broker.ts';
+import { BROKER_IDS_PATH, CONTROLLER_EPOCH_PATH, CONTROLLER_PATH, TOPICS_PATH, type ControllerStats } from './controller.ts';
+
+export { ZK_BUGS, ZK_PARAMS } from './params.ts';
+
+/**
+ * Kafka in ZooKeeper mode: a ZooKeeper ensemble (zk-0…), brokers (broker-0…) each with a
+ * ZooKeeper session and a KafkaController that is active on the broker holding /controller.
+ * Truth is the committed ZooKeeper tree: every partition-state write is reported to the tracker
+ * when the ZooKeeper leader commits it. Warm start (default): the tree is populated, sessions are
+ * open, broker-0 is controller (epoch 1) with its context loaded, caches are full.
+ */
+export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
+  const { sim, params } = ctx;
+  installProfiles(sim, params);
+  const layout = makeLayout(params);
+  const costs = costModel(params);
+  const bugs = listParam(params, 'bugs');
+  const cold = bool(params, 'zk.cold.start');
+  const sessionTimeoutMs = num(params, 'zookeeper.session.timeout.ms');
+  const P = layout.partitions;
+  const rf = layout.replicationFactor;
+  let tracker: ClusterTracker | null = null;
+  const inv = { controllerEpoch: 1, controllerEpochViolation: null as string | null, epochFenceViolation: null as string | null, leaderEpochViolation: null as string | null, isrViolation: null as string | null };
+
+  const ensemble = new ZkEnsemble(sim, {
+    servers: num(params, 'zk.servers'),
+    tickMs: num(params, 'zk.tickTime'),
+    initLimit: num(params, 'zk.initLimit'),
+    syncLimit: num(params, 'zk.syncLimit'),
+    partitions: P,
+    warm: !cold,
+    costs: {
+      readUs: costs.zk.serverReadUs,
+      writeUs: costs.zk.serverWriteUs,
+      txnLogFsyncUs: costs.zk.txnLogFsyncUs,
+      statBytes: costs.zk.statBytes,
+      znodePathBytes: costs.zk.znodePathBytes,
+      partitionStateZnodeBytes: costs.zk.partitionStateZnodeBytes,
+    },
+    onCommit: (_sid, txn, tree, leading) => {
+      if (!leading || tracker === null) return;
+      for (const op of txn.ops) {
+        if (op.type === 'setData' && op.path === CONTROLLER_EPOCH_PATH) {
+          const e = op.data as number;
+          if (e <= inv.controllerEpoch) inv.controllerEpochViolation ??= `controller epoch went from ${inv.controllerEpoch} to ${e}`;
+          inv.controllerEpoch = e;
+        }
+        if (op.type !== 'setPartitionState') continue;
+        const p = op.partition;
+        const s = op.state;
+        const t = tracker.truth;
+        if (s.leaderEpoch < t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader epoch went from ${t.leaderEpoch[p]} to ${s.leaderEpoch}`;
+        if (s.leader !== NO_LEADER && t.slotOf(p, s.leader) >= 0 && (s.isr & (1 << t.slotOf(p, s.leader))) === 0) inv.isrViolation ??= `partition ${p}: leader ${s.leader} is not in its ISR`;
+        // At most one controller's writes succeed per epoch: a write by an older epoch's controller after a newer was elected.
+        if (txn.writerEpoch >= 0 && txn.writerEpoch < inv.controllerEpoch) {
+          inv.epochFenceViolation ??= `a controller of epoch ${txn.writerEpoch} wrote partition ${p} after epoch ${inv.controllerEpoch} was elected`;
+        }
+        tracker.commit(p, s.leader, s.leaderEpoch, op.version, s.isr);
+      }
+      void tree;
+    },
+  });
+
+  const stats: ControllerStats = { zkReads: 0, zkWrites: 0, zkWriteConflicts: 0, staleReads: 0, lastLoadPartitions: 0, fencedWrites: 0 };
+  const audit: BrokerAudit = { staleControllerEpochAccepted: null, staleBrokerEpochAccepted: null, acceptedStaleBrokerEpoch: 0, rejectedStaleController: 0, rejectedStaleBroker: 0 };
+  const brokers: SimNode[] = [];
+  const warmEpochs: number[] = [];
+  const warmSessions: number[] = [];
+  const env = {
+    brokers,
+    zkServers: ensemble.nodes,
+    layout,
+    costs,
+    tracker: () => tracker!,
+    sessionTimeoutMs,
+    maxInFlight: num(params, 'zookeeper.max.in.flight.requests'),
+    socketTimeoutMs: num(params, 'controller.socket.timeout.ms'),
+    bugs,
+    linearizableReads: bool(params, 'zk.linearizable.reads') || bugs.has('zk.linearizable.reads'),
+    stats,
+    audit,
+  };
+  for (let b = 0; b < layout.brokers; b++) {
+    brokers.push(
+      sim.addNode(`broker-${b}`, (node) => {
+        const broker = new ZkBroker(node, b, env);
+        if (!cold && node.incarnation === 0) {
+          broker.warm(warmEpochs[b]!);
+          broker.zk.adopt(warmSessions[b]!, b % ensemble.nodes.length, ensemble.tree.lastProcessedZxid);
+          broker.zk.adoptWatch(CONTROLLER_PATH, 'data');
+          if (b === 0) {
+            broker.zk.adoptWatch(BROKER_IDS_PATH, 'child');
+            broker.zk.adoptWatch(TOPICS_PATH, 'child');
+            const live = new Map<number, number>();
+            for (let i = 0; i < layout.brokers; i++) live.set(i, warmEpochs[i]!);
+            broker.controller.warmActivate(1, 0, live);
+          }
+        } else {
+          node.after(0, () => broker.coldStart());
+        }
+        return broker;
+      }),
+    );
+  }
+  tracker = new ClusterTracker(sim, layout, brokers, { settleMs: num(params, 'settle.ms') });
+
+  // ---- the ZooKeeper tree a long-running cluster has (kafka.zk.ZkData) ----
+  const tree = ensemble.tree;
+  const z = (): number => ensemble.nextWarmZxid();
+  tree.create('/brokers', null, 0, 0, z());
+  tree.create(BROKER_IDS_PATH, null, 0, 0, z());
+  tree.create(TOPICS_PATH, null, 0, 0, z());
+  tree.create('/isr_change_notification', null, 0, 0, z());
+  for (let t = 0; t < layout.topics; t++) {
+    const count = Math.min(layout.partitionsPerTopic, P - t * layout.partitionsPerTopic);
+    // {"version":2,"partitions":{"0":[1,2,3],…},"topic_id":…}: ≈ 20 bytes per partition at rf 3.
+    tree.create(`${TOPICS_PATH}/topic-${t}`, { firstPartition: t * layout.partitionsPerTopic, count }, 60 + count * (8 + 4 * rf), 0, z());
+  }
+  const controllerEpochZxid = z();
+  tree.create(CONTROLLER_EPOCH_PATH, 1, 4, 0, controllerEpochZxid);
+  if (!cold) {
+    for (let b = 0; b < layout.brokers; b++) {
+      const session = ensemble.warmSession(brokers[b]!, b % ensemble.nodes.length, sessionTimeoutMs);
+      warmSessions.push(session);
+      ensemble.warmWatch(session, CONTROLLER_PATH, 'data');
+      if (b === 0) {
+        ensemble.warmWatch(session, BROKER_IDS_PATH, 'child');
+        ensemble.warmWatch(session, TOPICS_PATH, 'child');
+      }
+      const czxid = z();
+      tree.create(`${BROKER_IDS_PATH}/${b}`, b, 200, session, czxid);
+      warmEpochs.push(czxid);
+    }
+    tree.create(CONTROLLER_PATH, 0, 40, warmSessions[0]!, z());
+    const ps = tree.partitions;
+    const full = fullIsrMask(rf);
+    for (let p = 0; p < P; p++) {
+      ps.leader[p] = layout.replicas[p * rf]!;
+      ps.leaderEpoch[p] = 0;
+      ps.controllerEpoch[p] = 1;
+      ps.isr[p] = full;
+      ps.version[p] = 0;
+    }
+  } else {
+    const ps = tree.partitions;
+    for (let p = 0; p < P; p++) {
+      ps.leader[p] = layout.replicas[p * rf]!;
+      ps.isr[p] = fullIsrMask(rf);
+      ps.controllerEpoch[p] = 1;
+      ps.version[p] = 0;
+    }
+  }
+
+  // ---- roles for fault plans ----
+  sim.faults.defineRole('activeController', () => {
+    const t = ensemble.leaderTree();
+    const c = t?.get(CONTROLLER_PATH);
+    if (c === undefined) return null;
+    return brokers[c.data as number] ?? null;
+  });
+  sim.faults.defineRole('zkLeader', () => ensemble.leader());
+
+  // ---- safety properties ----
+  sim.props.safety('zk.controller-epoch-monotonic', () => inv.controllerEpochViolation, { on: ['exec', 'deliver'] });
+  sim.props.safety('zk.one-controller-writes-per-epoch', () => inv.epochFenceViolation, { on: ['exec', 'deliver'] });
+  sim.props.safety('zk.leader-epoch-monotonic', () => inv.leaderEpochViolation, { on: ['exec', 'deliver'] });
+  sim.props.safety('zk.leader-in-isr', () => inv.isrViolation, { on: ['exec', 'deliver'] });
+  sim.props.safety('broker.no-stale-controller-epoch', () => audit.staleControllerEpochAccepted, { on: ['broker.leader.and.isr', 'broker.update.metadata'] });
+  sim.props.safety('broker.no-stale-broker-epoch', () => audit.staleBrokerEpochAccepted, { on: ['broker.leader.and.isr', 'broker.update.metadata'] });
+
+  sim.onLifecycle((node, event) => {
+    const b = brokers.indexOf(node);
+    if (b < 0 || event !== 'crash') return;
+    // A crashed process believes nothing; its registration stays until its session expires.
+    tracker!.setControllerActive(node, false);
+  });
+
+  return {
+    tracker,
+    extra: () => {
+      const ctrl = brokers.map((n) => (n.up ? (n.behavior as ZkBroker) : null)).find((b) => b?.controller.active === true);
+      const leader = ensemble.leader();
+      return {
+        'zk.controller.zk.reads': stats.zkReads,
+        'zk.controller.zk.writes': stats.zkWrites,
+        'zk.controller.zk.write.conflicts': stats.zkWriteConflicts,
+        'zk.controller.fenced.writes': stats.fencedWrites,
+        'zk.controller.stale.reads': stats.staleReads,
+        'zk.controller.epoch': inv.controllerEpoch,
+        'zk.controller.broker': ctrl?.id ?? null,
+        'zk.leader': leader?.name ?? null,
+        'zk.leader.epoch': leader === null ? null : (leader.behavior as QuorumPeer).currentEpoch,
+        'zk.broker.rejected.stale.controller': audit.rejectedStaleController,
+        'zk.broker.rejected.stale.broker.epoch': audit.rejectedStaleBroker,
+        'zk.broker.accepted.stale.broker.epoch': audit.acceptedStaleBrokerEpoch,
+      };
+    },
+  };
+}

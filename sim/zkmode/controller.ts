@@ -1,0 +1,494 @@
+import type { SimNode } from '../../core/index.ts';
+import type { CostModel } from '../cluster/cost.ts';
+import type { ClusterLayout } from '../cluster/layout.ts';
+import { NO_LEADER, PartitionStateBatch, PartitionTable } from '../cluster/partitions.ts';
+import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { ZooKeeperClient } from '../zookeeper/client.ts';
+import type { Op, Response } from '../zookeeper/types.ts';
+import { ControllerChannelManager, type QueuedRequest } from './channel.ts';
+import { MAX_STATES_PER_CHUNK } from './messages.ts';
+
+export const CONTROLLER_PATH = '/controller';
+export const CONTROLLER_EPOCH_PATH = '/controller_epoch';
+export const BROKER_IDS_PATH = '/brokers/ids';
+export const TOPICS_PATH = '/brokers/topics';
+
+export interface ControllerHost {
+  readonly node: SimNode;
+  readonly brokerId: number;
+  readonly brokers: readonly SimNode[];
+  readonly layout: ClusterLayout;
+  readonly costs: CostModel;
+  readonly tracker: ClusterTracker;
+  readonly zk: () => ZooKeeperClient;
+  readonly socketTimeoutMs: number;
+  readonly maxInFlight: number;
+  /** KAFKA-6082: controller writes not wrapped in a CheckOp on /controller_epoch's zkVersion. */
+  readonly noEpochFence: boolean;
+  /** KAFKA-7235: no broker epochs (no bounce detection by czxid). */
+  readonly noBrokerEpoch: boolean;
+  /** What-if: sync() before every read. */
+  readonly linearizableReads: boolean;
+  readonly stats: ControllerStats;
+}
+
+export interface ControllerStats {
+  zkReads: number;
+  zkWrites: number;
+  zkWriteConflicts: number;
+  /** Partition states read at failover that differed from the committed truth at that moment. */
+  staleReads: number;
+  lastLoadPartitions: number;
+  fencedWrites: number;
+}
+
+type Step = (done: () => void) => void;
+
+/**
+ * KafkaController (ZooKeeper mode) on one broker. One event thread (ControllerEventManager): each
+ * event runs to completion — including the ZooKeeper round trips it waits for — before the next,
+ * and its CPU work is costed per partition on the 'controller-event-thread' executor.
+ * Election: multi(create ephemeral /controller, setData /controller_epoch at its zkVersion).
+ * Failover (onControllerFailover): read every broker, topic and partition state through the
+ * pipelined ZooKeeper client (zookeeper.max.in.flight.requests), then UpdateMetadata (live
+ * brokers), LeaderAndIsr for every replica and UpdateMetadata with every partition to every live
+ * broker, then elect leaders for offline partitions. Every write is multi(CheckOp(controller
+ * epoch zkVersion), op) (KAFKA-6082 fence).
+ */
+export class KafkaController {
+  active = false;
+  epoch = -1;
+  private epochZkVersion = -1;
+  ctx: PartitionTable | null = null;
+  readonly liveBrokers = new Map<number, number>();
+  private channel: ControllerChannelManager | null = null;
+  private readonly queue: { label: string; step: Step }[] = [];
+  private running = false;
+  /** Bumped on resignation: work of an older incarnation of the active role stops. */
+  private gen = 0;
+
+  constructor(private readonly h: ControllerHost) {}
+
+  // ---- event manager ----
+
+  put(label: string, step: Step): void {
+    this.queue.push({ label, step });
+    if (!this.running) this.runNext();
+  }
+
+  /** ControllerEventManager.clearAndPut: drop queued events, run this one next. */
+  clearAndPut(label: string, step: Step): void {
+    this.queue.length = 0;
+    this.put(label, step);
+  }
+
+  private runNext(): void {
+    const e = this.queue.shift();
+    if (e === undefined) {
+      this.running = false;
+      return;
+    }
+    this.running = true;
+    this.h.node.note('controller.event', 0, e.label);
+    e.step(() => this.h.node.after(0, () => this.runNext()));
+  }
+
+  private cpu(label: string, costUs: number, then: () => void): void {
+    this.h.node.executor('controller-event-thread').submit(label, costUs, then);
+  }
+
+  // ---- warm start ----
+
+  warmActivate(epoch: number, epochZkVersion: number, live: ReadonlyMap<number, number>): void {
+    this.epoch = epoch;
+    this.epochZkVersion = epochZkVersion;
+    this.ctx = new PartitionTable(this.h.layout);
+    this.ctx.copyFrom(this.h.tracker.truth);
+    for (const [b, e] of live) this.liveBrokers.set(b, e);
+    this.becomeActive();
+  }
+
+  private becomeActive(): void {
+    this.active = true;
+    this.h.tracker.setControllerActive(this.h.node, true);
+    this.h.node.note('controller.active', this.epoch);
+    this.channel = new ControllerChannelManager(this.h.node, this.h.brokers, this.h.costs, this.h.socketTimeoutMs, this.h.brokerId);
+    for (const b of this.liveBrokers.keys()) this.channel.addBroker(b);
+  }
+
+  onControlResponse(from: SimNode, requestId: number, error: string): void {
+    this.channel?.onResponse(from, requestId, error);
+  }
+
+  get backlog(): number {
+    return this.channel?.backlog ?? 0;
+  }
+
+  // ---- election (KafkaController.elect) ----
+
+  elect(): void {
+    this.put('Reelect', (done) => {
+      const zk = this.h.zk();
+      zk.read({ type: 'getData', path: CONTROLLER_PATH, watch: true }, (r) => {
+        if (r.code === 'OK') {
+          done(); // someone is controller; the watch tells us when it goes away
+          return;
+        }
+        zk.read({ type: 'getData', path: CONTROLLER_EPOCH_PATH, watch: false }, (e) => {
+          if (e.code !== 'OK') return done();
+          const epoch = e.data as number;
+          const version = e.stat!.version;
+          // registerControllerAndIncrementControllerEpoch: one multi, the epoch's zkVersion as fence.
+          zk.write(
+            [
+              { type: 'create', path: CONTROLLER_PATH, data: this.h.brokerId, dataBytes: 40, ephemeral: true, sequential: false },
+              { type: 'setData', path: CONTROLLER_EPOCH_PATH, data: epoch + 1, dataBytes: 4, version },
+            ],
+            (w) => {
+              if (w.code !== 'OK') {
+                // NODEEXISTS / BADVERSION: another broker won; watch /controller again.
+                zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => done());
+                return;
+              }
+              this.epoch = epoch + 1;
+              this.epochZkVersion = version + 1;
+              this.h.tracker.milestone('elect');
+              this.becomeActive();
+              this.onControllerFailover(done);
+            },
+            epoch + 1,
+          );
+        });
+      });
+    });
+  }
+
+  /** The session expired or another controller was seen: onControllerResignation. */
+  resign(reason: string): void {
+    if (!this.active) return;
+    this.active = false;
+    this.gen++;
+    this.h.node.note('controller.resign', this.epoch, reason);
+    this.h.tracker.setControllerActive(this.h.node, false);
+    this.channel?.shutdown();
+    this.channel = null;
+  }
+
+  // ---- ZooKeeper pipelines ----
+
+  /** Runs n requests through the client with at most maxInFlight outstanding. */
+  private pipeline(n: number, issue: (i: number, cb: (r: Response) => void) => void, onResult: (i: number, r: Response) => void, onDone: () => void): void {
+    let next = 0;
+    let outstanding = 0;
+    let finished = 0;
+    if (n === 0) return onDone();
+    const pump = (): void => {
+      while (outstanding < this.h.maxInFlight && next < n) {
+        const i = next++;
+        outstanding++;
+        issue(i, (r) => {
+          outstanding--;
+          finished++;
+          onResult(i, r);
+          if (finished === n) onDone();
+          else pump();
+        });
+      }
+    };
+    pump();
+  }
+
+  private read(op: Parameters<ZooKeeperClient['read']>[0], cb: (r: Response) => void): void {
+    const zk = this.h.zk();
+    this.h.stats.zkReads++;
+    if (this.h.linearizableReads) zk.read({ type: 'sync' }, () => zk.read(op, cb));
+    else zk.read(op, cb);
+  }
+
+  /** A controller write, fenced by the controller epoch's zkVersion (unless KAFKA-6082). */
+  private write(ops: Op[], cb: (r: Response, fenced: boolean) => void): void {
+    this.h.stats.zkWrites++;
+    const wrapped: Op[] = this.h.noEpochFence ? ops : [{ type: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochZkVersion }, ...ops];
+    this.h.zk().write(wrapped, (r) => cb(r, !this.h.noEpochFence && r.code === 'BADVERSION' && r.failedOp === 0), this.epoch);
+  }
+
+  // ---- failover ----
+
+  private onControllerFailover(done: () => void): void {
+    const gen = this.gen;
+    const h = this.h;
+    const P = h.layout.partitions;
+    this.liveBrokers.clear();
+    this.ctx ??= new PartitionTable(h.layout);
+    const ctx = this.ctx;
+    const truth = h.tracker.truth;
+    h.node.note('controller.load.start', P);
+    // initializeControllerContext: brokers, topics, assignments, every partition state.
+    this.read({ type: 'getChildren', path: BROKER_IDS_PATH, watch: true }, (ids) => {
+      const children = ids.children ?? [];
+      this.pipeline(children.length, (i, cb) => this.read({ type: 'getData', path: `${BROKER_IDS_PATH}/${children[i]}`, watch: false }, cb), (i, r) => {
+        if (r.code === 'OK') this.liveBrokers.set(Number(children[i]), r.stat!.czxid);
+      }, () => {
+        this.read({ type: 'getChildren', path: TOPICS_PATH, watch: true }, (ts) => {
+          const topics = ts.children ?? [];
+          this.pipeline(topics.length, (i, cb) => this.read({ type: 'getData', path: `${TOPICS_PATH}/${topics[i]}`, watch: false }, cb), () => undefined, () => {
+            let parsed = 0;
+            let cpuPending = 0;
+            let readsDone = false;
+            const finish = (): void => {
+              if (!readsDone || cpuPending > 0 || gen !== this.gen) return;
+              h.stats.lastLoadPartitions = P;
+              this.afterLoad(gen, done);
+            };
+            const flushCpu = (count: number): void => {
+              cpuPending++;
+              this.cpu('initializeControllerContext', count * h.costs.zkmode.controllerLoadUsPerPartition, () => {
+                cpuPending--;
+                finish();
+              });
+            };
+            this.pipeline(P, (p, cb) => this.read({ type: 'getPartitionState', partition: p }, cb), (p, r) => {
+              const s = r.partitionState;
+              if (s !== undefined) {
+                ctx.set(p, s.leader, s.leaderEpoch, s.version, s.isr);
+                if (truth.leaderEpoch[p] !== s.leaderEpoch || truth.partitionEpoch[p] !== s.version) h.stats.staleReads++;
+              }
+              if (++parsed % 1000 === 0) flushCpu(1000);
+            }, () => {
+              if (parsed % 1000 !== 0) flushCpu(parsed % 1000);
+              readsDone = true;
+              finish();
+            });
+          });
+        });
+      });
+    });
+  }
+
+  private afterLoad(gen: number, done: () => void): void {
+    const h = this.h;
+    for (const b of this.liveBrokers.keys()) this.channel?.addBroker(b);
+    for (const b of [...this.channel!['threads'].keys()]) if (!this.liveBrokers.has(b)) this.channel!.removeBroker(b);
+    // sendUpdateMetadataRequest(liveBrokers, no partitions), then every replica's LeaderAndIsr and
+    // every partition's UpdateMetadata (ReplicaStateMachine.startup → OnlineReplica).
+    const all = this.allPartitions();
+    this.sendUpdateMetadata([...this.liveBrokers.keys()], []);
+    this.sendStates(all, () => {
+      h.tracker.milestone('load');
+      h.node.note('controller.load.done', all.length);
+      // PartitionStateMachine.startup + OfflineReplica: elect leaders where the leader is dead,
+      // remove dead replicas from ISRs.
+      const dead = new Set<number>();
+      for (let b = 0; b < h.layout.brokers; b++) if (!this.liveBrokers.has(b)) dead.add(b);
+      this.handleDeadBrokers(gen, dead, false, done);
+    });
+  }
+
+  private allPartitions(): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < this.h.layout.partitions; p++) out.push(p);
+    return out;
+  }
+
+  /** Queues LeaderAndIsr (to each live replica) and UpdateMetadata (to every live broker) for these partitions. */
+  private sendStates(parts: readonly number[], then: () => void): void {
+    const h = this.h;
+    const ctx = this.ctx!;
+    const rf = h.layout.replicationFactor;
+    const costUs = parts.length * (rf + 1) * h.costs.zkmode.controllerRequestBuildUsPerPartition;
+    this.cpu('sendRequestsToBrokers', costUs, () => {
+      if (!this.active) return then();
+      const live = [...this.liveBrokers.keys()];
+      // LeaderAndIsr per broker: the partitions it hosts.
+      const perBroker = new Map<number, PartitionStateBatch[]>();
+      for (const b of live) perBroker.set(b, []);
+      for (const p of parts) {
+        for (let i = 0; i < rf; i++) {
+          const b = ctx.replicas[p * rf + i]!;
+          const list = perBroker.get(b);
+          if (list === undefined) continue;
+          let last = list[list.length - 1];
+          if (last === undefined || last.full) list.push((last = PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK)));
+          last.pushFrom(ctx, p);
+        }
+      }
+      for (const b of live) {
+        const chunks = perBroker.get(b)!;
+        if (chunks.length > 0) this.channel!.send(b, { type: 'LeaderAndIsr', controllerEpoch: this.epoch, brokerEpoch: this.liveBrokers.get(b)!, chunks, liveBrokers: live });
+      }
+      this.sendUpdateMetadata(live, parts);
+      then();
+    });
+  }
+
+  private sendUpdateMetadata(live: readonly number[], parts: readonly number[]): void {
+    const ctx = this.ctx!;
+    // One set of chunks shared by every broker's request (the states are the same).
+    const chunks: PartitionStateBatch[] = [];
+    for (let i = 0; i < parts.length; i += MAX_STATES_PER_CHUNK) {
+      const n = Math.min(MAX_STATES_PER_CHUNK, parts.length - i);
+      const batch = PartitionStateBatch.ofSize(n);
+      for (let j = 0; j < n; j++) batch.pushFrom(ctx, parts[i + j]!);
+      chunks.push(batch);
+    }
+    if (chunks.length === 0) chunks.push(PartitionStateBatch.ofSize(0));
+    for (const b of live) {
+      const req: QueuedRequest = { type: 'UpdateMetadata', controllerEpoch: this.epoch, brokerEpoch: this.liveBrokers.get(b) ?? -1, chunks, liveBrokers: live };
+      this.channel!.send(b, req);
+    }
+  }
+
+  // ---- broker changes ----
+
+  /** BrokerChange watch fired: re-read /brokers/ids and act on what changed. */
+  onBrokerChange(): void {
+    this.put('BrokerChange', (done) => {
+      if (!this.active) return done();
+      const gen = this.gen;
+      this.read({ type: 'getChildren', path: BROKER_IDS_PATH, watch: true }, (ids) => {
+        const now = new Set((ids.children ?? []).map(Number));
+        const dead = new Set<number>();
+        for (const b of this.liveBrokers.keys()) if (!now.has(b)) dead.add(b);
+        const added = [...now].filter((b) => !this.liveBrokers.has(b));
+        const bounced: number[] = [];
+        this.pipeline(now.size, (i, cb) => this.read({ type: 'getData', path: `${BROKER_IDS_PATH}/${[...now][i]}`, watch: false }, cb), (i, r) => {
+          const b = [...now][i]!;
+          if (r.code !== 'OK') return;
+          const prev = this.liveBrokers.get(b);
+          // KIP-380: a changed czxid means the broker bounced between two reads.
+          if (prev !== undefined && prev !== r.stat!.czxid && !this.h.noBrokerEpoch) bounced.push(b);
+          if (prev === undefined || !this.h.noBrokerEpoch) this.liveBrokers.set(b, r.stat!.czxid);
+        }, () => {
+          for (const b of dead) {
+            this.liveBrokers.delete(b);
+            this.channel?.removeBroker(b);
+          }
+          for (const b of bounced) this.channel?.removeBroker(b);
+          for (const b of [...added, ...bounced]) this.channel?.addBroker(b);
+          this.h.node.note('controller.broker.change', dead.size, `dead ${[...dead].join(',')} new ${[...added, ...bounced].join(',')}`);
+          this.handleDeadBrokers(gen, dead, true, () => {
+            // onBrokerStartup: the new broker gets every partition's state.
+            const fresh = [...added, ...bounced];
+            if (fresh.length > 0 && this.active) this.sendStatesTo(fresh);
+            done();
+          });
+        });
+      });
+    });
+  }
+
+  private sendStatesTo(brokers: readonly number[]): void {
+    const all = this.allPartitions();
+    const live = [...this.liveBrokers.keys()];
+    const ctx = this.ctx!;
+    const rf = this.h.layout.replicationFactor;
+    this.cpu('onBrokerStartup', all.length * this.h.costs.zkmode.controllerRequestBuildUsPerPartition, () => {
+      if (!this.active) return;
+      const chunks: PartitionStateBatch[] = [];
+      for (let i = 0; i < all.length; i += MAX_STATES_PER_CHUNK) {
+        const n = Math.min(MAX_STATES_PER_CHUNK, all.length - i);
+        const batch = PartitionStateBatch.ofSize(n);
+        for (let j = 0; j < n; j++) batch.pushFrom(ctx, i + j);
+        chunks.push(batch);
+      }
+      for (const b of brokers) {
+        const lair: PartitionStateBatch[] = [];
+        for (let p = 0; p < ctx.size; p++) {
+          if (ctx.slotOf(p, b) < 0) continue;
+          let last = lair[lair.length - 1];
+          if (last === undefined || last.full) lair.push((last = PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK)));
+          last.pushFrom(ctx, p);
+        }
+        const epoch = this.liveBrokers.get(b)!;
+        this.channel?.send(b, { type: 'UpdateMetadata', controllerEpoch: this.epoch, brokerEpoch: epoch, chunks, liveBrokers: live });
+        if (lair.length > 0) this.channel?.send(b, { type: 'LeaderAndIsr', controllerEpoch: this.epoch, brokerEpoch: epoch, chunks: lair, liveBrokers: live });
+      }
+      void rf;
+    });
+  }
+
+  /**
+   * onBrokerFailure / offline partitions: for every partition with a replica on a dead broker, read
+   * its state, write the new leader/ISR conditionally on its zkVersion (retrying conflicts with a
+   * fresh read), then send LeaderAndIsr + UpdateMetadata for what was written.
+   */
+  private handleDeadBrokers(gen: number, dead: ReadonlySet<number>, readFirst: boolean, done: () => void): void {
+    const h = this.h;
+    const ctx = this.ctx!;
+    const rf = h.layout.replicationFactor;
+    if (dead.size === 0) return done();
+    const affected: number[] = [];
+    for (let p = 0; p < ctx.size; p++) {
+      for (let i = 0; i < rf; i++) {
+        if (dead.has(ctx.replicas[p * rf + i]!) && (ctx.isr[p]! & (1 << i)) !== 0) {
+          affected.push(p);
+          break;
+        }
+      }
+    }
+    h.node.note('controller.broker.failure', affected.length);
+    const written: number[] = [];
+    const attempt = (parts: number[], round: number): void => {
+      const conflicts: number[] = [];
+      const writeAll = (): void => {
+        this.pipeline(parts.length, (i, cb) => {
+          const p = parts[i]!;
+          const next = this.offlineTransition(p, dead);
+          this.write([{ type: 'setPartitionState', partition: p, state: next, version: ctx.partitionEpoch[p]! }], (r, fenced) => {
+            if (r.code === 'OK') {
+              ctx.set(p, next.leader, next.leaderEpoch, ctx.partitionEpoch[p]! + 1, next.isr);
+              written.push(p);
+            } else if (fenced) {
+              h.stats.fencedWrites++;
+            } else if (r.code === 'BADVERSION') {
+              h.stats.zkWriteConflicts++;
+              conflicts.push(p);
+            }
+            cb(r);
+          });
+        }, () => undefined, () => {
+          if (gen !== this.gen) return done();
+          if (h.stats.fencedWrites > 0 && !h.noEpochFence && this.active) {
+            // ControllerMovedException: another controller owns the epoch.
+            this.resign('ControllerMovedException');
+            return done();
+          }
+          if (conflicts.length > 0 && round < 5) attempt(conflicts, round + 1);
+          else if (this.active) this.sendStates(written, done);
+          else done();
+        });
+      };
+      if (!readFirst && round === 0) return writeAll();
+      // Re-read the states (getTopicPartitionStatesRaw) before the conditional writes.
+      this.pipeline(parts.length, (i, cb) => this.read({ type: 'getPartitionState', partition: parts[i]! }, cb), (i, r) => {
+        const s = r.partitionState;
+        if (s !== undefined) ctx.set(parts[i]!, s.leader, s.leaderEpoch, s.version, s.isr);
+      }, () => this.cpu('electLeaders', parts.length * h.costs.zkmode.controllerRequestBuildUsPerPartition, writeAll));
+    };
+    attempt(affected, 0);
+  }
+
+  /** OfflinePartitionLeaderElection + OfflineReplica: first live ISR replica leads; dead replicas leave the ISR. */
+  private offlineTransition(p: number, dead: ReadonlySet<number>): { leader: number; leaderEpoch: number; controllerEpoch: number; isr: number } {
+    const ctx = this.ctx!;
+    const rf = this.h.layout.replicationFactor;
+    let isr = ctx.isr[p]!;
+    for (let i = 0; i < rf; i++) if (dead.has(ctx.replicas[p * rf + i]!)) isr &= ~(1 << i);
+    let leader = ctx.leader[p]!;
+    let leaderEpoch = ctx.leaderEpoch[p]!;
+    if (leader === NO_LEADER || dead.has(leader)) {
+      leader = NO_LEADER;
+      for (let i = 0; i < rf; i++) {
+        if ((isr & (1 << i)) !== 0) {
+          leader = ctx.replicas[p * rf + i]!;
+          break;
+        }
+      }
+      leaderEpoch++;
+    } else {
+      // Shrinking the ISR bumps the leader epoch in ZK mode (LeaderAndIsr.newEpochAndZkVersion).
+      leaderEpoch++;
+    }
+    return { leader, leaderEpoch, controllerEpoch: this.epoch, isr };
+  }
+}

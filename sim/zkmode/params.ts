@@ -1,0 +1,25 @@
+import type { ParamSpecs } from '../params.ts';
+
+/** Historical ZK-mode bugs (design §7). */
+export const ZK_BUGS: readonly string[] = ['KAFKA-6082', 'KAFKA-7235'];
+
+const ms = (d: number, description: string, source: string, min = 0) => ({ default: d, unit: 'ms', description, source, min });
+
+/** Kafka (ZooKeeper mode) and ZooKeeper configuration, under their own names. */
+export const ZK_PARAMS: ParamSpecs = {
+  'zookeeper.session.timeout.ms': ms(18000, 'ZooKeeper session timeout of every broker', 'ZkConfigs.ZK_SESSION_TIMEOUT_MS = 18000 (6000 before Kafka 2.5, KIP-537)', 1),
+  'zookeeper.max.in.flight.requests': { default: 10, unit: 'count', description: 'pipelined ZooKeeper requests in flight per client', source: 'ZkConfigs l.88 (KAFKA-5642 async ZooKeeperClient)', min: 1, integer: true },
+  'controller.socket.timeout.ms': ms(30000, 'RequestSendThread: time to wait for a response before reconnecting and retrying', 'ReplicationConfigs l.39-41', 1),
+  'zk.tickTime': ms(2000, 'ZooKeeper tickTime: session expiry bucket, leader pings every tickTime/2', 'zoo_sample.cfg tickTime=2000', 1),
+  'zk.initLimit': { default: 10, unit: 'ticks', description: 'ticks a follower has to connect and sync to a new leader', source: 'zoo_sample.cfg initLimit=10', min: 1, integer: true },
+  'zk.syncLimit': { default: 5, unit: 'ticks', description: 'ticks without a synced quorum before a leader steps down (and a follower drops its leader)', source: 'zoo_sample.cfg syncLimit=5', min: 1, integer: true },
+  'zk.servers': { default: 3, unit: 'count', description: 'ZooKeeper ensemble size (3 or 5)', source: 'common production ensemble size', min: 3, integer: true },
+  'isr.change.notification.enable': { default: false, unit: '', description: 'ISR changes take the pre-2.7 path: leaders write ZK and post /isr_change_notification (instead of AlterPartition)', source: 'ZkAlterPartitionManager (IBP < 2.7), KIP-497 replaced it' },
+  'isr.change.notification.linger.ms': ms(5000, 'flush ISR-change notifications after this long without a change', 'ZkAlterPartitionManager lingerMs = 5000 (KAFKA-2722)'),
+  'isr.change.notification.max.delay.ms': ms(60000, 'flush ISR-change notifications at least this often', 'ZkAlterPartitionManager maxDelayMs = 60000'),
+  'isr.change.notification.check.ms': ms(2500, 'how often the flush condition is checked', 'ZkAlterPartitionManager: scheduled every 2500 ms'),
+  'controlled.shutdown.max.retries': { default: 3, unit: 'count', description: 'ControlledShutdown attempts before an unclean shutdown', source: 'ServerConfigs l.101-110', min: 0, integer: true },
+  'controlled.shutdown.retry.backoff.ms': ms(5000, 'wait between ControlledShutdown attempts', 'ServerConfigs l.101-110'),
+  'zk.linearizable.reads': { default: false, unit: '', description: 'what-if: the controller syncs its ZooKeeper server with the leader before its reads (sync + read)', source: 'ZooKeeper programmer guide: sync() before read for linearizable reads; Kafka does not do it' },
+  'zk.cold.start': { default: false, unit: '', description: 'start from scratch: ZooKeeper elects a leader, brokers open sessions, register and elect a controller', source: 'simulator control' },
+};
