@@ -117,6 +117,11 @@ export class KafkaRaftClient<P, S> {
     return this.highWatermark;
   }
 
+  /** The offset the next scheduled record will get (the leader's log end plus lingering appends). */
+  get nextAppendOffset(): number {
+    return this.log.endOffset + this.pendingRecords;
+  }
+
   /** The leader of this epoch whose state machine may write (HW passed its epoch start). */
   get isActiveLeader(): boolean {
     return this.quorum.isLeader && this.leaderFired;
@@ -264,6 +269,7 @@ export class KafkaRaftClient<P, S> {
       s.fetchTimer = -1;
       if (this.quorum.state !== s) return;
       this.node.note('raft.fetch-timeout', s.epoch);
+      this.opts.observer?.onQuorumTimeout(this.node, 'fetch-timeout');
       if (this.quorum.isVoter) this.startElection(0);
       else this.transitionTo(() => this.quorum.transitionToUnattached(s.epoch));
     });
@@ -367,6 +373,7 @@ export class KafkaRaftClient<P, S> {
       // KAFKA-15489: without check-quorum a leader cut off from the majority leads on forever.
       if (this.cfg.bugs.noCheckQuorum) return;
       this.node.note('raft.check-quorum-resign', s.epoch);
+      this.opts.observer?.onQuorumTimeout(this.node, 'check-quorum');
       this.transitionTo(() => this.quorum.transitionToResigned(s.successors()));
     });
     s.timers.push(s.checkQuorumTimer);

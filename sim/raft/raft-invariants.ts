@@ -126,6 +126,13 @@ export class RaftInvariants<P> implements RaftObserver<P> {
     return null;
   }
 
+  onQuorumTimeout(): void {}
+
+  /** Whether a batch at this offset with this checksum has been committed anywhere. */
+  isCommitted(baseOffset: number, checksum: number): boolean {
+    return this.committed.get(baseOffset)?.checksum === checksum;
+  }
+
   /** Highest epoch with a leader and that leader's HW, for tests. */
   get highWatermark(): number {
     return this.highestLeaderHw;

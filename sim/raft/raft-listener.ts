@@ -27,4 +27,6 @@ export interface RaftObserver<P> extends QuorumStateListener {
   onHighWatermark(node: SimNode, epoch: number, isLeader: boolean, hw: number, batches: readonly RecordBatch<P>[]): void;
   /** A majority of voters fetched from the leader (check-quorum reset). */
   onMajorityContact(node: SimNode, epoch: number): void;
+  /** A follower's fetch timeout expired, or a leader resigned by check-quorum: a failure noticed. */
+  onQuorumTimeout(node: SimNode, kind: 'fetch-timeout' | 'check-quorum'): void;
 }

@@ -1,0 +1,157 @@
+import { msToUs, type SimNode } from '../../core/index.ts';
+import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
+import type { RaftListener } from '../raft/raft-listener.ts';
+import { NO_LEADER, type RaftSnapshot, type RecordBatch } from '../raft/types.ts';
+import type { KraftInvariants } from './kraft-invariants.ts';
+import type { ImageSnapshot } from './metadata-image.ts';
+import { BROKER_RPC_BYTES, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
+import { MAX_RECORDS_PER_BATCH, type MetadataPayload } from './records.ts';
+
+export interface BrokerConfig {
+  readonly heartbeatIntervalMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retryBackoffMs: number;
+  readonly applyUsPerRecord: number;
+  /** Bug: apply fetched records before they are committed. */
+  readonly appliesUncommitted: boolean;
+}
+
+/**
+ * A KRaft broker's metadata side: its MetadataLoader is a listener of a Raft client (an observer
+ * in isolated mode, the local voter in combined mode) and applies committed records to the
+ * broker's metadata cache on its own thread at a cost per record, in chunks; its
+ * BrokerLifecycleManager registers with the active controller and heartbeats every
+ * broker.heartbeat.interval.ms, reporting how far it has applied the log.
+ */
+export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot> {
+  readonly readsUncommitted: boolean;
+  /** Offset after the last record applied to the cache. */
+  appliedOffset = 0;
+  private brokerEpoch: number;
+  private registering: boolean;
+  private inFlight = -1;
+  private requestSeq = 0;
+  private controllerId = NO_LEADER;
+  private readonly loader;
+  private nextTimer = -1;
+  wantShutDown = false;
+  shutdownAllowedAtUs = -1;
+
+  constructor(
+    private readonly node: SimNode,
+    readonly brokerId: number,
+    private readonly raft: KafkaRaftClient<MetadataPayload, ImageSnapshot>,
+    private readonly tracker: ClusterTracker,
+    private readonly invariants: KraftInvariants,
+    private readonly config: BrokerConfig,
+    private readonly nodeOf: (id: number) => SimNode,
+    warm: { brokerEpoch: number; appliedOffset: number } | null,
+  ) {
+    this.readsUncommitted = config.appliesUncommitted;
+    this.loader = node.executor('metadata-loader');
+    this.brokerEpoch = warm?.brokerEpoch ?? -1;
+    this.registering = warm === null;
+    if (warm !== null) this.appliedOffset = warm.appliedOffset;
+    else tracker.brokerCacheReset(brokerId);
+  }
+
+  start(): void {
+    this.schedule(this.node.rng.int(msToUs(this.config.heartbeatIntervalMs)));
+  }
+
+  /** One pending wake-up at a time: the next heartbeat or retry. */
+  private schedule(delayUs: number): void {
+    if (this.nextTimer >= 0) this.node.cancelTimer(this.nextTimer);
+    this.nextTimer = this.node.setTimer('kraft.broker-heartbeat', delayUs, () => {
+      this.nextTimer = -1;
+      this.communicate();
+    });
+  }
+
+  // ---- MetadataLoader ----
+
+  handleCommit(batches: readonly RecordBatch<MetadataPayload>[]): void {
+    for (const b of batches) {
+      const r = b.records;
+      this.loader.submit('MetadataLoader.apply', b.count * this.config.applyUsPerRecord, () => {
+        const pc = r?.partitionChanges ?? null;
+        if (pc !== null) for (let i = 0; i < pc.count; i++) this.tracker.brokerApply(this.brokerId, pc.partition[i]!, pc.leader[i]!, pc.leaderEpoch[i]!, pc.partitionEpoch[i]!, pc.isr[i]!);
+        this.appliedOffset = b.baseOffset + b.count;
+        if (!b.control) this.invariants.onBrokerApply(this.node, b);
+      });
+    }
+  }
+
+  handleLoadSnapshot(s: RaftSnapshot<ImageSnapshot>): void {
+    const img = s.image;
+    const P = img.leader.length;
+    this.node.note('kraft.broker-load-snapshot', s.endOffset);
+    this.loader.submit('MetadataLoader.reset', 0, () => this.tracker.brokerCacheReset(this.brokerId));
+    for (let from = 0; from < P; from += MAX_RECORDS_PER_BATCH) {
+      const to = Math.min(P, from + MAX_RECORDS_PER_BATCH);
+      this.loader.submit('MetadataLoader.snapshot', (to - from) * this.config.applyUsPerRecord, () => {
+        for (let p = from; p < to; p++) this.tracker.brokerApply(this.brokerId, p, img.leader[p]!, img.leaderEpoch[p]!, img.partitionEpoch[p]!, img.isr[p]!);
+      });
+    }
+    this.loader.submit('MetadataLoader.snapshot-done', 0, () => {
+      this.appliedOffset = s.endOffset;
+    });
+  }
+
+  handleLeaderChange(leaderId: number): void {
+    this.controllerId = leaderId;
+    if (leaderId !== NO_LEADER && this.inFlight < 0) this.communicate();
+  }
+
+  // ---- BrokerLifecycleManager ----
+
+  /** Controlled shutdown: heartbeat with WantShutDown until the controller says it may stop. */
+  beginControlledShutdown(): void {
+    this.wantShutDown = true;
+    if (this.inFlight < 0) this.communicate();
+  }
+
+  private communicate(): void {
+    if (this.inFlight >= 0) return;
+    const to = this.controllerId !== NO_LEADER ? this.controllerId : this.raft.leaderId;
+    if (to === NO_LEADER) return this.schedule(msToUs(this.config.retryBackoffMs * 5));
+    if (this.nextTimer >= 0) this.node.cancelTimer(this.nextTimer);
+    this.nextTimer = -1;
+    const id = ++this.requestSeq;
+    this.inFlight = id;
+    const msg: BrokerRegistrationRequest | BrokerHeartbeatRequest = this.registering
+      ? { type: 'BrokerRegistration', brokerId: this.brokerId, incarnation: this.node.incarnation }
+      : { type: 'BrokerHeartbeat', brokerId: this.brokerId, brokerEpoch: this.brokerEpoch, currentMetadataOffset: this.appliedOffset, wantShutDown: this.wantShutDown };
+    this.node.send(this.nodeOf(to), msg, BROKER_RPC_BYTES);
+    this.node.setTimer('kraft.broker-request-timeout', msToUs(this.config.requestTimeoutMs), () => {
+      if (this.inFlight !== id) return;
+      this.inFlight = -1;
+      this.controllerId = NO_LEADER;
+      this.communicate();
+    });
+  }
+
+  handleResponse(r: ControllerResponse): void {
+    if (this.inFlight < 0) return;
+    this.inFlight = -1;
+    if (r.error === 'NOT_CONTROLLER') {
+      this.controllerId = NO_LEADER;
+      return this.schedule(msToUs(this.config.retryBackoffMs * 5));
+    }
+    if (r.type === 'BrokerRegistrationResponse') {
+      this.registering = false;
+      this.brokerEpoch = r.brokerEpoch;
+      return this.communicate();
+    }
+    if (r.error === 'STALE_BROKER_EPOCH') {
+      this.registering = true;
+      return this.communicate();
+    }
+    if (r.shouldShutDown && this.shutdownAllowedAtUs < 0) {
+      this.shutdownAllowedAtUs = this.node.sim.nowUs;
+      this.node.note('kraft.controlled-shutdown-done', this.brokerId);
+    }
+    this.schedule(msToUs(this.config.heartbeatIntervalMs));
+  }
+}

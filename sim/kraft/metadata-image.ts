@@ -1,0 +1,110 @@
+import type { ClusterLayout } from '../cluster/layout.ts';
+import { PartitionTable } from '../cluster/partitions.ts';
+import type { MetadataRecords } from './records.ts';
+
+/** A frozen copy of an image, as a snapshot (KIP-630) carries it: typed arrays, never objects per partition. */
+export interface ImageSnapshot {
+  readonly leader: Int32Array;
+  readonly leaderEpoch: Int32Array;
+  readonly partitionEpoch: Int32Array;
+  readonly isr: Uint8Array;
+  readonly brokerEpoch: Float64Array;
+  readonly fenced: Uint8Array;
+  readonly registered: Uint8Array;
+  readonly inControlledShutdown: Uint8Array;
+}
+
+/**
+ * The metadata image a controller keeps (its ReplicationControlManager + ClusterControlManager
+ * state): partition registrations as a PartitionTable, broker registrations as small arrays.
+ * Records replay into it in log order.
+ */
+export class MetadataImage {
+  readonly partitions: PartitionTable;
+  readonly brokerEpoch: Float64Array;
+  readonly fenced: Uint8Array;
+  readonly registered: Uint8Array;
+  readonly inControlledShutdown: Uint8Array;
+
+  constructor(layout: ClusterLayout) {
+    this.partitions = new PartitionTable(layout);
+    const B = layout.brokers;
+    this.brokerEpoch = new Float64Array(B);
+    this.fenced = new Uint8Array(B);
+    this.registered = new Uint8Array(B).fill(1);
+    this.inControlledShutdown = new Uint8Array(B);
+  }
+
+  replay(r: MetadataRecords): void {
+    const pc = r.partitionChanges;
+    if (pc !== null) for (let i = 0; i < pc.count; i++) this.partitions.set(pc.partition[i]!, pc.leader[i]!, pc.leaderEpoch[i]!, pc.partitionEpoch[i]!, pc.isr[i]!);
+    for (const b of r.brokers) {
+      switch (b.type) {
+        case 'RegisterBrokerRecord':
+          this.registered[b.brokerId] = 1;
+          this.brokerEpoch[b.brokerId] = b.brokerEpoch;
+          this.fenced[b.brokerId] = b.fenced ? 1 : 0;
+          this.inControlledShutdown[b.brokerId] = 0;
+          break;
+        case 'FenceBrokerRecord':
+          this.fenced[b.brokerId] = 1;
+          break;
+        case 'UnfenceBrokerRecord':
+          this.fenced[b.brokerId] = 0;
+          break;
+        case 'BrokerRegistrationChangeRecord':
+          this.inControlledShutdown[b.brokerId] = b.inControlledShutdown ? 1 : 0;
+          break;
+      }
+    }
+  }
+
+  copyFrom(o: MetadataImage): void {
+    this.partitions.copyFrom(o.partitions);
+    this.brokerEpoch.set(o.brokerEpoch);
+    this.fenced.set(o.fenced);
+    this.registered.set(o.registered);
+    this.inControlledShutdown.set(o.inControlledShutdown);
+  }
+
+  toSnapshot(): ImageSnapshot {
+    const t = this.partitions;
+    return {
+      leader: t.leader.slice(), leaderEpoch: t.leaderEpoch.slice(), partitionEpoch: t.partitionEpoch.slice(), isr: t.isr.slice(),
+      brokerEpoch: this.brokerEpoch.slice(), fenced: this.fenced.slice(), registered: this.registered.slice(), inControlledShutdown: this.inControlledShutdown.slice(),
+    };
+  }
+
+  loadSnapshot(s: ImageSnapshot): void {
+    const t = this.partitions;
+    t.leader.set(s.leader);
+    t.leaderEpoch.set(s.leaderEpoch);
+    t.partitionEpoch.set(s.partitionEpoch);
+    t.isr.set(s.isr);
+    this.brokerEpoch.set(s.brokerEpoch);
+    this.fenced.set(s.fenced);
+    this.registered.set(s.registered);
+    this.inControlledShutdown.set(s.inControlledShutdown);
+  }
+
+  /** Whether broker b may lead: registered, unfenced, not shutting down. */
+  eligible(b: number): boolean {
+    return this.registered[b] === 1 && this.fenced[b] === 0 && this.inControlledShutdown[b] === 0;
+  }
+}
+
+/** Partitions of which each broker is a replica (brokersToIsrs, computed once from the fixed layout). */
+export function partitionsByBroker(layout: ClusterLayout): Int32Array[] {
+  const rf = layout.replicationFactor;
+  const counts = new Int32Array(layout.brokers);
+  for (let i = 0; i < layout.replicas.length; i++) counts[layout.replicas[i]!]!++;
+  const out = Array.from(counts, (n) => new Int32Array(n));
+  const fill = new Int32Array(layout.brokers);
+  for (let p = 0; p < layout.partitions; p++) {
+    for (let s = 0; s < rf; s++) {
+      const b = layout.replicas[p * rf + s]!;
+      out[b]![fill[b]!++] = p;
+    }
+  }
+  return out;
+}

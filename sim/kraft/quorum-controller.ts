@@ -1,0 +1,278 @@
+import { msToUs, type SimNode } from '../../core/index.ts';
+import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { CostModel } from '../cluster/cost.ts';
+import type { ClusterLayout } from '../cluster/layout.ts';
+import { PartitionStateBatch } from '../cluster/partitions.ts';
+import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
+import type { RaftListener } from '../raft/raft-listener.ts';
+import type { RaftSnapshot, RecordBatch } from '../raft/types.ts';
+import { BrokerHeartbeatManager } from './broker-heartbeat-manager.ts';
+import type { KraftInvariants } from './kraft-invariants.ts';
+import { MetadataImage, type ImageSnapshot } from './metadata-image.ts';
+import { BROKER_RPC_BYTES, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
+import { batchBytes, MAX_RECORDS_PER_BATCH, recordCount, type BrokerRecord, type MetadataPayload, type MetadataRecords } from './records.ts';
+import { electLeadersOnUnfence, removeBrokerFromPartitions } from './replication-control.ts';
+
+export interface ControllerConfig {
+  readonly sessionTimeoutMs: number;
+  readonly noOpIntervalMs: number;
+  readonly snapshotEveryBytes: number;
+  readonly retentionBytes: number;
+  readonly fenceMovesLeaders: boolean;
+}
+
+export interface ControllerContext {
+  readonly layout: ClusterLayout;
+  readonly partsOf: readonly Int32Array[];
+  readonly cost: CostModel;
+  readonly tracker: ClusterTracker;
+  readonly invariants: KraftInvariants;
+  readonly config: ControllerConfig;
+  readonly nodeOf: (id: number) => SimNode;
+}
+
+/**
+ * QuorumController (KIP-631) on one controller node. As a standby it replays committed records
+ * into its image on its single event thread; on the Raft leader it becomes active once the high
+ * watermark passes its epoch start (the Raft client fires leadership only then), with a working
+ * image that also holds its own uncommitted writes. The active controller fences brokers whose
+ * heartbeats stop, moves their leaderships, unfences caught-up brokers, registers restarted ones
+ * and appends a NoOpRecord every metadata.max.idle.interval.ms.
+ */
+export class QuorumController implements RaftListener<MetadataPayload, ImageSnapshot> {
+  readonly committed: MetadataImage;
+  private working: MetadataImage | null = null;
+  private activeEpoch = -1;
+  private readonly heartbeats: BrokerHeartbeatManager;
+  private readonly events;
+  private bytesSinceSnapshot = 0;
+  private timers: number[] = [];
+  private fenceTimer = -1;
+
+  constructor(
+    private readonly node: SimNode,
+    private readonly raft: KafkaRaftClient<MetadataPayload, ImageSnapshot>,
+    private readonly ctx: ControllerContext,
+  ) {
+    this.committed = new MetadataImage(ctx.layout);
+    this.heartbeats = new BrokerHeartbeatManager(ctx.layout.brokers, msToUs(ctx.config.sessionTimeoutMs));
+    // QuorumController's single event thread: replay, RPCs, fencing all queue on it.
+    this.events = node.executor('quorum-controller');
+  }
+
+  get isActive(): boolean {
+    return this.activeEpoch >= 0;
+  }
+
+  get epoch(): number {
+    return this.activeEpoch;
+  }
+
+  private get usPerRecord(): number {
+    return this.ctx.cost.kraft.controllerUsPerRecord;
+  }
+
+  // ---- RaftClient.Listener ----
+
+  handleCommit(batches: readonly RecordBatch<MetadataPayload>[]): void {
+    for (const b of batches) {
+      const r = b.records;
+      if (b.control || r === null) continue;
+      // The active controller already replayed its own writes when it made them.
+      const own = this.isActive && b.epoch === this.activeEpoch;
+      this.events.submit('replay', own ? 0 : recordCount(r) * this.usPerRecord, () => {
+        this.committed.replay(r);
+        this.bytesSinceSnapshot += b.sizeBytes;
+        if (this.bytesSinceSnapshot >= this.ctx.config.snapshotEveryBytes) this.snapshot(b);
+      });
+    }
+  }
+
+  /** KIP-630: a snapshot of the committed image every metadata.log.max.record.bytes.between.snapshots. */
+  private snapshot(last: RecordBatch<MetadataPayload>): void {
+    this.bytesSinceSnapshot = 0;
+    const L = this.ctx.layout;
+    const k = this.ctx.cost.kraft;
+    const snap: RaftSnapshot<ImageSnapshot> = {
+      endOffset: last.baseOffset + last.count,
+      epoch: last.epoch,
+      sizeBytes: L.partitions * k.snapshotBytesPerPartition + L.brokers * k.registerBrokerRecordBytes,
+      recordCount: L.partitions + L.topics + L.brokers,
+      image: this.committed.toSnapshot(),
+    };
+    this.node.note('kraft.snapshot', snap.endOffset);
+    this.raft.createSnapshot(snap, this.ctx.config.retentionBytes);
+  }
+
+  handleLoadSnapshot(s: RaftSnapshot<ImageSnapshot>): void {
+    // Loading is per record; the image is swapped in when the last chunk is done.
+    const chunks = Math.max(1, Math.ceil(s.recordCount / MAX_RECORDS_PER_BATCH));
+    for (let i = 0; i < chunks; i++) {
+      const n = Math.min(MAX_RECORDS_PER_BATCH, s.recordCount - i * MAX_RECORDS_PER_BATCH);
+      this.events.submit('load-snapshot', n * this.usPerRecord, i === chunks - 1 ? () => this.committed.loadSnapshot(s.image) : () => {});
+    }
+  }
+
+  handleLeaderChange(leaderId: number, epoch: number): void {
+    if (leaderId === this.node.id) {
+      // Queued behind the replay of everything committed so far (KAFKA-17333).
+      this.events.submit('activate', 0, () => {
+        if (this.raft.isActiveLeader && this.raft.epoch === epoch && !this.isActive) this.activate(epoch);
+      });
+    } else if (this.isActive) {
+      this.renounce();
+    }
+  }
+
+  private activate(epoch: number): void {
+    if (this.working === null) this.working = new MetadataImage(this.ctx.layout);
+    this.working.copyFrom(this.committed);
+    this.activeEpoch = epoch;
+    const w = this.working;
+    this.heartbeats.activate(this.node.sim.nowUs, (b) => w.eligible(b));
+    this.node.note('kraft.activate', epoch);
+    this.ctx.invariants.onActivate(this.node, epoch);
+    this.ctx.tracker.setControllerActive(this.node, true);
+    this.ctx.tracker.milestone('elect');
+    // A hot standby has replayed the log already: it can act the moment it activates.
+    this.ctx.tracker.milestone('load');
+    const noOp = (): void => {
+      if (!this.isActive) return;
+      this.events.submit('NoOpRecord', this.usPerRecord, () => this.write({ partitionChanges: null, brokers: [], noOps: 1 }));
+      this.timers.push(this.node.setTimer('kraft.noop', msToUs(this.ctx.config.noOpIntervalMs), noOp));
+    };
+    this.timers.push(this.node.setTimer('kraft.noop', msToUs(this.ctx.config.noOpIntervalMs), noOp));
+    this.scheduleFenceCheck();
+  }
+
+  /** QuorumController.renounce: back to standby; uncommitted writes are dropped. */
+  private renounce(): void {
+    this.node.note('kraft.renounce', this.activeEpoch);
+    this.activeEpoch = -1;
+    for (const t of this.timers) this.node.cancelTimer(t);
+    this.timers = [];
+    this.fenceTimer = -1;
+    this.ctx.tracker.setControllerActive(this.node, false);
+  }
+
+  private write(r: MetadataRecords): void {
+    if (!this.isActive) return;
+    const end = this.raft.scheduleAppend(this.activeEpoch, r, recordCount(r), batchBytes(r, this.ctx.cost.kraft));
+    if (end < 0) this.renounce();
+  }
+
+  // ---- fencing (BrokerHeartbeatManager + ReplicationControlManager) ----
+
+  private scheduleFenceCheck(): void {
+    if (!this.isActive) return;
+    if (this.fenceTimer >= 0) this.node.cancelTimer(this.fenceTimer);
+    const at = this.heartbeats.nextExpiryUs();
+    if (at < 0) return;
+    this.fenceTimer = this.node.setTimer('kraft.maybe-fence', Math.max(0, at - this.node.sim.nowUs), () => {
+      this.fenceTimer = -1;
+      this.events.submit('maybeFenceStaleBroker', this.usPerRecord, () => {
+        if (!this.isActive) return;
+        const b = this.heartbeats.findOneStaleBroker(this.node.sim.nowUs);
+        if (b >= 0) this.fence(b);
+        this.scheduleFenceCheck();
+      });
+    });
+    this.timers.push(this.fenceTimer);
+  }
+
+  private fence(b: number): void {
+    this.node.note('kraft.fence', b);
+    this.ctx.tracker.milestone('detect');
+    this.heartbeats.track(b, false, this.node.sim.nowUs);
+    this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: this.working!.brokerEpoch[b]! }, this.ctx.config.fenceMovesLeaders);
+  }
+
+  /** Leader moves and ISR shrinks for broker b in chunks of ≤ 10,000 records, then `last`. */
+  private removeBroker(b: number, last: BrokerRecord, moveLeaders: boolean): void {
+    const parts = this.ctx.partsOf[b]!;
+    const epoch = this.activeEpoch;
+    for (let from = 0; from < parts.length; from += MAX_RECORDS_PER_BATCH) {
+      const to = Math.min(parts.length, from + MAX_RECORDS_PER_BATCH);
+      this.events.submit('generateLeaderAndIsrUpdates', (to - from) * this.usPerRecord, () => {
+        if (this.activeEpoch !== epoch) return;
+        const out = PartitionStateBatch.ofSize(to - from);
+        removeBrokerFromPartitions(this.working!, b, parts, from, to, out, moveLeaders);
+        if (out.count > 0) this.write({ partitionChanges: out, brokers: [], noOps: 0 });
+      });
+    }
+    this.events.submit(last.type, this.usPerRecord, () => {
+      if (this.activeEpoch !== epoch) return;
+      this.working!.replay({ partitionChanges: null, brokers: [last], noOps: 0 });
+      this.write({ partitionChanges: null, brokers: [last], noOps: 0 });
+    });
+  }
+
+  private unfence(b: number): void {
+    const w = this.working!;
+    this.node.note('kraft.unfence', b);
+    const rec: BrokerRecord = { type: 'UnfenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! };
+    w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
+    this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
+    this.heartbeats.track(b, true, this.node.sim.nowUs);
+    const parts = this.ctx.partsOf[b]!;
+    const epoch = this.activeEpoch;
+    for (let from = 0; from < parts.length; from += MAX_RECORDS_PER_BATCH) {
+      const to = Math.min(parts.length, from + MAX_RECORDS_PER_BATCH);
+      this.events.submit('handleBrokerUnfenced', (to - from) * this.usPerRecord, () => {
+        if (this.activeEpoch !== epoch) return;
+        const out = PartitionStateBatch.ofSize(to - from);
+        electLeadersOnUnfence(this.working!, b, parts, from, to, out);
+        if (out.count > 0) this.write({ partitionChanges: out, brokers: [], noOps: 0 });
+      });
+    }
+  }
+
+  // ---- broker RPCs ----
+
+  handleRequest(from: SimNode, req: BrokerHeartbeatRequest | BrokerRegistrationRequest): void {
+    this.events.submit(req.type, this.usPerRecord, () => {
+      const reply = (r: ControllerResponse): void => this.node.send(from, r, BROKER_RPC_BYTES);
+      if (!this.isActive) {
+        if (req.type === 'BrokerRegistration') return reply({ type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 });
+        return reply({ type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false });
+      }
+      const w = this.working!;
+      const b = req.brokerId;
+      if (req.type === 'BrokerRegistration') {
+        // A new incarnation: the old one's leaderships and ISR memberships go first, then the
+        // registration (fenced) whose offset is the new broker epoch.
+        const epoch = this.activeEpoch;
+        const register = (): void => {
+          if (this.activeEpoch !== epoch) return;
+          const brokerEpoch = this.raft.nextAppendOffset;
+          const rec: BrokerRecord = { type: 'RegisterBrokerRecord', brokerId: b, brokerEpoch, fenced: true };
+          w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
+          this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
+          this.heartbeats.track(b, false, this.node.sim.nowUs);
+          reply({ type: 'BrokerRegistrationResponse', error: 'NONE', brokerEpoch });
+        };
+        if (w.eligible(b)) {
+          this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
+          this.events.submit('RegisterBrokerRecord', this.usPerRecord, register);
+        } else {
+          register();
+        }
+        return;
+      }
+      if (req.brokerEpoch !== w.brokerEpoch[b]) return reply({ type: 'BrokerHeartbeatResponse', error: 'STALE_BROKER_EPOCH', isFenced: true, shouldShutDown: false });
+      this.heartbeats.touch(b, this.node.sim.nowUs);
+      // KAFKA-13959: unfence once the broker has replayed its own registration.
+      if (w.fenced[b] === 1 && !req.wantShutDown && req.currentMetadataOffset > req.brokerEpoch) this.unfence(b);
+      if (req.wantShutDown && w.inControlledShutdown[b] === 0 && w.fenced[b] === 0) {
+        const rec: BrokerRecord = { type: 'BrokerRegistrationChangeRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]!, inControlledShutdown: true };
+        w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
+        this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
+        this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
+        this.heartbeats.track(b, false, this.node.sim.nowUs);
+      }
+      const shouldShutDown = req.wantShutDown && this.committed.fenced[b] === 1;
+      reply({ type: 'BrokerHeartbeatResponse', error: 'NONE', isFenced: w.fenced[b] === 1, shouldShutDown });
+      if (w.fenced[b] === 0) this.scheduleFenceCheck();
+    });
+  }
+}
