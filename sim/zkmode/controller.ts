@@ -428,6 +428,7 @@ export class KafkaController {
     }
     h.node.note('controller.broker.failure', affected.length);
     const written: number[] = [];
+    let fencedHere = 0;
     const attempt = (parts: number[], round: number): void => {
       const conflicts: number[] = [];
       const writeAll = (): void => {
@@ -440,6 +441,7 @@ export class KafkaController {
               written.push(p);
             } else if (fenced) {
               h.stats.fencedWrites++;
+              fencedHere++;
             } else if (r.code === 'BADVERSION') {
               h.stats.zkWriteConflicts++;
               conflicts.push(p);
@@ -448,7 +450,7 @@ export class KafkaController {
           });
         }, () => undefined, () => {
           if (gen !== this.gen) return done();
-          if (h.stats.fencedWrites > 0 && !h.noEpochFence && this.active) {
+          if (fencedHere > 0 && this.active) {
             // ControllerMovedException: another controller owns the epoch.
             this.resign('ControllerMovedException');
             return done();
