@@ -31,13 +31,22 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
     this.truthFenced = new Uint8Array(partsOf.length);
   }
 
-  register(livenessWithinMs: number): void {
+  register(livenessWithinMs: number, safety = true): void {
     const p = this.sim.props;
     const flag = (k: string) => (): string | null => this.broken[k] ?? null;
+    if (safety) this.registerSafety(flag);
+    this.registerLiveness(livenessWithinMs);
+  }
+
+  private registerSafety(flag: (k: string) => () => string | null): void {
+    const p = this.sim.props;
     p.safety('kraft.one-active-controller-per-epoch', flag('active'), { on: ['kraft.activate'] });
     p.safety('kraft.broker-applies-only-committed', flag('apply'), { on: ['kraft.broker-apply'] });
     p.safety('kraft.fenced-broker-leads-nothing', flag('fenced'), { on: ['raft.hw'] });
-    p.liveness('kraft.one-active-controller-and-brokers-converged', msToUs(livenessWithinMs), () => {
+  }
+
+  private registerLiveness(livenessWithinMs: number): void {
+    this.sim.props.liveness('kraft.one-active-controller-and-brokers-converged', msToUs(livenessWithinMs), () => {
       const t = this.tracker;
       if (t.activeControllers !== 1) return `${t.activeControllers} active controllers`;
       if (t.totalDivergence > 0) return `${t.totalDivergence} partition states differ between live brokers and truth`;
