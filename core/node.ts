@@ -17,9 +17,15 @@ export type NodeFactory = (node: SimNode) => NodeBehavior;
 
 export type ClockKind = 'mono' | 'wall';
 
+/** Pending timers per node at most; a timer id is reuse × TIMER_SLOTS + pool index. */
+const TIMER_SLOTS = 2_097_152;
+
 /** A pending timer; the event that fires it. Pooled per node: a fired or cancelled one is reused. */
 class TimerRec implements EventTask {
-  id = 0;
+  id = -1;
+  /** How many times this record has been used; part of the id. */
+  reuse = 0;
+  seq = 0;
   label = '';
   kind: ClockKind = 'mono';
   /** Deadline on the node's own clock of `kind`. */
@@ -30,7 +36,10 @@ class TimerRec implements EventTask {
   /** Bumped by every arm and release, so a deferred firing can tell it went stale. */
   arms = 0;
 
-  constructor(private readonly node: SimNode) {}
+  constructor(
+    private readonly node: SimNode,
+    readonly idx: number,
+  ) {}
 
   run(): void {
     this.node.fireTimer(this);
@@ -130,9 +139,11 @@ export class SimNode {
   behavior: NodeBehavior | null = null;
   /** Events that came due while paused, run in order on resume. */
   deferred: EventAction[] = [];
-  private timers = new Map<number, TimerRec>();
-  private timerPool: TimerRec[] = [];
-  private nextTimerId = 1;
+  /** Every timer record ever made by this node, by pool index; a free one has fn === null. */
+  private timerRecs: TimerRec[] = [];
+  private timerFree: number[] = [];
+  /** setTimer order, so re-mapping after a clock change keeps the order timers were set in. */
+  private timerSeq = 0;
   private executors = new Map<string, Executor>();
   private pausedAtUs = 0;
 
@@ -162,37 +173,61 @@ export class SimNode {
     this.sim.net.send(this, to, msg, sizeBytes);
   }
 
-  /** A timer set in this node's local time; drift and pauses move it, as they move a real one. */
+  /**
+   * A timer set in this node's local time; drift and pauses move it, as they move a real one.
+   * The id encodes the record's pool index and its reuse count, so a stale id cancels nothing.
+   */
   setTimer(label: string, delayUs: number, fn: EventFn, kind: ClockKind = 'mono'): number {
-    const now = kind === 'mono' ? this.monoNowUs : this.wallNowUs;
-    const id = this.nextTimerId++;
-    const rec = this.timerPool.pop() ?? new TimerRec(this);
-    rec.id = id;
+    let idx = this.timerFree.pop();
+    let rec: TimerRec;
+    if (idx === undefined) {
+      idx = this.timerRecs.length;
+      if (idx >= TIMER_SLOTS) throw new Error(`node ${this.name}: more than ${TIMER_SLOTS} pending timers`);
+      rec = new TimerRec(this, idx);
+      this.timerRecs.push(rec);
+    } else {
+      rec = this.timerRecs[idx]!;
+    }
+    rec.reuse++;
+    rec.id = rec.reuse * TIMER_SLOTS + idx;
+    rec.seq = this.timerSeq++;
     rec.label = label;
     rec.kind = kind;
-    rec.localDeadlineUs = now + delayUs;
     rec.fn = fn;
-    this.timers.set(id, rec);
-    this.armTimer(rec);
-    return id;
+    const clock = this.clock;
+    const now = this.sim.nowUs;
+    if (kind === 'mono' && clock.driftRate === 1) {
+      // Fast path: at rate 1 the local deadline maps to now + delay exactly.
+      rec.localDeadlineUs = clock.monoAt(now) + delayUs;
+      rec.arms++;
+      rec.handle = this.sim.at(now + (delayUs > 0 ? Math.round(delayUs) : 0), rec, this);
+    } else {
+      rec.localDeadlineUs = (kind === 'mono' ? clock.monoAt(now) : clock.wallAt(now)) + delayUs;
+      this.armTimer(rec);
+    }
+    return rec.id;
+  }
+
+  private pendingTimer(id: number): TimerRec | undefined {
+    if (!(id >= 0)) return undefined;
+    const rec = this.timerRecs[id % TIMER_SLOTS];
+    return rec !== undefined && rec.id === id && rec.fn !== null ? rec : undefined;
   }
 
   cancelTimer(id: number): void {
-    const rec = this.timers.get(id);
+    const rec = this.pendingTimer(id);
     if (rec === undefined) return;
     this.sim.cancel(rec.handle);
-    this.timers.delete(id);
     this.releaseTimer(rec);
   }
 
   hasTimer(id: number): boolean {
-    return this.timers.has(id);
+    return this.pendingTimer(id) !== undefined;
   }
 
   /** Runs a due timer (called by its event; a cancelled or re-armed timer's old event never runs). */
   fireTimer(rec: TimerRec): void {
     const fn = rec.fn!;
-    this.timers.delete(rec.id);
     this.sim.trace.record(this.sim.nowUs, 'timer', this.id, -1, rec.label, 0);
     this.releaseTimer(rec);
     fn();
@@ -202,7 +237,7 @@ export class SimNode {
     rec.fn = null;
     rec.handle = -1;
     rec.arms++;
-    this.timerPool.push(rec);
+    this.timerFree.push(rec.idx);
   }
 
   private armTimer(rec: TimerRec): void {
@@ -212,12 +247,21 @@ export class SimNode {
     rec.handle = this.sim.at(realUs > now ? realUs : now, rec, this);
   }
 
-  /** Re-maps pending timers after this node's clock changed. */
+  /** Re-maps pending timers after this node's clock changed, in the order they were set. */
   private remapTimers(kinds: 'all' | 'wall'): void {
-    for (const rec of this.timers.values()) {
-      if (kinds === 'wall' && rec.kind !== 'wall') continue;
+    const pending = this.timerRecs.filter((r) => r.fn !== null && (kinds === 'all' || r.kind === 'wall')).sort((a, b) => a.seq - b.seq);
+    for (const rec of pending) {
       this.sim.cancel(rec.handle);
       this.armTimer(rec);
+    }
+  }
+
+  /** Drops every pending timer (crash). */
+  private dropTimers(): void {
+    for (const rec of this.timerRecs) {
+      if (rec.fn === null) continue;
+      this.sim.cancel(rec.handle);
+      this.releaseTimer(rec);
     }
   }
 
@@ -270,8 +314,7 @@ export class SimNode {
     this.incarnation++;
     this.behavior = null;
     this.deferred = [];
-    for (const rec of this.timers.values()) this.sim.cancel(rec.handle);
-    this.timers.clear();
+    this.dropTimers();
     for (const e of this.executors.values()) e.reset();
     this.executors.clear();
     if (loseUnsynced) this.store.loseUnsynced();

@@ -54,12 +54,24 @@ export class Trace {
   lastLabel = '';
   lastNode = -1;
 
+  // Two one-entry caches in front of the intern map: records come in runs of the same kind and label.
+  private k1 = '';
+  private c1 = 0;
+  private k2 = '';
+  private c2 = 0;
+
   private code(s: string): number {
+    if (s === this.k1) return this.c1;
+    if (s === this.k2) return this.c2;
     let c = this.codes.get(s);
     if (c === undefined) {
       c = fnv1a(s);
       this.codes.set(s, c);
     }
+    this.k2 = this.k1;
+    this.c2 = this.c1;
+    this.k1 = s;
+    this.c1 = c;
     return c;
   }
 
