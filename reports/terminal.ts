@@ -1,6 +1,9 @@
 import chalk from 'chalk';
 import type { RunResult } from '../sim/result.ts';
 
+/** partition·ms (the JSON's unit) as partition·s, for the table. */
+const perSecond = (ms: number | null): number | null => (ms === null ? null : Math.round(ms / 100) / 10);
+
 type Row = [label: string, get: (r: RunResult) => number | string | null, unit: string];
 
 const ROWS: Row[] = [
@@ -10,10 +13,10 @@ const ROWS: Row[] = [
   ['  load', (r) => r.metrics.phases.loadMs, 'ms'],
   ['  propagate', (r) => r.metrics.phases.propagateMs, 'ms'],
   ['controlled shutdown', (r) => r.metrics.shutdownMs ?? null, 'ms'],
-  ['unavailable partition-time', (r) => r.metrics.unavailablePartitionMs, 'partition·ms'],
+  ['unavailable partition-time', (r) => perSecond(r.metrics.unavailablePartitionMs), 'partition·s'],
   ['max unavailable partitions', (r) => r.metrics.maxUnavailablePartitions, 'partitions'],
   ['max divergence', (r) => r.metrics.divergence.maxPartitions, 'partitions'],
-  ['divergence integral', (r) => r.metrics.divergence.partitionMs, 'partition·ms'],
+  ['divergence integral', (r) => perSecond(r.metrics.divergence.partitionMs), 'partition·s'],
   ['phantom states', (r) => r.metrics.divergence.phantomStates, 'states'],
   ['converged at', (r) => r.metrics.divergence.convergedAtMs, 'ms'],
   ['split brain', (r) => r.metrics.splitBrainMs, 'ms'],

@@ -1,0 +1,44 @@
+import { CLUSTER_PARAMS } from '../sim/cluster/params.ts';
+import type { KafkaClusterHandle } from '../sim/cluster/handle.ts';
+import { buildKraftCluster, KRAFT_BUGS, KRAFT_PARAMS } from '../sim/kraft/cluster.ts';
+import { num } from '../sim/params.ts';
+import { defineScenario } from '../sim/scenario.ts';
+import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../sim/zkmode/cluster.ts';
+
+/**
+ * The active controller crashes (kill -9 of its process) in a steady cluster. ZooKeeper mode: the
+ * controller is also a broker; nothing notices until its ZooKeeper session expires, then every broker
+ * races to create /controller and the winner reloads the whole cluster state from ZooKeeper and
+ * re-sends it to every broker. KRaft mode (isolated controllers by default): the followers notice the
+ * missing leader through their fetch timeout, elect a new one, and its controller, a hot standby that
+ * has replayed the metadata log all along, activates once the new epoch's first record commits.
+ */
+export default defineScenario({
+  name: 'controller-failover',
+  description: 'crash of the active controller: failover time and metadata divergence, ZK vs KRaft',
+  modes: ['zk', 'kraft'],
+  until: '30m',
+  params: {
+    ...CLUSTER_PARAMS,
+    ...KRAFT_PARAMS,
+    ...ZK_PARAMS,
+    'fault.at.ms': { default: 10_000, unit: 'ms', description: 'when the active controller is killed', min: 0 },
+    bugs: {
+      default: '',
+      unit: '',
+      description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)',
+      choices: [...KRAFT_BUGS, ...ZK_BUGS],
+      list: true,
+    },
+  },
+  build(ctx) {
+    const handle: KafkaClusterHandle = ctx.mode === 'zk' ? buildZkCluster(ctx) : buildKraftCluster(ctx);
+    return {
+      plan: {
+        steps: [{ atMs: num(ctx.params, 'fault.at.ms'), action: { type: 'crash', node: '@activeController', bind: 'old' }, main: true }],
+      },
+      metrics: () => handle.tracker.metrics(),
+      extra: () => ({ ...handle.tracker.extra(), ...handle.extra() }),
+    };
+  },
+});
