@@ -31,15 +31,15 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
     this.truthFenced = new Uint8Array(partsOf.length);
   }
 
-  register(livenessWithinMs: number, safety = true): void {
-    const p = this.sim.props;
+  register(livenessWithinMs: number, include: (name: string) => boolean = () => true): void {
     const flag = (k: string) => (): string | null => this.broken[k] ?? null;
-    if (safety) this.registerSafety(flag);
+    this.registerSafety(flag, include);
     this.registerLiveness(livenessWithinMs);
   }
 
-  private registerSafety(flag: (k: string) => () => string | null): void {
-    const p = this.sim.props;
+  private registerSafety(flag: (k: string) => () => string | null, include: (name: string) => boolean): void {
+    const props = this.sim.props;
+    const p = { safety: (name: string, check: () => string | null, opts: { on: readonly string[] }) => { if (include(name)) props.safety(name, check, opts); } };
     p.safety('kraft.one-active-controller-per-epoch', flag('active'), { on: ['kraft.activate'] });
     p.safety('kraft.broker-applies-only-committed', flag('apply'), { on: ['kraft.broker-apply'] });
     p.safety('kraft.fenced-broker-leads-nothing', flag('fenced'), { on: ['raft.hw'] });

@@ -355,6 +355,10 @@ export class KafkaRaftClient<P, S> {
     this.armLeaderTimers(leader);
     this.sendBeginQuorumEpoch(leader);
     void s;
+    if (this.cfg.bugs.leaderChangeBeforeCommit) {
+      this.leaderFired = true;
+      this.notifyLeaderChange();
+    }
   }
 
   private controlRecords(): P {
@@ -421,7 +425,7 @@ export class KafkaRaftClient<P, S> {
     }
     if (req.candidateEpoch > this.epoch) this.transitionTo(() => this.quorum.transitionToUnattached(req.candidateEpoch));
     const s = this.quorum.state;
-    if (s instanceof VotedState) return reply(s.votedId === req.candidateId);
+    if (s instanceof VotedState) return reply(s.votedId === req.candidateId || (this.cfg.bugs.voteTwicePerEpoch && logOk));
     if (s instanceof UnattachedState && logOk) {
       this.transitionTo(() => this.quorum.transitionToVoted(req.candidateEpoch, req.candidateId));
       return reply(true);

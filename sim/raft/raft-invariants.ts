@@ -42,8 +42,9 @@ export class RaftInvariants<P> implements RaftObserver<P> {
   }
 
   /** Registers the invariants with the simulation's property checker. */
-  register(): void {
-    const p = this.sim.props;
+  register(include: (name: string) => boolean = () => true): void {
+    const props = this.sim.props;
+    const p = { safety: (name: string, check: () => string | null, opts: { on: readonly string[] }) => { if (include(name)) props.safety(name, check, opts); } };
     const flag = (name: string): (() => string | null) => () => this.broken[name] ?? null;
     p.safety('raft.single-leader-per-epoch', flag('single'), { on: ['raft.leader', 'raft.state'] });
     p.safety('raft.monotonic-epoch', flag('epoch'), { on: ['raft.state', 'start'] });

@@ -183,11 +183,15 @@ export interface RaftBugs {
   readonly voteWithoutLogCheck: boolean;
   /** The quorum-state file is written without fsync: a crash can forget an epoch or a vote. */
   readonly quorumStateNotFsynced: boolean;
-  /** A follower reports (acknowledges) fetched data before it is flushed. */
+  /** Replicas count (acknowledge) appended data before it is flushed. */
   readonly ackBeforeFlush: boolean;
+  /** A voter that already voted in this epoch grants another candidate too. */
+  readonly voteTwicePerEpoch: boolean;
+  /** The state machine is told of local leadership before the HW passes the epoch start (cf. KAFKA-17333). */
+  readonly leaderChangeBeforeCommit: boolean;
 }
 
-export const NO_BUGS: RaftBugs = { noCheckQuorum: false, hwBeforeOwnEpoch: false, voteWithoutLogCheck: false, quorumStateNotFsynced: false, ackBeforeFlush: false };
+export const NO_BUGS: RaftBugs = { noCheckQuorum: false, hwBeforeOwnEpoch: false, voteWithoutLogCheck: false, quorumStateNotFsynced: false, ackBeforeFlush: false, voteTwicePerEpoch: false, leaderChangeBeforeCommit: false };
 
 /** Kafka's defaults (QuorumConfig, KafkaRaftClient constants). */
 export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'voterIds'> = {

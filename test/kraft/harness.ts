@@ -10,7 +10,7 @@ export const TEST_PARAMS = {
 };
 
 /** A small KRaft cluster (3,000 partitions, 6 brokers unless overridden) for tests. */
-export function kraft(seed: number, overrides: Record<string, ParamValue> = {}, opts: { safety?: boolean } = {}): { sim: Simulation; h: KraftClusterHandle; run(untilMs: number, plan?: FaultPlan): ReturnType<Simulation['run']> } {
+export function kraft(seed: number, overrides: Record<string, ParamValue> = {}, opts: { safety?: boolean | readonly string[] } = {}): { sim: Simulation; h: KraftClusterHandle; run(untilMs: number, plan?: FaultPlan): ReturnType<Simulation['run']> } {
   const sim = new Simulation({ seed: String(seed) });
   const params = { ...defaults(TEST_PARAMS), partitions: 3000, brokers: 6, ...overrides };
   const h = buildKraftCluster({ sim, params, mode: 'kraft', seed }, opts);
