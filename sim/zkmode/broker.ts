@@ -6,6 +6,7 @@ import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
 import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
 import type { ControlChunk, ControlError, ZkModeMsg } from './messages.ts';
+import { ISR_CHANGE_PATH, ReplicaManager, type ReplicaStats } from './replica.ts';
 
 export interface BrokerEnv {
   readonly brokers: readonly SimNode[];
@@ -20,6 +21,13 @@ export interface BrokerEnv {
   readonly linearizableReads: boolean;
   readonly stats: ControllerStats;
   readonly audit: BrokerAudit;
+  /** replica.lag.time.max.ms */
+  readonly replicaLagTimeMaxMs: number;
+  /** isr.change.notification.enable: the IBP < 2.7 ISR path. */
+  readonly isrChangeNotification: boolean;
+  readonly isrNotification: { readonly lingerMs: number; readonly maxDelayMs: number; readonly checkMs: number };
+  readonly replicaStats: ReplicaStats;
+  readonly controlledShutdown: { readonly maxRetries: number; readonly backoffMs: number };
 }
 
 /** Ground truth for the broker-side safety properties. */
@@ -44,7 +52,9 @@ export class ZkBroker implements NodeBehavior {
   readonly controller: KafkaController;
   brokerEpoch = -1;
   controllerEpochSeen = 0;
-  private readonly leaderEpochs: Int32Array;
+  /** The controller this broker's metadata names (ZK mode: from the last accepted control request). */
+  controllerId = -1;
+  readonly replicas: ReplicaManager;
   private readonly accepted = new Map<number, number>();
 
   constructor(
@@ -52,7 +62,27 @@ export class ZkBroker implements NodeBehavior {
     readonly id: number,
     private readonly env: BrokerEnv,
   ) {
-    this.leaderEpochs = new Int32Array(env.layout.partitions).fill(-1);
+    const self = this;
+    this.replicas = new ReplicaManager(
+      {
+        node,
+        id,
+        env,
+        get zk() {
+          return self.zk;
+        },
+        get controllerId() {
+          return self.controllerId;
+        },
+        get brokerEpoch() {
+          return self.brokerEpoch;
+        },
+        get controllerEpoch() {
+          return self.controllerEpochSeen;
+        },
+      },
+      env.replicaStats,
+    );
     const pathBytes = env.costs.zk.znodePathBytes;
     this.zk = new ZooKeeperClient(node, env.zkServers, {
       sessionTimeoutMs: env.sessionTimeoutMs,
@@ -75,6 +105,8 @@ export class ZkBroker implements NodeBehavior {
       noBrokerEpoch: env.bugs.has('KAFKA-7235'),
       linearizableReads: env.linearizableReads,
       stats: env.stats,
+      bugs: env.bugs,
+      isrChangeNotification: env.isrChangeNotification,
     });
   }
 
@@ -82,7 +114,8 @@ export class ZkBroker implements NodeBehavior {
   warm(epoch: number): void {
     this.brokerEpoch = epoch;
     this.controllerEpochSeen = 1;
-    this.leaderEpochs.fill(0);
+    this.controllerId = 0;
+    this.replicas.warm();
   }
 
   /** Cold start or restart: empty cache, new session, then register and try to become controller. */
@@ -130,6 +163,8 @@ export class ZkBroker implements NodeBehavior {
       if (ev === 'NodeDeleted') this.env.tracker().milestone('detect');
       // ControllerChange / Reelect: if we are active and someone else now holds it, resign; try to elect.
       this.controller.elect();
+    } else if (path === ISR_CHANGE_PATH) {
+      if (this.controller.active) this.controller.onIsrChangeNotification();
     } else if (path === BROKER_IDS_PATH) {
       if (this.controller.active) {
         this.env.tracker().milestone('detect');
@@ -153,6 +188,21 @@ export class ZkBroker implements NodeBehavior {
       case 'UpdateMetadataResponse':
         this.controller.onControlResponse(from, msg.requestId, msg.error);
         return;
+      case 'Fetch':
+        this.replicas.onFetch(msg.brokerId);
+        return;
+      case 'AlterPartition':
+        this.controller.onAlterPartition(from, msg);
+        return;
+      case 'AlterPartitionResponse':
+        this.replicas.onAlterPartitionResponse(msg.requestId, msg.error, msg.states, msg.errors);
+        return;
+      case 'ControlledShutdown':
+        this.controller.onControlledShutdown(from, msg);
+        return;
+      case 'ControlledShutdownResponse':
+        this.onControlledShutdownResponse(msg.requestId, msg.error, msg.partitionsRemaining);
+        return;
       default: {
         const never: never = msg;
         throw new Error(`ZkBroker: unexpected message ${String(never)}`);
@@ -168,7 +218,7 @@ export class ZkBroker implements NodeBehavior {
     const env = this.env;
     if (m.chunkIndex === 0) {
       const audit = env.audit;
-      if (m.controllerEpoch < this.controllerEpochSeen) {
+      if (m.controllerEpoch < this.controllerEpochSeen && !env.bugs.has('zk.no-controller-epoch-check')) {
         audit.rejectedStaleController++;
         this.respond(from, type, m.requestId, 'STALE_CONTROLLER_EPOCH');
         return;
@@ -184,7 +234,8 @@ export class ZkBroker implements NodeBehavior {
         audit.staleBrokerEpochAccepted ??= `broker ${this.id} (epoch ${this.brokerEpoch}) accepted ${type} aimed at its old epoch ${m.brokerEpoch}`;
       }
       if (m.controllerEpoch < this.controllerEpochSeen) audit.staleControllerEpochAccepted ??= `broker ${this.id} accepted controller epoch ${m.controllerEpoch} after seeing ${this.controllerEpochSeen}`;
-      this.controllerEpochSeen = m.controllerEpoch;
+      this.controllerEpochSeen = Math.max(this.controllerEpochSeen, m.controllerEpoch);
+      this.controllerId = m.controllerId;
       this.accepted.set(m.requestId, 0);
       this.node.note(type === 'LeaderAndIsr' ? 'broker.leader.and.isr' : 'broker.update.metadata', m.controllerEpoch);
     }
@@ -197,11 +248,12 @@ export class ZkBroker implements NodeBehavior {
         const p = s.partition[i]!;
         if (type === 'LeaderAndIsr') {
           // ReplicaManager.becomeLeaderOrFollower: only a newer leader epoch is applied.
-          if (s.leaderEpoch[i]! <= this.leaderEpochs[p]!) continue;
-          this.leaderEpochs[p] = s.leaderEpoch[i]!;
+          if (s.leaderEpoch[i]! <= this.replicas.leaderEpoch[p]!) continue;
+          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
         }
         tracker.brokerApply(this.id, p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
       }
+      if (type === 'LeaderAndIsr' && !this.shuttingDown) this.replicas.start();
       const done = (this.accepted.get(m.requestId) ?? 0) + 1;
       if (done < m.chunks) {
         this.accepted.set(m.requestId, done);
@@ -210,5 +262,60 @@ export class ZkBroker implements NodeBehavior {
       this.accepted.delete(m.requestId);
       this.respond(from, type, m.requestId, 'NONE');
     });
+  }
+
+  // ---- controlled shutdown (KafkaServer.controlledShutdown) ----
+
+  private shuttingDown = false;
+  private shutdown: { startUs: number; attempts: number; requestId: number; onDone: (ms: number, clean: boolean) => void } | null = null;
+
+  /**
+   * Sends ControlledShutdown(brokerId, brokerEpoch) to the controller its metadata names, waits up to
+   * controller.socket.timeout.ms for the answer, and retries after controlled.shutdown.retry.backoff.ms
+   * while partitions remain, at most controlled.shutdown.max.retries attempts; then the broker may
+   * exit (cleanly if nothing remained). `onDone` gets the time from the first request to that point.
+   */
+  controlledShutdown(onDone: (ms: number, clean: boolean) => void): void {
+    if (this.shutdown !== null) return;
+    this.shuttingDown = true;
+    // The broker stops its fetchers as the controller moves its replicas (StopReplica in Kafka).
+    this.replicas.stopFetching();
+    this.shutdown = { startUs: this.node.monoNowUs, attempts: 0, requestId: 0, onDone };
+    this.node.note('broker.controlled.shutdown.start', this.id);
+    this.sendControlledShutdown();
+  }
+
+  private sendControlledShutdown(): void {
+    const s = this.shutdown!;
+    s.attempts++;
+    const requestId = ++s.requestId;
+    const to = this.env.brokers[this.controllerId];
+    if (to !== undefined) this.node.send<ZkModeMsg>(to, { type: 'ControlledShutdown', requestId, brokerId: this.id, brokerEpoch: this.brokerEpoch }, 48);
+    this.node.setTimer('controlled-shutdown-timeout', this.env.socketTimeoutMs * 1000, () => {
+      if (s.requestId === requestId) this.controlledShutdownFailed();
+    });
+  }
+
+  private onControlledShutdownResponse(requestId: number, error: ControlError, remaining: number): void {
+    const s = this.shutdown;
+    if (s === null || s.requestId !== requestId) return;
+    s.requestId++;
+    this.node.note('broker.controlled.shutdown.response', remaining, error);
+    if (error === 'NONE' && remaining === 0) this.finishShutdown(true);
+    else this.controlledShutdownFailed();
+  }
+
+  private controlledShutdownFailed(): void {
+    const s = this.shutdown!;
+    s.requestId++;
+    if (s.attempts >= this.env.controlledShutdown.maxRetries) return this.finishShutdown(false);
+    this.node.setTimer('controlled-shutdown-backoff', this.env.controlledShutdown.backoffMs * 1000, () => this.sendControlledShutdown());
+  }
+
+  private finishShutdown(clean: boolean): void {
+    const s = this.shutdown!;
+    const ms = (this.node.monoNowUs - s.startUs) / 1000;
+    this.node.note('broker.controlled.shutdown.done', ms, clean ? 'clean' : 'retries exhausted');
+    s.onDone(ms, clean);
   }
 }

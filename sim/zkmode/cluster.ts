@@ -9,6 +9,7 @@ import type { ScenarioContext } from '../scenario.ts';
 import { ZkEnsemble } from '../zookeeper/ensemble.ts';
 import type { QuorumPeer } from '../zookeeper/peer.ts';
 import { ZkBroker, type BrokerAudit } from './broker.ts';
+import { ISR_CHANGE_PATH, type ReplicaStats } from './replica.ts';
 import { BROKER_IDS_PATH, CONTROLLER_EPOCH_PATH, CONTROLLER_PATH, TOPICS_PATH, type ControllerStats } from './controller.ts';
 
 export { ZK_BUGS, ZK_PARAMS } from './params.ts';
@@ -20,7 +21,13 @@ export { ZK_BUGS, ZK_PARAMS } from './params.ts';
  * when the ZooKeeper leader commits it. Warm start (default): the tree is populated, sessions are
  * open, broker-0 is controller (epoch 1) with its context loaded, caches are full.
  */
-export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
+/** The ZK-mode handle: the shared one plus what only a running cluster can be asked to do. */
+export interface ZkClusterHandle extends KafkaClusterHandle {
+  /** Starts a controlled shutdown of broker b; onDone(ms, clean) when the broker may exit. */
+  controlledShutdown(b: number, onDone: (ms: number, clean: boolean) => void): void;
+}
+
+export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
   const { sim, params } = ctx;
   installProfiles(sim, params);
   const layout = makeLayout(params);
@@ -40,6 +47,7 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
     syncLimit: num(params, 'zk.syncLimit'),
     partitions: P,
     warm: !cold,
+    bugs,
     costs: {
       readUs: costs.zk.serverReadUs,
       writeUs: costs.zk.serverWriteUs,
@@ -61,6 +69,8 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
         const s = op.state;
         const t = tracker.truth;
         if (s.leaderEpoch < t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader epoch went from ${t.leaderEpoch[p]} to ${s.leaderEpoch}`;
+        // A leader epoch names one leadership: a new leader needs a new epoch (KIP-101).
+        if (s.leader !== t.leader[p]! && s.leader !== NO_LEADER && s.leaderEpoch <= t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader ${t.leader[p]} → ${s.leader} without a new leader epoch (${s.leaderEpoch})`;
         if (s.leader !== NO_LEADER && t.slotOf(p, s.leader) >= 0 && (s.isr & (1 << t.slotOf(p, s.leader))) === 0) inv.isrViolation ??= `partition ${p}: leader ${s.leader} is not in its ISR`;
         // At most one controller's writes succeed per epoch: a write by an older epoch's controller after a newer was elected.
         if (txn.writerEpoch >= 0 && txn.writerEpoch < inv.controllerEpoch) {
@@ -72,7 +82,10 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
     },
   });
 
-  const stats: ControllerStats = { zkReads: 0, zkWrites: 0, zkWriteConflicts: 0, staleReads: 0, lastLoadPartitions: 0, fencedWrites: 0 };
+  const stats: ControllerStats = { zkReads: 0, zkWrites: 0, zkWriteConflicts: 0, staleReads: 0, lastLoadPartitions: 0, fencedWrites: 0, isrChangesCommitted: 0 };
+  const replicaStats: ReplicaStats = { isrChangesProposed: 0, alterPartitionRetries: 0, notController: 0, isrNotifications: 0 };
+  const isrChangeNotification = bool(params, 'isr.change.notification.enable');
+  const shutdownMs: Record<number, number> = {};
   const audit: BrokerAudit = { staleControllerEpochAccepted: null, staleBrokerEpochAccepted: null, acceptedStaleBrokerEpoch: 0, rejectedStaleController: 0, rejectedStaleBroker: 0 };
   const brokers: SimNode[] = [];
   const warmEpochs: number[] = [];
@@ -90,6 +103,11 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
     linearizableReads: bool(params, 'zk.linearizable.reads') || bugs.has('zk.linearizable.reads'),
     stats,
     audit,
+    replicaLagTimeMaxMs: num(params, 'replica.lag.time.max.ms'),
+    isrChangeNotification,
+    isrNotification: { lingerMs: num(params, 'isr.change.notification.linger.ms'), maxDelayMs: num(params, 'isr.change.notification.max.delay.ms'), checkMs: num(params, 'isr.change.notification.check.ms') },
+    replicaStats,
+    controlledShutdown: { maxRetries: num(params, 'controlled.shutdown.max.retries'), backoffMs: num(params, 'controlled.shutdown.retry.backoff.ms') },
   };
   for (let b = 0; b < layout.brokers; b++) {
     brokers.push(
@@ -102,6 +120,7 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
           if (b === 0) {
             broker.zk.adoptWatch(BROKER_IDS_PATH, 'child');
             broker.zk.adoptWatch(TOPICS_PATH, 'child');
+            if (isrChangeNotification) broker.zk.adoptWatch(ISR_CHANGE_PATH, 'child');
             const live = new Map<number, number>();
             for (let i = 0; i < layout.brokers; i++) live.set(i, warmEpochs[i]!);
             broker.controller.warmActivate(1, 0, live);
@@ -121,7 +140,7 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
   tree.create('/brokers', null, 0, 0, z());
   tree.create(BROKER_IDS_PATH, null, 0, 0, z());
   tree.create(TOPICS_PATH, null, 0, 0, z());
-  tree.create('/isr_change_notification', null, 0, 0, z());
+  tree.create(ISR_CHANGE_PATH, null, 0, 0, z());
   for (let t = 0; t < layout.topics; t++) {
     const count = Math.min(layout.partitionsPerTopic, P - t * layout.partitionsPerTopic);
     // {"version":2,"partitions":{"0":[1,2,3],…},"topic_id":…}: ≈ 20 bytes per partition at rf 3.
@@ -137,6 +156,7 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
       if (b === 0) {
         ensemble.warmWatch(session, BROKER_IDS_PATH, 'child');
         ensemble.warmWatch(session, TOPICS_PATH, 'child');
+        if (isrChangeNotification) ensemble.warmWatch(session, ISR_CHANGE_PATH, 'child');
       }
       const czxid = z();
       tree.create(`${BROKER_IDS_PATH}/${b}`, b, 200, session, czxid);
@@ -170,6 +190,11 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
     return brokers[c.data as number] ?? null;
   });
   sim.faults.defineRole('zkLeader', () => ensemble.leader());
+  // The ZooKeeper server the active controller's session is connected to.
+  sim.faults.defineRole('controllerZkServer', () => {
+    const c = brokers.find((n) => n.up && (n.behavior as ZkBroker).controller.active);
+    return c === undefined ? null : (ensemble.nodes[(c.behavior as ZkBroker).zk.serverIndex] ?? null);
+  });
 
   // ---- safety properties ----
   sim.props.safety('zk.controller-epoch-monotonic', () => inv.controllerEpochViolation, { on: ['exec', 'deliver'] });
@@ -188,6 +213,14 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
 
   return {
     tracker,
+    controlledShutdown: (b, onDone) => {
+      const node = brokers[b];
+      if (node === undefined || !node.up) throw new Error(`controlledShutdown: broker ${b} is not running`);
+      (node.behavior as ZkBroker).controlledShutdown((ms, clean) => {
+        shutdownMs[b] = ms;
+        onDone(ms, clean);
+      });
+    },
     extra: () => {
       const ctrl = brokers.map((n) => (n.up ? (n.behavior as ZkBroker) : null)).find((b) => b?.controller.active === true);
       const leader = ensemble.leader();
@@ -204,6 +237,12 @@ export function buildZkCluster(ctx: ScenarioContext): KafkaClusterHandle {
         'zk.broker.rejected.stale.controller': audit.rejectedStaleController,
         'zk.broker.rejected.stale.broker.epoch': audit.rejectedStaleBroker,
         'zk.broker.accepted.stale.broker.epoch': audit.acceptedStaleBrokerEpoch,
+        'zk.isr.changes.proposed': replicaStats.isrChangesProposed,
+        'zk.isr.changes.committed.by.controller': stats.isrChangesCommitted,
+        'zk.isr.alter.partition.retries': replicaStats.alterPartitionRetries,
+        'zk.isr.alter.partition.not.controller': replicaStats.notController,
+        'zk.isr.change.notifications': replicaStats.isrNotifications,
+        shutdownMs: Object.keys(shutdownMs).length === 0 ? null : Math.max(...Object.values(shutdownMs)),
       };
     },
   };

@@ -6,7 +6,9 @@ import type { ClusterTracker } from '../cluster/tracker.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 import type { Op, Response } from '../zookeeper/types.ts';
 import { ControllerChannelManager, type QueuedRequest } from './channel.ts';
-import { MAX_STATES_PER_CHUNK } from './messages.ts';
+import { MAX_STATES_PER_CHUNK, type ZkModeMsg } from './messages.ts';
+import { processAlterPartition, processControlledShutdown, processIsrChangeNotification } from './controller-requests.ts';
+import { ISR_CHANGE_PATH } from './replica.ts';
 
 export const CONTROLLER_PATH = '/controller';
 export const CONTROLLER_EPOCH_PATH = '/controller_epoch';
@@ -30,6 +32,9 @@ export interface ControllerHost {
   /** What-if: sync() before every read. */
   readonly linearizableReads: boolean;
   readonly stats: ControllerStats;
+  readonly bugs: ReadonlySet<string>;
+  /** isr.change.notification.enable: watch /isr_change_notification. */
+  readonly isrChangeNotification: boolean;
 }
 
 export interface ControllerStats {
@@ -40,6 +45,8 @@ export interface ControllerStats {
   staleReads: number;
   lastLoadPartitions: number;
   fencedWrites: number;
+  /** ISR changes the controller committed for AlterPartition. */
+  isrChangesCommitted: number;
 }
 
 type Step = (done: () => void) => void;
@@ -61,13 +68,29 @@ export class KafkaController {
   private epochZkVersion = -1;
   ctx: PartitionTable | null = null;
   readonly liveBrokers = new Map<number, number>();
-  private channel: ControllerChannelManager | null = null;
+  channel: ControllerChannelManager | null = null;
+  /** ControllerContext.shuttingDownBrokerIds */
+  readonly shuttingDown = new Set<number>();
   private readonly queue: { label: string; step: Step }[] = [];
   private running = false;
   /** Bumped on resignation: work of an older incarnation of the active role stops. */
-  private gen = 0;
+  gen = 0;
 
-  constructor(private readonly h: ControllerHost) {}
+  constructor(readonly h: ControllerHost) {}
+
+  // ---- requests from brokers and ISR notifications (controller-requests.ts) ----
+
+  onAlterPartition(from: SimNode, msg: Extract<ZkModeMsg, { type: 'AlterPartition' }>): void {
+    this.put('AlterPartitionReceived', (done) => processAlterPartition(this, from, msg, done));
+  }
+
+  onControlledShutdown(from: SimNode, msg: Extract<ZkModeMsg, { type: 'ControlledShutdown' }>): void {
+    this.put('ControlledShutdown', (done) => processControlledShutdown(this, from, msg, done));
+  }
+
+  onIsrChangeNotification(): void {
+    this.put('IsrChangeNotification', (done) => processIsrChangeNotification(this, done));
+  }
 
   // ---- event manager ----
 
@@ -93,7 +116,7 @@ export class KafkaController {
     e.step(() => this.h.node.after(0, () => this.runNext()));
   }
 
-  private cpu(label: string, costUs: number, then: () => void): void {
+  cpu(label: string, costUs: number, then: () => void): void {
     this.h.node.executor('controller-event-thread').submit(label, costUs, then);
   }
 
@@ -168,6 +191,7 @@ export class KafkaController {
     if (!this.active) return;
     this.active = false;
     this.gen++;
+    this.shuttingDown.clear();
     this.h.node.note('controller.resign', this.epoch, reason);
     this.h.tracker.setControllerActive(this.h.node, false);
     this.channel?.shutdown();
@@ -177,7 +201,7 @@ export class KafkaController {
   // ---- ZooKeeper pipelines ----
 
   /** Runs n requests through the client with at most maxInFlight outstanding. */
-  private pipeline(n: number, issue: (i: number, cb: (r: Response) => void) => void, onResult: (i: number, r: Response) => void, onDone: () => void): void {
+  pipeline(n: number, issue: (i: number, cb: (r: Response) => void) => void, onResult: (i: number, r: Response) => void, onDone: () => void): void {
     let next = 0;
     let outstanding = 0;
     let finished = 0;
@@ -198,7 +222,7 @@ export class KafkaController {
     pump();
   }
 
-  private read(op: Parameters<ZooKeeperClient['read']>[0], cb: (r: Response) => void): void {
+  read(op: Parameters<ZooKeeperClient['read']>[0], cb: (r: Response) => void): void {
     const zk = this.h.zk();
     this.h.stats.zkReads++;
     if (this.h.linearizableReads) zk.read({ type: 'sync' }, () => zk.read(op, cb));
@@ -206,7 +230,7 @@ export class KafkaController {
   }
 
   /** A controller write, fenced by the controller epoch's zkVersion (unless KAFKA-6082). */
-  private write(ops: Op[], cb: (r: Response, fenced: boolean) => void): void {
+  write(ops: Op[], cb: (r: Response, fenced: boolean) => void): void {
     this.h.stats.zkWrites++;
     const wrapped: Op[] = this.h.noEpochFence ? ops : [{ type: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochZkVersion }, ...ops];
     this.h.zk().write(wrapped, (r) => cb(r, !this.h.noEpochFence && r.code === 'BADVERSION' && r.failedOp === 0), this.epoch);
@@ -229,6 +253,7 @@ export class KafkaController {
       this.pipeline(children.length, (i, cb) => this.read({ type: 'getData', path: `${BROKER_IDS_PATH}/${children[i]}`, watch: false }, cb), (i, r) => {
         if (r.code === 'OK') this.liveBrokers.set(Number(children[i]), r.stat!.czxid);
       }, () => {
+        if (h.isrChangeNotification) this.read({ type: 'getChildren', path: ISR_CHANGE_PATH, watch: true }, () => undefined);
         this.read({ type: 'getChildren', path: TOPICS_PATH, watch: true }, (ts) => {
           const topics = ts.children ?? [];
           this.pipeline(topics.length, (i, cb) => this.read({ type: 'getData', path: `${TOPICS_PATH}/${topics[i]}`, watch: false }, cb), () => undefined, () => {
@@ -280,7 +305,11 @@ export class KafkaController {
       // remove dead replicas from ISRs.
       const dead = new Set<number>();
       for (let b = 0; b < h.layout.brokers; b++) if (!this.liveBrokers.has(b)) dead.add(b);
-      this.handleDeadBrokers(gen, dead, false, done);
+      this.handleDeadBrokers(gen, dead, false, () => {
+        // Notifications posted before this controller registered its watch.
+        if (h.isrChangeNotification && this.active) this.onIsrChangeNotification();
+        done();
+      });
     });
   }
 
@@ -291,7 +320,7 @@ export class KafkaController {
   }
 
   /** Queues LeaderAndIsr (to each live replica) and UpdateMetadata (to every live broker) for these partitions. */
-  private sendStates(parts: readonly number[], then: () => void): void {
+  sendStates(parts: readonly number[], then: () => void): void {
     const h = this.h;
     const ctx = this.ctx!;
     const rf = h.layout.replicationFactor;
@@ -321,7 +350,7 @@ export class KafkaController {
     });
   }
 
-  private sendUpdateMetadata(live: readonly number[], parts: readonly number[]): void {
+  sendUpdateMetadata(live: readonly number[], parts: readonly number[]): void {
     const ctx = this.ctx!;
     // One set of chunks shared by every broker's request (the states are the same).
     const chunks: PartitionStateBatch[] = [];
@@ -480,13 +509,17 @@ export class KafkaController {
     let leaderEpoch = ctx.leaderEpoch[p]!;
     if (leader === NO_LEADER || dead.has(leader)) {
       leader = NO_LEADER;
+      // What-if 'zk.elect-outside-isr': any live replica, ISR or not, without unclean.leader.election.enable.
+      const outside = this.h.bugs.has('zk.elect-outside-isr');
       for (let i = 0; i < rf; i++) {
-        if ((isr & (1 << i)) !== 0) {
-          leader = ctx.replicas[p * rf + i]!;
+        const r = ctx.replicas[p * rf + i]!;
+        if ((isr & (1 << i)) !== 0 || (outside && !dead.has(r) && this.liveBrokers.has(r))) {
+          leader = r;
           break;
         }
       }
-      leaderEpoch++;
+      // What-if 'zk.no-leader-epoch-bump': the new leader keeps the old leader epoch.
+      if (!this.h.bugs.has('zk.no-leader-epoch-bump')) leaderEpoch++;
     } else {
       // Shrinking the ISR bumps the leader epoch in ZK mode (LeaderAndIsr.newEpochAndZkVersion).
       leaderEpoch++;

@@ -3,6 +3,9 @@ import type { PartitionStateBatch } from '../cluster/partitions.ts';
 /** Kafka's control-plane errors in ZK mode. */
 export type ControlError = 'NONE' | 'STALE_CONTROLLER_EPOCH' | 'STALE_BROKER_EPOCH' | 'NOT_CONTROLLER';
 
+/** Per-partition errors of AlterPartition (AlterPartitionResponse.json / KafkaController.processAlterPartition). */
+export type AlterPartitionError = 'NONE' | 'FENCED_LEADER_EPOCH' | 'INVALID_UPDATE_VERSION' | 'INELIGIBLE_REPLICA' | 'NOT_LEADER_OR_FOLLOWER';
+
 /**
  * Controller → broker requests. A big request travels as several messages (chunks of at most
  * 10,000 partition states) back to back on the connection; it is still one request: the broker
@@ -23,9 +26,24 @@ export type ZkModeMsg =
   | ({ readonly type: 'LeaderAndIsr' } & ControlChunk)
   | ({ readonly type: 'UpdateMetadata'; readonly liveBrokers: readonly number[] } & ControlChunk)
   | { readonly type: 'LeaderAndIsrResponse'; readonly requestId: number; readonly error: ControlError }
-  | { readonly type: 'UpdateMetadataResponse'; readonly requestId: number; readonly error: ControlError };
+  | { readonly type: 'UpdateMetadataResponse'; readonly requestId: number; readonly error: ControlError }
+  /**
+   * A follower's fetch session with one leader broker (KIP-227 incremental fetch): one message per
+   * replica.fetch.wait.max.ms stands for the long-polled fetches of every partition it follows there.
+   * Only its arrival matters to the model: it is how a leader knows a follower is caught up.
+   */
+  | { readonly type: 'Fetch'; readonly brokerId: number }
+  /** KIP-497: a leader asks the controller to change the ISR of the partitions it leads (one chunk). */
+  | { readonly type: 'AlterPartition'; readonly requestId: number; readonly brokerId: number; readonly brokerEpoch: number; readonly states: PartitionStateBatch }
+  /** Top-level error, or per partition: the committed state (partitionEpoch = new zkVersion) or an error. */
+  | { readonly type: 'AlterPartitionResponse'; readonly requestId: number; readonly error: ControlError; readonly states: PartitionStateBatch; readonly errors: readonly AlterPartitionError[] }
+  | { readonly type: 'ControlledShutdown'; readonly requestId: number; readonly brokerId: number; readonly brokerEpoch: number }
+  | { readonly type: 'ControlledShutdownResponse'; readonly requestId: number; readonly error: ControlError; readonly partitionsRemaining: number };
 
-export const ZKMODE_MSG_TYPES: ReadonlySet<string> = new Set(['LeaderAndIsr', 'UpdateMetadata', 'LeaderAndIsrResponse', 'UpdateMetadataResponse']);
+export const ZKMODE_MSG_TYPES: ReadonlySet<string> = new Set([
+  'LeaderAndIsr', 'UpdateMetadata', 'LeaderAndIsrResponse', 'UpdateMetadataResponse', 'Fetch',
+  'AlterPartition', 'AlterPartitionResponse', 'ControlledShutdown', 'ControlledShutdownResponse',
+]);
 
 /** Partition states per message of a LeaderAndIsr / UpdateMetadata request. */
 export const MAX_STATES_PER_CHUNK = 10_000;

@@ -1,7 +1,17 @@
 import type { ParamSpecs } from '../params.ts';
 
 /** Historical ZK-mode bugs (design §7). */
-export const ZK_BUGS: readonly string[] = ['KAFKA-6082', 'KAFKA-7235'];
+export const ZK_BUGS: readonly string[] = [
+  'KAFKA-6082',
+  'KAFKA-7235',
+  // What-ifs, each tripping the invariant it would break (test/zkmode/toggles.test.ts).
+  'zk.linearizable.reads',
+  'zk.no-leader-epoch-bump',
+  'zk.elect-outside-isr',
+  'zk.no-controller-epoch-check',
+  'zab.commit-without-quorum',
+  'zab.quorum-of-one',
+];
 
 const ms = (d: number, description: string, source: string, min = 0) => ({ default: d, unit: 'ms', description, source, min });
 
@@ -18,6 +28,7 @@ export const ZK_PARAMS: ParamSpecs = {
   'isr.change.notification.linger.ms': ms(5000, 'flush ISR-change notifications after this long without a change', 'ZkAlterPartitionManager lingerMs = 5000 (KAFKA-2722)'),
   'isr.change.notification.max.delay.ms': ms(60000, 'flush ISR-change notifications at least this often', 'ZkAlterPartitionManager maxDelayMs = 60000'),
   'isr.change.notification.check.ms': ms(2500, 'how often the flush condition is checked', 'ZkAlterPartitionManager: scheduled every 2500 ms'),
+  'replica.lag.time.max.ms': ms(30000, 'a follower that has not fetched (caught up) for this long is shrunk out of the ISR', 'ReplicationConfigs REPLICA_LAG_TIME_MAX_MS_DEFAULT = 30000 (10000 before 2.5, KIP-537)', 1),
   'controlled.shutdown.max.retries': { default: 3, unit: 'count', description: 'ControlledShutdown attempts before an unclean shutdown', source: 'ServerConfigs l.101-110', min: 0, integer: true },
   'controlled.shutdown.retry.backoff.ms': ms(5000, 'wait between ControlledShutdown attempts', 'ServerConfigs l.101-110'),
   'zk.linearizable.reads': { default: false, unit: '', description: 'what-if: the controller syncs its ZooKeeper server with the leader before its reads (sync + read)', source: 'ZooKeeper programmer guide: sync() before read for linearizable reads; Kafka does not do it' },

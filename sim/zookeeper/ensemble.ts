@@ -16,6 +16,8 @@ export interface ZkEnsembleOptions {
   /** Warm start: every server holds `tree`, the last server leads epoch 1. Otherwise all start LOOKING. */
   readonly warm: boolean;
   readonly onCommit?: (sid: number, txn: Txn, tree: DataTree, leading: boolean) => void;
+  /** What-ifs: 'zab.commit-without-quorum' (commit on the leader's own fsync), 'zab.quorum-of-one' (every quorum is one server). */
+  readonly bugs?: ReadonlySet<string>;
 }
 
 /** The epoch of a warm-started ensemble (it has elected one leader before t = 0). */
@@ -87,6 +89,7 @@ export class ZkEnsemble {
       syncLimit: this.opts.syncLimit,
       costs: this.opts.costs,
       audit: this.audit,
+      bugs: this.opts.bugs ?? new Set(),
       onCommit: (s, txn, tree) => this.opts.onCommit?.(s, txn, tree, this.peerOf(s)?.state === 'LEADING'),
     });
     const firstStart = this.opts.warm && node.incarnation === 0;

@@ -17,6 +17,7 @@ export interface ZkServerConfig {
   readonly syncLimit: number;
   readonly costs: ZkServerCosts;
   readonly audit: ZabAudit;
+  readonly bugs: ReadonlySet<string>;
   /** Called with every txn a server commits (the ensemble reports the leader's to the Kafka tracker). */
   readonly onCommit?: (sid: number, txn: Txn, tree: DataTree) => void;
 }
@@ -119,6 +120,7 @@ export class QuorumPeer implements NodeBehavior {
   }
 
   get quorum(): number {
+    if (this.cfg.bugs.has('zab.quorum-of-one')) return 1;
     return Math.floor(this.cfg.servers.length / 2) + 1;
   }
 
@@ -596,9 +598,11 @@ export class QuorumPeer implements NodeBehavior {
     if (!this.established) return;
     const acks = [this.syncedZxid];
     for (const l of this.learners.values()) if (l.newLeaderAcked) acks.push(l.ackedUpTo);
-    if (acks.length < this.quorum) return;
+    // What-if 'zab.commit-without-quorum': the leader commits on its own fsync, not a quorum of ACKs.
+    const needed = this.cfg.bugs.has('zab.commit-without-quorum') ? 1 : this.quorum;
+    if (acks.length < needed) return;
     acks.sort((a, b) => b - a);
-    const commitUpTo = acks[this.quorum - 1]!;
+    const commitUpTo = acks[needed - 1]!;
     if (commitUpTo <= this.lastCommitted || zxidEpoch(commitUpTo) !== this.leaderEpoch) return;
     this.applyUpTo(commitUpTo);
     this.prep?.committed(commitUpTo);

@@ -1,0 +1,227 @@
+import type { SimNode } from '../../core/index.ts';
+import { NO_LEADER, PartitionStateBatch } from '../cluster/partitions.ts';
+import type { PartitionStateData } from '../zookeeper/types.ts';
+import type { KafkaController } from './controller.ts';
+import type { AlterPartitionError, ControlError, ZkModeMsg } from './messages.ts';
+import { ISR_CHANGE_PATH } from './replica.ts';
+
+type AlterPartition = Extract<ZkModeMsg, { type: 'AlterPartition' }>;
+type ControlledShutdown = Extract<ZkModeMsg, { type: 'ControlledShutdown' }>;
+
+/**
+ * Conditional writes of new partition states through the pipelined client, each fenced by the
+ * controller-epoch CheckOp (KafkaZkClient.updateLeaderAndIsr). `next` gives the state to write from
+ * the controller's context, or null to leave the partition alone. `written` holds what committed;
+ * a BADVERSION on the partition is reported in `conflicts`; a failed CheckOp means another
+ * controller owns the epoch (ControllerMovedException).
+ */
+function writeStates(c: KafkaController, parts: readonly number[], next: (p: number) => PartitionStateData | null, done: (written: number[], conflicts: number[], fenced: boolean) => void): void {
+  const ctx = c.ctx!;
+  const written: number[] = [];
+  const conflicts: number[] = [];
+  let fenced = false;
+  const todo: { p: number; s: PartitionStateData }[] = [];
+  for (const p of parts) {
+    const s = next(p);
+    if (s !== null) todo.push({ p, s });
+  }
+  c.pipeline(todo.length, (i, cb) => {
+    const { p, s } = todo[i]!;
+    const version = ctx.partitionEpoch[p]!;
+    c.write([{ type: 'setPartitionState', partition: p, state: s, version }], (r, f) => {
+      if (r.code === 'OK') {
+        ctx.set(p, s.leader, s.leaderEpoch, version + 1, s.isr);
+        written.push(p);
+      } else if (f) {
+        c.h.stats.fencedWrites++;
+        fenced = true;
+      } else if (r.code === 'BADVERSION') {
+        c.h.stats.zkWriteConflicts++;
+        conflicts.push(p);
+      }
+      cb(r);
+    });
+  }, () => undefined, () => done(written, conflicts, fenced));
+}
+
+/**
+ * KafkaController.processAlterPartition (KIP-497): validate the broker epoch, then per partition the
+ * leader, leader epoch and partition epoch (zkVersion) against the context; write the accepted ISRs
+ * (fenced), answer, and send UpdateMetadata for what was written. A leader epoch ahead of ours means
+ * this controller is a zombie: answer NOT_CONTROLLER (KAFKA-14154), as also after a fenced write.
+ */
+export function processAlterPartition(c: KafkaController, from: SimNode, msg: AlterPartition, done: () => void): void {
+  const h = c.h;
+  const s = msg.states;
+  const reply = (error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void => {
+    h.node.send<ZkModeMsg>(from, { type: 'AlterPartitionResponse', requestId: msg.requestId, error, states, errors }, 32 + states.count * h.costs.zkmode.leaderAndIsrBytesPerPartition);
+  };
+  const empty = PartitionStateBatch.ofSize(0);
+  if (!c.active) {
+    reply('NOT_CONTROLLER', empty, []);
+    return done();
+  }
+  const ctx = c.ctx!;
+  const epoch = c.liveBrokers.get(msg.brokerId);
+  if (epoch === undefined || (!h.noBrokerEpoch && epoch !== msg.brokerEpoch)) {
+    reply('STALE_BROKER_EPOCH', empty, []);
+    return done();
+  }
+  for (let i = 0; i < s.count; i++) {
+    if (s.leaderEpoch[i]! > ctx.leaderEpoch[s.partition[i]!]!) {
+      h.node.note('controller.alter.partition.not.controller', s.leaderEpoch[i]!);
+      reply('NOT_CONTROLLER', empty, []);
+      return done();
+    }
+  }
+  const gen = c.gen;
+  c.cpu('processAlterPartition', s.count * h.costs.zkmode.controllerRequestBuildUsPerPartition, () => {
+    const errors: AlterPartitionError[] = new Array<AlterPartitionError>(s.count).fill('NONE');
+    const index = new Map<number, number>();
+    const rf = h.layout.replicationFactor;
+    for (let i = 0; i < s.count; i++) {
+      const p = s.partition[i]!;
+      index.set(p, i);
+      if (ctx.leader[p] !== msg.brokerId) errors[i] = 'NOT_LEADER_OR_FOLLOWER';
+      else if (s.leaderEpoch[i]! < ctx.leaderEpoch[p]!) errors[i] = 'FENCED_LEADER_EPOCH';
+      else if (s.partitionEpoch[i]! !== ctx.partitionEpoch[p]!) errors[i] = 'INVALID_UPDATE_VERSION';
+      else {
+        // KIP-841: only live, not shutting-down replicas may join the ISR.
+        const added = s.isr[i]! & ~ctx.isr[p]!;
+        for (let k = 0; k < rf; k++) {
+          const r = ctx.replicas[p * rf + k]!;
+          if ((added & (1 << k)) !== 0 && (!c.liveBrokers.has(r) || c.shuttingDown.has(r))) errors[i] = 'INELIGIBLE_REPLICA';
+        }
+      }
+    }
+    const ok: number[] = [];
+    for (let i = 0; i < s.count; i++) if (errors[i] === 'NONE') ok.push(s.partition[i]!);
+    writeStates(c, ok, (p) => ({ leader: ctx.leader[p]!, leaderEpoch: ctx.leaderEpoch[p]!, controllerEpoch: c.epoch, isr: s.isr[index.get(p)!]! }), (written, conflicts, fenced) => {
+      if (fenced || gen !== c.gen) {
+        if (c.active) c.resign('ControllerMovedException');
+        reply('NOT_CONTROLLER', empty, []);
+        return done();
+      }
+      for (const p of conflicts) errors[index.get(p)!] = 'INVALID_UPDATE_VERSION';
+      const out = PartitionStateBatch.ofSize(s.count);
+      for (let i = 0; i < s.count; i++) {
+        const p = s.partition[i]!;
+        out.push(p, ctx.leader[p]!, ctx.leaderEpoch[p]!, ctx.partitionEpoch[p]!, ctx.isr[p]!);
+      }
+      h.stats.isrChangesCommitted += written.length;
+      reply('NONE', out, errors);
+      if (written.length > 0) c.sendUpdateMetadata([...c.liveBrokers.keys()], written);
+      done();
+    });
+  });
+}
+
+/**
+ * KafkaController.doControlledShutdown: mark the broker shutting down; for the partitions it leads
+ * (rf > 1) elect another ISR replica (ControlledShutdownPartitionLeaderElectionStrategy) and drop it
+ * from the ISR; for the ones it follows, shrink it out of the ISR (OfflineReplica). Each a fenced
+ * conditional write; then LeaderAndIsr + UpdateMetadata for what was written, and the answer: the
+ * partitions it still leads.
+ */
+export function processControlledShutdown(c: KafkaController, from: SimNode, msg: ControlledShutdown, done: () => void): void {
+  const h = c.h;
+  const b = msg.brokerId;
+  const reply = (error: ControlError, remaining: number): void => {
+    h.node.send<ZkModeMsg>(from, { type: 'ControlledShutdownResponse', requestId: msg.requestId, error, partitionsRemaining: remaining }, 32 + remaining * 8);
+  };
+  if (!c.active) {
+    reply('NOT_CONTROLLER', -1);
+    return done();
+  }
+  const epoch = c.liveBrokers.get(b);
+  if (epoch === undefined || (!h.noBrokerEpoch && epoch !== msg.brokerEpoch)) {
+    reply('STALE_BROKER_EPOCH', -1);
+    return done();
+  }
+  c.shuttingDown.add(b);
+  const ctx = c.ctx!;
+  const rf = h.layout.replicationFactor;
+  const gen = c.gen;
+  const P = h.layout.partitions;
+  h.node.note('controller.controlled.shutdown', b);
+  c.cpu('controlledShutdown', P * h.costs.zkmode.brokerUpdateMetadataUsPerPartition, () => {
+    const affected: number[] = [];
+    for (let p = 0; p < P; p++) if (ctx.slotOf(p, b) >= 0 && (ctx.isr[p]! & (1 << ctx.slotOf(p, b))) !== 0) affected.push(p);
+    const next = (p: number): PartitionStateData | null => {
+      const slot = ctx.slotOf(p, b);
+      if (slot < 0 || (ctx.isr[p]! & (1 << slot)) === 0) return null;
+      const isr = ctx.isr[p]! & ~(1 << slot);
+      let leader = ctx.leader[p]!;
+      if (leader === b) {
+        leader = NO_LEADER;
+        for (let i = 0; i < rf; i++) {
+          const r = ctx.replicas[p * rf + i]!;
+          if ((isr & (1 << i)) !== 0 && c.liveBrokers.has(r) && !c.shuttingDown.has(r)) {
+            leader = r;
+            break;
+          }
+        }
+        // No other ISR replica: it stays leader (counted as remaining).
+        if (leader === NO_LEADER) return null;
+      }
+      return { leader, leaderEpoch: ctx.leaderEpoch[p]! + 1, controllerEpoch: c.epoch, isr };
+    };
+    const all: number[] = [];
+    const round = (parts: number[], n: number): void => {
+      writeStates(c, parts, next, (written, conflicts, fenced) => {
+        all.push(...written);
+        if (fenced || gen !== c.gen) {
+          if (c.active) c.resign('ControllerMovedException');
+          reply('NOT_CONTROLLER', -1);
+          return done();
+        }
+        if (conflicts.length > 0 && n < 5) {
+          // Re-read what changed under us (an ISR change by a leader) and try again.
+          c.pipeline(conflicts.length, (i, cb) => c.read({ type: 'getPartitionState', partition: conflicts[i]! }, cb), (i, r) => {
+            const st = r.partitionState;
+            if (st !== undefined) ctx.set(conflicts[i]!, st.leader, st.leaderEpoch, st.version, st.isr);
+          }, () => round(conflicts, n + 1));
+          return;
+        }
+        c.sendStates(all, () => {
+          let remaining = 0;
+          for (let p = 0; p < P; p++) if (ctx.leader[p] === b && rf > 1) remaining++;
+          reply('NONE', remaining);
+          done();
+        });
+      });
+    };
+    round(affected, 0);
+  });
+}
+
+/**
+ * KafkaController.processIsrChangeNotification: read the notification znodes (re-arming the child
+ * watch), re-read those partitions' states from ZooKeeper, send UpdateMetadata for them to every
+ * live broker, and delete the notifications (fenced).
+ */
+export function processIsrChangeNotification(c: KafkaController, done: () => void): void {
+  if (!c.active) return done();
+  const h = c.h;
+  const ctx = c.ctx!;
+  const gen = c.gen;
+  c.read({ type: 'getChildren', path: ISR_CHANGE_PATH, watch: true }, (r) => {
+    const children = r.children ?? [];
+    if (children.length === 0 || gen !== c.gen) return done();
+    const parts = new Set<number>();
+    c.pipeline(children.length, (i, cb) => c.read({ type: 'getData', path: `${ISR_CHANGE_PATH}/${children[i]}`, watch: false }, cb), (_i, d) => {
+      if (d.code === 'OK') for (const p of d.data as Int32Array) parts.add(p);
+    }, () => {
+      const list = [...parts];
+      c.pipeline(list.length, (i, cb) => c.read({ type: 'getPartitionState', partition: list[i]! }, cb), (i, st) => {
+        const s = st.partitionState;
+        if (s !== undefined && s.version > ctx.partitionEpoch[list[i]!]!) ctx.set(list[i]!, s.leader, s.leaderEpoch, s.version, s.isr);
+      }, () => {
+        if (gen !== c.gen) return done();
+        h.node.note('controller.isr.change.notification', list.length);
+        c.sendUpdateMetadata([...c.liveBrokers.keys()], list);
+        c.pipeline(children.length, (i, cb) => c.write([{ type: 'delete', path: `${ISR_CHANGE_PATH}/${children[i]}`, version: -1 }], (w) => cb(w)), () => undefined, done);
+      });
+    });
+  });
+}

@@ -1,0 +1,304 @@
+import type { SimNode } from '../../core/index.ts';
+import { PartitionStateBatch } from '../cluster/partitions.ts';
+import type { BrokerEnv } from './broker.ts';
+import { MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
+import type { ZooKeeperClient } from '../zookeeper/client.ts';
+
+export const ISR_CHANGE_PATH = '/isr_change_notification';
+/** replica.fetch.wait.max.ms: an idle follower's fetch is long-polled this long, so it fetches at this rate. */
+export const REPLICA_FETCH_WAIT_MAX_MS = 500;
+/** retry.backoff.ms of the broker-to-controller channel (AlterPartitionManager). */
+const ALTER_RETRY_BACKOFF_MS = 100;
+
+/** What the replica manager needs from its broker. */
+export interface ReplicaHost {
+  readonly node: SimNode;
+  readonly id: number;
+  readonly env: BrokerEnv;
+  readonly zk: ZooKeeperClient;
+  /** The controller this broker's metadata names (the last controller whose request it accepted). */
+  readonly controllerId: number;
+  readonly brokerEpoch: number;
+  readonly controllerEpoch: number;
+}
+
+/**
+ * The part of ReplicaManager / Partition that changes ISRs. Each broker keeps the leader-side state
+ * of its partitions (leader, leader epoch, ISR, zkVersion) from LeaderAndIsr. Follower liveness is
+ * modelled per broker pair: a follower fetches from each broker it follows every
+ * replica.fetch.wait.max.ms; a leader whose follower has not fetched for replica.lag.time.max.ms
+ * (checked every half of it, Partition.maybeShrinkIsr on the isr-expiration task) shrinks it out of
+ * the ISRs it leads, and adds it back once it fetches again (maybeExpandIsr). The change goes either
+ * to the controller as AlterPartition (KIP-497), or — isr.change.notification.enable, IBP < 2.7 —
+ * straight into ZooKeeper with a zkVersion check, announced by a sequential znode under
+ * /isr_change_notification after lingerMs without change or maxDelayMs (ZkAlterPartitionManager).
+ */
+export class ReplicaManager {
+  readonly leader: Int16Array;
+  readonly leaderEpoch: Int32Array;
+  readonly isr: Uint8Array;
+  readonly zkVersion: Int32Array;
+  /** An ISR change of this partition is in flight (Partition's pendingIsr). */
+  private readonly pending: Uint8Array;
+  /** Partitions this broker follows, per leader broker. */
+  private readonly followCount: Int32Array;
+  private readonly lastFetchUs: Float64Array;
+  private readonly seen: Uint8Array;
+  private readonly lagging: Uint8Array;
+  fetching = false;
+  private dirty = false;
+  private scanning = false;
+  private nextRequestId = 1;
+  private readonly inflight = new Map<number, PartitionStateBatch>();
+  // ZkAlterPartitionManager state
+  private readonly isrChangeSet: number[] = [];
+  private lastIsrChangeUs = 0;
+  private lastPropagationUs = 0;
+  /** Counters for the handle's extra(). */
+  readonly stats: ReplicaStats;
+
+  constructor(private readonly h: ReplicaHost, stats: ReplicaStats) {
+    const { layout } = h.env;
+    const P = layout.partitions;
+    this.stats = stats;
+    this.leader = new Int16Array(P).fill(-1);
+    this.leaderEpoch = new Int32Array(P).fill(-1);
+    this.isr = new Uint8Array(P);
+    this.zkVersion = new Int32Array(P);
+    this.pending = new Uint8Array(P);
+    this.followCount = new Int32Array(layout.brokers);
+    this.lastFetchUs = new Float64Array(layout.brokers).fill(h.node.monoNowUs);
+    this.seen = new Uint8Array(layout.brokers);
+    this.lagging = new Uint8Array(layout.brokers);
+    this.lastPropagationUs = h.node.monoNowUs;
+  }
+
+  private get notificationPath(): boolean {
+    return this.h.env.isrChangeNotification;
+  }
+
+  /** Warm start: the state every replica got from the controller before t = 0. */
+  warm(): void {
+    const { layout } = this.h.env;
+    const rf = layout.replicationFactor;
+    const full = (1 << rf) - 1;
+    for (let p = 0; p < layout.partitions; p++) {
+      for (let i = 0; i < rf; i++) {
+        if (layout.replicas[p * rf + i] !== this.h.id) continue;
+        this.apply(p, layout.replicas[p * rf]!, 0, 0, full);
+      }
+    }
+    this.start();
+  }
+
+  /** Starts fetching and the periodic ISR tasks (on the first LeaderAndIsr after a (re)start). */
+  start(): void {
+    if (this.fetching) return;
+    this.fetching = true;
+    const node = this.h.node;
+    const env = this.h.env;
+    node.setTimer('replica-fetch', REPLICA_FETCH_WAIT_MAX_MS * 1000, () => this.fetchTick());
+    node.setTimer('isr-expiration', (env.replicaLagTimeMaxMs * 1000) / 2, () => this.isrExpirationTick());
+    if (this.notificationPath) node.setTimer('isr-change-propagation', env.isrNotification.checkMs * 1000, () => this.propagationTick());
+  }
+
+  /** Controlled shutdown: the broker stops its fetchers. */
+  stopFetching(): void {
+    this.fetching = false;
+  }
+
+  /** LeaderAndIsr for p was accepted with a newer leader epoch (becomeLeaderOrFollower). */
+  apply(p: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
+    const me = this.h.id;
+    const old = this.leader[p]!;
+    if (old !== leader) {
+      if (old >= 0 && old !== me) this.followCount[old]!--;
+      if (leader >= 0 && leader !== me) this.followCount[leader]!++;
+    }
+    this.leader[p] = leader;
+    this.leaderEpoch[p] = leaderEpoch;
+    this.zkVersion[p] = zkVersion;
+    this.isr[p] = isr;
+    this.pending[p] = 0;
+    if (leader === me && isr !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
+  }
+
+  private fetchTick(): void {
+    if (!this.fetching) return;
+    const { brokers } = this.h.env;
+    for (let l = 0; l < this.followCount.length; l++) {
+      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, { type: 'Fetch', brokerId: this.h.id }, 64);
+    }
+    this.h.node.setTimer('replica-fetch', REPLICA_FETCH_WAIT_MAX_MS * 1000, () => this.fetchTick());
+  }
+
+  /** A follower's fetch arrived: it is caught up (cheap model: fetching = in sync). */
+  onFetch(from: number): void {
+    this.lastFetchUs[from] = this.h.node.monoNowUs;
+    this.seen[from] = 1;
+    if (this.lagging[from] === 1) {
+      this.lagging[from] = 0;
+      this.dirty = true;
+    }
+    if (this.dirty) this.scan();
+  }
+
+  private isrExpirationTick(): void {
+    const env = this.h.env;
+    const now = this.h.node.monoNowUs;
+    for (let f = 0; f < this.lagging.length; f++) {
+      if (f === this.h.id || this.lagging[f] === 1) continue;
+      if (now - this.lastFetchUs[f]! > env.replicaLagTimeMaxMs * 1000) {
+        this.lagging[f] = 1;
+        this.dirty = true;
+        this.h.node.note('replica.follower.lagging', f);
+      }
+    }
+    if (this.dirty) this.scan();
+    this.h.node.setTimer('isr-expiration', (env.replicaLagTimeMaxMs * 1000) / 2, () => this.isrExpirationTick());
+  }
+
+  /** Walks the partitions this broker leads in chunks; proposes ISR shrinks and expansions. */
+  private scan(): void {
+    if (this.scanning) return;
+    this.scanning = true;
+    this.dirty = false;
+    const env = this.h.env;
+    const { layout } = env;
+    const rf = layout.replicationFactor;
+    const P = layout.partitions;
+    const me = this.h.id;
+    const chunk = 10_000;
+    const step = (from: number): void => {
+      const to = Math.min(P, from + chunk);
+      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.zkmode.brokerUpdateMetadataUsPerPartition, () => {
+        let batch: PartitionStateBatch | null = null;
+        for (let p = from; p < to; p++) {
+          if (this.leader[p] !== me || this.pending[p] === 1) continue;
+          const cur = this.isr[p]!;
+          let next = cur;
+          for (let i = 0; i < rf; i++) {
+            const r = layout.replicas[p * rf + i]!;
+            if (r === me) continue;
+            if (this.lagging[r] === 1) next &= ~(1 << i);
+            else if (this.seen[r] === 1) next |= 1 << i;
+          }
+          if (next === cur) continue;
+          batch ??= PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
+          this.pending[p] = 1;
+          batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[p]!, next);
+          if (batch.full) {
+            this.submit(batch);
+            batch = null;
+          }
+        }
+        if (batch !== null) this.submit(batch);
+        if (to < P) step(to);
+        else this.scanning = false;
+      });
+    };
+    step(0);
+  }
+
+  private submit(batch: PartitionStateBatch): void {
+    this.stats.isrChangesProposed += batch.count;
+    if (this.notificationPath) this.writeZk(batch);
+    else this.sendAlterPartition(this.nextRequestId++, batch);
+  }
+
+  // ---- KIP-497: AlterPartition to the controller ----
+
+  private sendAlterPartition(requestId: number, batch: PartitionStateBatch): void {
+    const h = this.h;
+    this.inflight.set(requestId, batch);
+    const to = h.env.brokers[h.controllerId];
+    if (to !== undefined) {
+      h.node.send<ZkModeMsg>(to, { type: 'AlterPartition', requestId, brokerId: h.id, brokerEpoch: h.brokerEpoch, states: batch }, 64 + batch.count * h.env.costs.zkmode.leaderAndIsrBytesPerPartition);
+    }
+    h.node.setTimer('alter-partition-timeout', h.env.socketTimeoutMs * 1000, () => {
+      if (this.inflight.get(requestId) !== batch) return;
+      this.inflight.delete(requestId);
+      this.retryAlter(batch);
+    });
+  }
+
+  private retryAlter(batch: PartitionStateBatch): void {
+    this.stats.alterPartitionRetries++;
+    this.h.node.setTimer('alter-partition-backoff', ALTER_RETRY_BACKOFF_MS * 1000, () => this.sendAlterPartition(this.nextRequestId++, batch));
+  }
+
+  onAlterPartitionResponse(requestId: number, error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void {
+    const batch = this.inflight.get(requestId);
+    if (batch === undefined) return;
+    this.inflight.delete(requestId);
+    if (error === 'NOT_CONTROLLER') {
+      // KAFKA-14154: find the controller again (from newer metadata) and retry.
+      this.stats.notController++;
+      this.retryAlter(batch);
+      return;
+    }
+    if (error !== 'NONE') {
+      for (let i = 0; i < batch.count; i++) this.pending[batch.partition[i]!] = 0;
+      return;
+    }
+    for (let i = 0; i < states.count; i++) {
+      const p = states.partition[i]!;
+      this.pending[p] = 0;
+      if (errors[i] !== 'NONE') continue;
+      // Applied only if no newer LeaderAndIsr came meanwhile.
+      if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[p]!) {
+        this.isr[p] = states.isr[i]!;
+        this.zkVersion[p] = states.partitionEpoch[i]!;
+      }
+    }
+  }
+
+  // ---- IBP < 2.7: ZkAlterPartitionManager ----
+
+  private writeZk(batch: PartitionStateBatch): void {
+    const h = this.h;
+    for (let i = 0; i < batch.count; i++) {
+      const p = batch.partition[i]!;
+      const isr = batch.isr[i]!;
+      const leaderEpoch = batch.leaderEpoch[i]!;
+      const version = batch.partitionEpoch[i]!;
+      // ReplicationUtils.updateLeaderAndIsr: a conditional write at the zkVersion the leader holds.
+      h.zk.write([{ type: 'setPartitionState', partition: p, state: { leader: h.id, leaderEpoch, controllerEpoch: this.controllerEpochOf(), isr }, version }], (r) => {
+        this.pending[p] = 0;
+        if (r.code !== 'OK' || this.leaderEpoch[p] !== leaderEpoch) return;
+        this.isr[p] = isr;
+        this.zkVersion[p] = version + 1;
+        this.isrChangeSet.push(p);
+        this.lastIsrChangeUs = h.node.monoNowUs;
+      });
+    }
+  }
+
+  private controllerEpochOf(): number {
+    return this.h.controllerEpoch;
+  }
+
+  /** maybePropagateIsrChanges: flush after lingerMs without a change, or maxDelayMs since the last flush. */
+  private propagationTick(): void {
+    const h = this.h;
+    const cfg = h.env.isrNotification;
+    const now = h.node.monoNowUs;
+    if (this.isrChangeSet.length > 0 && (now - this.lastIsrChangeUs >= cfg.lingerMs * 1000 || now - this.lastPropagationUs >= cfg.maxDelayMs * 1000)) {
+      const parts = Int32Array.from(this.isrChangeSet);
+      this.isrChangeSet.length = 0;
+      this.lastPropagationUs = now;
+      this.stats.isrNotifications++;
+      // {"version":1,"partitions":[{"topic":"…","partition":N},…]}: ≈ 35 bytes per partition.
+      h.zk.write([{ type: 'create', path: `${ISR_CHANGE_PATH}/isr_change_`, data: parts, dataBytes: 30 + 35 * parts.length, ephemeral: false, sequential: true }], () => undefined);
+      h.node.note('isr.change.notification', parts.length);
+    }
+    h.node.setTimer('isr-change-propagation', cfg.checkMs * 1000, () => this.propagationTick());
+  }
+}
+
+export interface ReplicaStats {
+  isrChangesProposed: number;
+  alterPartitionRetries: number;
+  notController: number;
+  isrNotifications: number;
+}
