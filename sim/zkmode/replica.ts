@@ -169,6 +169,7 @@ export class ReplicaManager {
     const P = layout.partitions;
     const me = this.h.id;
     const chunk = 10_000;
+    const now = this.h.node.monoNowUs;
     const step = (from: number): void => {
       const to = Math.min(P, from + chunk);
       this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.zkmode.brokerUpdateMetadataUsPerPartition, () => {
@@ -181,7 +182,8 @@ export class ReplicaManager {
             const r = layout.replicas[p * rf + i]!;
             if (r === me) continue;
             if (this.lagging[r] === 1) next &= ~(1 << i);
-            else if (this.seen[r] === 1) next |= 1 << i;
+            // Expansion: the follower is fetching now (Partition.maybeExpandIsr runs on its fetch).
+            else if (this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * REPLICA_FETCH_WAIT_MAX_MS * 1000) next |= 1 << i;
           }
           if (next === cur) continue;
           batch ??= PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
