@@ -10,7 +10,6 @@ export const ZK_BUGS: readonly string[] = [
   'zk.elect-outside-isr',
   'zk.no-controller-epoch-check',
   'zab.commit-without-quorum',
-  'zab.quorum-of-one',
 ];
 
 const ms = (d: number, description: string, source: string, min = 0) => ({ default: d, unit: 'ms', description, source, min });

@@ -16,7 +16,7 @@ export interface ZkEnsembleOptions {
   /** Warm start: every server holds `tree`, the last server leads epoch 1. Otherwise all start LOOKING. */
   readonly warm: boolean;
   readonly onCommit?: (sid: number, txn: Txn, tree: DataTree, leading: boolean) => void;
-  /** What-ifs: 'zab.commit-without-quorum' (commit on the leader's own fsync), 'zab.quorum-of-one' (every quorum is one server). */
+  /** What-if 'zab.commit-without-quorum': the leader commits on its own fsync. */
   readonly bugs?: ReadonlySet<string>;
 }
 

@@ -120,7 +120,6 @@ export class QuorumPeer implements NodeBehavior {
   }
 
   get quorum(): number {
-    if (this.cfg.bugs.has('zab.quorum-of-one')) return 1;
     return Math.floor(this.cfg.servers.length / 2) + 1;
   }
 

@@ -12,9 +12,9 @@ export interface TestClient {
   watches: { atMs: number; path: string; event: WatchEventType }[];
 }
 
-export function ensemble(seed: number, opts: { servers?: number; warm?: boolean; partitions?: number } = {}): { sim: Simulation; zk: ZkEnsemble } {
+export function ensemble(seed: number, opts: { servers?: number; warm?: boolean; partitions?: number; bugs?: string[] } = {}): { sim: Simulation; zk: ZkEnsemble } {
   const sim = new Simulation({ seed });
-  const zk = new ZkEnsemble(sim, { servers: opts.servers ?? 3, tickMs: 2000, initLimit: 10, syncLimit: 5, partitions: opts.partitions ?? 4, costs: COSTS, warm: opts.warm ?? false });
+  const zk = new ZkEnsemble(sim, { servers: opts.servers ?? 3, tickMs: 2000, initLimit: 10, syncLimit: 5, partitions: opts.partitions ?? 4, costs: COSTS, warm: opts.warm ?? false, bugs: new Set(opts.bugs ?? []) });
   return { sim, zk };
 }
 
