@@ -35,8 +35,13 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
   private controllerId = NO_LEADER;
   private readonly loader;
   private nextTimer = -1;
+  /** BrokerLifecycleManager controlled shutdown: requested, first WantShutDown heartbeat sent, ShouldShutDown received. */
   wantShutDown = false;
+  shutdownRequestedAtUs = -1;
   shutdownAllowedAtUs = -1;
+  private gotControlledShutdownResponse = false;
+  /** Called once the controller answers ShouldShutDown (the process then exits). */
+  onShutdownAllowed: ((b: number) => void) | null = null;
 
   constructor(
     private readonly node: SimNode,
@@ -106,14 +111,18 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
 
   // ---- BrokerLifecycleManager ----
 
-  /** Controlled shutdown: heartbeat with WantShutDown until the controller says it may stop. */
+  /**
+   * BeginControlledShutdownEvent: heartbeat with WantShutDown at once (or as soon as the heartbeat
+   * in flight is answered) and keep heartbeating until the controller answers ShouldShutDown.
+   */
   beginControlledShutdown(): void {
+    if (this.wantShutDown) return;
     this.wantShutDown = true;
     if (this.inFlight < 0) this.communicate();
   }
 
   private communicate(): void {
-    if (this.inFlight >= 0) return;
+    if (this.inFlight >= 0 || this.shutdownAllowedAtUs >= 0) return;
     const to = this.controllerId !== NO_LEADER ? this.controllerId : this.raft.leaderId;
     if (to === NO_LEADER) return this.schedule(msToUs(this.config.retryBackoffMs * 5));
     if (this.nextTimer >= 0) this.node.cancelTimer(this.nextTimer);
@@ -123,6 +132,10 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     const msg: BrokerRegistrationRequest | BrokerHeartbeatRequest = this.registering
       ? { type: 'BrokerRegistration', brokerId: this.brokerId, incarnation: this.node.incarnation }
       : { type: 'BrokerHeartbeat', brokerId: this.brokerId, brokerEpoch: this.brokerEpoch, currentMetadataOffset: this.appliedOffset, wantShutDown: this.wantShutDown };
+    if (this.wantShutDown && !this.registering && this.shutdownRequestedAtUs < 0) {
+      this.shutdownRequestedAtUs = this.node.sim.nowUs;
+      this.node.note('kraft.want-shutdown', this.brokerId);
+    }
     this.node.send(this.nodeOf(to), msg, BROKER_RPC_BYTES);
     this.node.setTimer('kraft.broker-request-timeout', msToUs(this.config.requestTimeoutMs), () => {
       if (this.inFlight !== id) return;
@@ -148,9 +161,21 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
       this.registering = true;
       return this.communicate();
     }
-    if (r.shouldShutDown && this.shutdownAllowedAtUs < 0) {
-      this.shutdownAllowedAtUs = this.node.sim.nowUs;
-      this.node.note('kraft.controlled-shutdown-done', this.brokerId);
+    if (this.wantShutDown) {
+      if (r.shouldShutDown) {
+        // SHUTTING_DOWN: no more heartbeats; the server stops.
+        this.shutdownAllowedAtUs = this.node.sim.nowUs;
+        this.node.note('kraft.controlled-shutdown-done', this.brokerId);
+        this.onShutdownAllowed?.(this.brokerId);
+        return;
+      }
+      // A heartbeat sent before the request: send the WantShutDown one now.
+      if (this.shutdownRequestedAtUs < 0) return this.communicate();
+      // PENDING_CONTROLLED_SHUTDOWN: the first answer is followed 50 ms later, in case the
+      // shutdown completes quickly, then at the usual interval (BrokerLifecycleManager).
+      const first = !this.gotControlledShutdownResponse;
+      this.gotControlledShutdownResponse = true;
+      if (first) return this.schedule(msToUs(50));
     }
     this.schedule(msToUs(this.config.heartbeatIntervalMs));
   }

@@ -52,6 +52,10 @@ export interface KraftClusterHandle extends KafkaClusterHandle {
   controllerOf(node: SimNode): QuorumController | undefined;
   brokerServer(b: number): BrokerServer | undefined;
   activeController(): SimNode | null;
+  /** Starts a controlled shutdown of broker b (BrokerHeartbeat with WantShutDown); the broker exits once allowed. */
+  requestControlledShutdown(b: number): void;
+  /** The same, with a callback when the broker may exit: ms from its first WantShutDown heartbeat. */
+  controlledShutdown(b: number, onDone: (ms: number, clean: boolean) => void): void;
 }
 
 type AnyMsg = RaftMessage<MetadataPayload, ImageSnapshot> | ControllerRequest | ControllerResponse;
@@ -125,6 +129,24 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   let tracker: ClusterTracker | null = null;
   let kraftInvariants: KraftInvariants | null = null;
 
+  // Controlled shutdown (KIP-631): once ShouldShutDown arrives the broker process exits cleanly
+  // (its logs are flushed: nothing unsynced is lost). shutdownMs: first WantShutDown heartbeat →
+  // ShouldShutDown received.
+  let shutdownMs: number | null = null;
+  const shutdownWaiters = new Map<number, (ms: number, clean: boolean) => void>();
+  const onShutdownAllowed = (b: number): void => {
+    const bs = brokerServers.get(b)!;
+    const ms = (bs.shutdownAllowedAtUs - bs.shutdownRequestedAtUs) / 1000;
+    shutdownMs = ms;
+    const node = sim.nodes[firstId + (combined ? 0 : C) + b]!;
+    sim.after(0, () => {
+      if (node.up) sim.crash(node, false);
+      const done = shutdownWaiters.get(b);
+      shutdownWaiters.delete(b);
+      done?.(ms, true);
+    });
+  };
+
   const behavior = (node: SimNode) => {
     const first = !started.has(node.id);
     started.add(node.id);
@@ -161,12 +183,14 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
     if (brokerId !== undefined) {
       broker = new BrokerServer(node, brokerId, raft, tracker!, kraftInvariants!, {
         heartbeatIntervalMs: num(params, 'broker.heartbeat.interval.ms'),
-        requestTimeoutMs: num(params, 'controller.quorum.request.timeout.ms'),
+        // The heartbeat channel's request timeout is half the session timeout (KAFKA-14392).
+        requestTimeoutMs: Math.max(1, Math.floor(num(params, 'broker.session.timeout.ms') / 2)),
         retryBackoffMs: num(params, 'controller.quorum.retry.backoff.ms'),
         applyUsPerRecord: k.brokerApplyUsPerRecord,
         appliesUncommitted: has('broker-applies-beyond-hw'),
       }, nodeOf, first ? { brokerEpoch: brokerId, appliedOffset: warm ? warmHw : snapshotEnd } : null);
       brokerServers.set(brokerId, broker);
+      broker.onShutdownAllowed = onShutdownAllowed;
       raft.register(broker);
     }
     raft.start();
@@ -249,6 +273,16 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
     controllerOf: (n) => controllers.get(n.id),
     brokerServer: (b) => brokerServers.get(b),
     activeController,
+    requestControlledShutdown(b: number) {
+      const bs = brokerServers.get(b);
+      if (bs === undefined || b < 0 || b >= layout.brokers) throw new UsageError(`controlled shutdown: ${b} is not a broker`);
+      if (!brokerNodes[b]!.up) return;
+      bs.beginControlledShutdown();
+    },
+    controlledShutdown(b: number, onDone: (ms: number, clean: boolean) => void) {
+      shutdownWaiters.set(b, onDone);
+      this.requestControlledShutdown(b);
+    },
     extra() {
       const leader = raftLeader();
       const r = leader !== null ? rafts.get(leader.id) : undefined;
@@ -258,6 +292,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
         raftLeadersElected: raftInvariants.leadersElected,
         activeController: activeController()?.name ?? null,
         metadataLogStartOffset: r?.log.startOffset ?? null,
+        shutdownMs,
       };
     },
   };

@@ -1,4 +1,4 @@
-import { msToUs, type SimNode } from '../../core/index.ts';
+import { assertNever, msToUs, type SimNode } from '../../core/index.ts';
 import type { ClusterTracker } from '../cluster/tracker.ts';
 import type { CostModel } from '../cluster/cost.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
@@ -6,7 +6,7 @@ import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
 import type { RaftListener } from '../raft/raft-listener.ts';
 import type { RaftSnapshot, RecordBatch } from '../raft/types.ts';
-import { BrokerHeartbeatManager } from './broker-heartbeat-manager.ts';
+import { BrokerHeartbeatManager, calculateNextBrokerState, isFencedState } from './broker-heartbeat-manager.ts';
 import type { KraftInvariants } from './kraft-invariants.ts';
 import { MetadataImage, type ImageSnapshot } from './metadata-image.ts';
 import { BROKER_RPC_BYTES, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
@@ -48,6 +48,13 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   private bytesSinceSnapshot = 0;
   private timers: number[] = [];
   private fenceTimer = -1;
+  /** End offset of the last record this activation wrote, and of the last committed record replayed. */
+  private lastWriteEnd = 0;
+  private committedEnd = 0;
+  /** Replies waiting for their writes to commit, in offset order. */
+  private purgatory: { offset: number; to: SimNode; resp: ControllerResponse }[] = [];
+  /** Every SHUTDOWN_NOW granted (for tests: the offsets the grant was decided on). */
+  readonly shutdownGrants: { broker: number; atUs: number; controlledShutdownOffset: number; lowestActiveOffset: number }[] = [];
 
   constructor(
     private readonly node: SimNode,
@@ -77,13 +84,18 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   handleCommit(batches: readonly RecordBatch<MetadataPayload>[]): void {
     for (const b of batches) {
       const r = b.records;
-      if (b.control || r === null) continue;
+      const end = b.baseOffset + b.count;
+      if (b.control || r === null) {
+        this.events.submit('replay', 0, () => this.completeUpTo(end));
+        continue;
+      }
       // The active controller already replayed its own writes when it made them.
       const own = this.isActive && b.epoch === this.activeEpoch;
       this.events.submit('replay', own ? 0 : recordCount(r) * this.usPerRecord, () => {
         this.committed.replay(r);
         this.bytesSinceSnapshot += b.sizeBytes;
         if (this.bytesSinceSnapshot >= this.ctx.config.snapshotEveryBytes) this.snapshot(b);
+        this.completeUpTo(end);
       });
     }
   }
@@ -153,12 +165,19 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     this.timers = [];
     this.fenceTimer = -1;
     this.ctx.tracker.setControllerActive(this.node, false);
+    // Pending operations fail with NOT_CONTROLLER; the brokers look for the new controller.
+    for (const d of this.purgatory) {
+      this.node.send(d.to, d.resp.type === 'BrokerRegistrationResponse' ? { type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 } : { type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false }, BROKER_RPC_BYTES);
+    }
+    this.purgatory = [];
+    this.lastWriteEnd = 0;
   }
 
   private write(r: MetadataRecords): void {
     if (!this.isActive) return;
     const end = this.raft.scheduleAppend(this.activeEpoch, r, recordCount(r), batchBytes(r, this.ctx.cost.kraft));
     if (end < 0) this.renounce();
+    else this.lastWriteEnd = end;
   }
 
   // ---- fencing (BrokerHeartbeatManager + ReplicationControlManager) ----
@@ -187,19 +206,27 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: this.working!.brokerEpoch[b]! }, this.ctx.config.fenceMovesLeaders);
   }
 
-  /** Leader moves and ISR shrinks for broker b in chunks of ≤ 10,000 records, then `last`. */
-  private removeBroker(b: number, last: BrokerRecord, moveLeaders: boolean): void {
+  /**
+   * Leader moves and ISR shrinks for broker b in chunks of ≤ 10,000 records, then `last` (if any).
+   * A chunk costs per partition it touches (brokersToIsrs: the partitions whose ISR holds b).
+   */
+  private removeBroker(b: number, last: BrokerRecord | null, moveLeaders: boolean): void {
     const parts = this.ctx.partsOf[b]!;
     const epoch = this.activeEpoch;
+    const t = this.working!.partitions;
     for (let from = 0; from < parts.length; from += MAX_RECORDS_PER_BATCH) {
       const to = Math.min(parts.length, from + MAX_RECORDS_PER_BATCH);
-      this.events.submit('generateLeaderAndIsrUpdates', (to - from) * this.usPerRecord, () => {
+      let touched = 0;
+      for (let i = from; i < to; i++) if (t.leader[parts[i]!] === b || t.isrHas(parts[i]!, b)) touched++;
+      if (touched === 0) continue;
+      this.events.submit('generateLeaderAndIsrUpdates', touched * this.usPerRecord, () => {
         if (this.activeEpoch !== epoch) return;
         const out = PartitionStateBatch.ofSize(to - from);
         removeBrokerFromPartitions(this.working!, b, parts, from, to, out, moveLeaders);
         if (out.count > 0) this.write({ partitionChanges: out, brokers: [], noOps: 0 });
       });
     }
+    if (last === null) return;
     this.events.submit(last.type, this.usPerRecord, () => {
       if (this.activeEpoch !== epoch) return;
       this.working!.replay({ partitionChanges: null, brokers: [last], noOps: 0 });
@@ -236,43 +263,116 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
         if (req.type === 'BrokerRegistration') return reply({ type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 });
         return reply({ type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false });
       }
-      const w = this.working!;
-      const b = req.brokerId;
-      if (req.type === 'BrokerRegistration') {
-        // A new incarnation: the old one's leaderships and ISR memberships go first, then the
-        // registration (fenced) whose offset is the new broker epoch.
-        const epoch = this.activeEpoch;
-        const register = (): void => {
-          if (this.activeEpoch !== epoch) return;
-          const brokerEpoch = this.raft.nextAppendOffset;
-          const rec: BrokerRecord = { type: 'RegisterBrokerRecord', brokerId: b, brokerEpoch, fenced: true };
-          w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
-          this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
-          this.heartbeats.track(b, false, this.node.sim.nowUs);
-          reply({ type: 'BrokerRegistrationResponse', error: 'NONE', brokerEpoch });
-        };
-        if (w.eligible(b)) {
-          this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
-          this.events.submit('RegisterBrokerRecord', this.usPerRecord, register);
-        } else {
-          register();
-        }
-        return;
-      }
-      if (req.brokerEpoch !== w.brokerEpoch[b]) return reply({ type: 'BrokerHeartbeatResponse', error: 'STALE_BROKER_EPOCH', isFenced: true, shouldShutDown: false });
-      this.heartbeats.touch(b, this.node.sim.nowUs);
-      // KAFKA-13959: unfence once the broker has replayed its own registration.
-      if (w.fenced[b] === 1 && !req.wantShutDown && req.currentMetadataOffset > req.brokerEpoch) this.unfence(b);
-      if (req.wantShutDown && w.inControlledShutdown[b] === 0 && w.fenced[b] === 0) {
-        const rec: BrokerRecord = { type: 'BrokerRegistrationChangeRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]!, inControlledShutdown: true };
-        w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
-        this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
-        this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
-        this.heartbeats.track(b, false, this.node.sim.nowUs);
-      }
-      const shouldShutDown = req.wantShutDown && this.committed.fenced[b] === 1;
-      reply({ type: 'BrokerHeartbeatResponse', error: 'NONE', isFenced: w.fenced[b] === 1, shouldShutDown });
-      if (w.fenced[b] === 0) this.scheduleFenceCheck();
+      if (req.type === 'BrokerRegistration') return this.register(from, req.brokerId);
+      this.heartbeat(from, req);
     });
+  }
+
+  private register(from: SimNode, b: number): void {
+    const w = this.working!;
+    // A new incarnation: the old one's leaderships and ISR memberships go first, then the
+    // registration (fenced) whose offset is the new broker epoch.
+    const epoch = this.activeEpoch;
+    const register = (): void => {
+      if (this.activeEpoch !== epoch) return;
+      const brokerEpoch = this.raft.nextAppendOffset;
+      const rec: BrokerRecord = { type: 'RegisterBrokerRecord', brokerId: b, brokerEpoch, fenced: true };
+      w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
+      this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
+      this.heartbeats.track(b, false, this.node.sim.nowUs);
+      this.replyAfterCommit(from, { type: 'BrokerRegistrationResponse', error: 'NONE', brokerEpoch });
+    };
+    if (w.eligible(b) || this.heartbeats.shuttingDown(b)) {
+      this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
+      this.events.submit('RegisterBrokerRecord', this.usPerRecord, register);
+    } else {
+      register();
+    }
+  }
+
+  /**
+   * ReplicationControlManager.processBrokerHeartbeat: the next BrokerControlState, the records of
+   * the transition, then the reply — which, as for every controller write, is sent only once
+   * everything written so far is committed (QuorumController's deferred event queue).
+   */
+  private heartbeat(from: SimNode, req: BrokerHeartbeatRequest): void {
+    const w = this.working!;
+    const b = req.brokerId;
+    if (req.brokerEpoch !== w.brokerEpoch[b]) return this.node.send(from, { type: 'BrokerHeartbeatResponse', error: 'STALE_BROKER_EPOCH', isFenced: true, shouldShutDown: false }, BROKER_RPC_BYTES);
+    const hb = this.heartbeats;
+    const { current, next } = calculateNextBrokerState(hb, b, w.fenced[b] === 1, req, req.brokerEpoch, () => this.hasLeaderships(b));
+    if (current !== next) {
+      switch (next) {
+        case 'UNFENCED':
+          this.unfence(b);
+          break;
+        case 'CONTROLLED_SHUTDOWN':
+          this.enterControlledShutdown(b);
+          break;
+        case 'SHUTDOWN_NOW':
+          // handleBrokerFenced: whatever ISRs it is still in, then the FenceBrokerRecord.
+          if (w.fenced[b] === 0) this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
+          this.node.note('kraft.shutdown-granted', b);
+          this.shutdownGrants.push({ broker: b, atUs: this.node.sim.nowUs, controlledShutdownOffset: hb.controlledShutdownOffsetOf(b), lowestActiveOffset: hb.lowestActiveOffset() });
+          break;
+        case 'FENCED':
+          break;
+        default:
+          assertNever(next);
+      }
+    }
+    hb.touch(b, isFencedState(next), req.currentMetadataOffset, this.node.sim.nowUs);
+    const resp: ControllerResponse = { type: 'BrokerHeartbeatResponse', error: 'NONE', isFenced: isFencedState(next), shouldShutDown: next === 'SHUTDOWN_NOW' };
+    // Queued behind the transition's record chunks, so "everything written" includes them.
+    const epoch = this.activeEpoch;
+    this.events.submit('BrokerHeartbeat.reply', 0, () => {
+      if (this.activeEpoch === epoch) this.replyAfterCommit(from, resp);
+    });
+    if (!isFencedState(next)) this.scheduleFenceCheck();
+  }
+
+  /**
+   * handleBrokerInControlledShutdown: a BrokerRegistrationChangeRecord, then leadership moves to
+   * other ISR members and removal from every ISR, in batches of ≤ 10,000; the controlled shutdown
+   * offset is the end of the last of those records (processBatchEndOffset).
+   */
+  private enterControlledShutdown(b: number): void {
+    const w = this.working!;
+    const hb = this.heartbeats;
+    this.node.note('kraft.controlled-shutdown', b);
+    hb.setControlledShutdownOffset(b, Infinity);
+    const rec: BrokerRecord = { type: 'BrokerRegistrationChangeRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]!, inControlledShutdown: true };
+    w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
+    this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
+    this.removeBroker(b, null, true);
+    const epoch = this.activeEpoch;
+    this.events.submit('maybeUpdateControlledShutdownOffset', 0, () => {
+      if (this.activeEpoch === epoch && hb.shuttingDown(b)) hb.setControlledShutdownOffset(b, this.lastWriteEnd);
+    });
+  }
+
+  /** brokersToIsrs.hasLeaderships, on the working image. */
+  private hasLeaderships(b: number): boolean {
+    const parts = this.ctx.partsOf[b]!;
+    const leader = this.working!.partitions.leader;
+    for (let i = 0; i < parts.length; i++) if (leader[parts[i]!] === b) return true;
+    return false;
+  }
+
+  /** Sends `resp` once every record written so far in this activation is committed. */
+  private replyAfterCommit(to: SimNode, resp: ControllerResponse): void {
+    if (this.lastWriteEnd <= this.committedEnd) this.node.send(to, resp, BROKER_RPC_BYTES);
+    else this.purgatory.push({ offset: this.lastWriteEnd, to, resp });
+  }
+
+  /** DeferredEventQueue.completeUpTo, on the event thread after the commit's replay. */
+  private completeUpTo(end: number): void {
+    if (end > this.committedEnd) this.committedEnd = end;
+    let n = 0;
+    while (n < this.purgatory.length && this.purgatory[n]!.offset <= this.committedEnd) {
+      const d = this.purgatory[n++]!;
+      this.node.send(d.to, d.resp, BROKER_RPC_BYTES);
+    }
+    if (n > 0) this.purgatory.splice(0, n);
   }
 }
