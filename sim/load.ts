@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { UsageError } from './errors.ts';
 import { isScenario, type Scenario } from './scenario.ts';
 
@@ -10,17 +11,21 @@ export async function loadScenario(file: string): Promise<Scenario> {
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`scenario file not found: ${file}`);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    // tsImport loads the file as ESM wherever it lives (outside a "type": "module" package too).
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new UsageError(`cannot load scenario ${file}: ${firstLine(msg)}`);
   }
-  const s = mod['default'];
+  // Outside a "type": "module" package the file is compiled as CommonJS: its exports sit one level down.
+  const d = mod['default'];
+  const s = isScenario(d) ? d : typeof d === 'object' && d !== null ? (d as Record<string, unknown>)['default'] : undefined;
   if (!isScenario(s)) throw new UsageError(`${file} has no default-exported scenario (export default defineScenario({...}))`);
   return s;
 }
 
+/** The message on one line: esbuild puts the useful part ("file:1:17: ERROR: …") on the next line. */
 function firstLine(s: string): string {
-  const line = s.split('\n').find((l) => l.trim() !== '') ?? s;
+  const line = s.split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(0, 2).join(' ');
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

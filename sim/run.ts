@@ -1,5 +1,5 @@
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { FaultPlanError, Simulation, traceRecordToJson, withDeterminismGuard, type TraceRecord } from '../core/index.ts';
+import { DeterminismError, FaultPlanError, Simulation, traceRecordToJson, withDeterminismGuard, type TraceRecord } from '../core/index.ts';
 import { UsageError } from './errors.ts';
 import { defaults, type ParamValue } from './params.ts';
 import { nullMetrics, type Mode, type RunResult } from './result.ts';
@@ -91,6 +91,7 @@ export function runOnce(req: RunRequest): RunResult {
     completed = true;
   } catch (e) {
     if (e instanceof FaultPlanError) throw new UsageError(`fault plan: ${e.message}`);
+    if (e instanceof DeterminismError) throw new UsageError(`${req.file} is not deterministic: ${e.message}`);
     throw e;
   } finally {
     if (completed) writer?.close();

@@ -134,12 +134,32 @@ describe('run-time determinism guard', () => {
     const inRun = s.file('random-in-run.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); sim.at(5, () => { Date.now(); }); return { plan: { steps: [] } };"));
     const ok = s.file('fine.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [] } };"));
     const [bad, badRun, good] = await Promise.all([sim('run', file, '--json'), sim('run', inRun, '--json'), sim('run', ok, '--json')]);
-    expect(bad.code).not.toBe(0);
+    expect(bad.code).toBe(2); // the scenario file is at fault: one line, exit 2
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain('Math.random');
-    expect(badRun.code).not.toBe(0);
+    expect(badRun.code).toBe(2);
     expect(badRun.stderr).toContain('Date.now');
     expect(good.code, good.stderr).toBe(0); // the same file without the call runs
     expect(existsSync(file)).toBe(true);
+  });
+});
+
+describe('scenario files outside an ESM package', () => {
+  it('load and run, and their errors are still one line with exit 2', async () => {
+    const bare = scratch({ esmPackage: false });
+    try {
+      const ok = bare.file('ok.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [] } };"));
+      const throws = bare.file('throws.ts', "throw new Error('boom on import');\n");
+      const none = bare.file('none.ts', 'export const x = 1;\n');
+      const [a, b, c] = await Promise.all([sim('run', ok, '--json'), sim('run', throws), sim('run', none)]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(JSON.parse(a.stdout).runs[0].scenario).toBe('scratch');
+      expect(b.code).toBe(2);
+      expect(b.stderr).toContain('boom on import');
+      expect(c.code).toBe(2);
+      expect(c.stderr).toContain('no default-exported scenario');
+    } finally {
+      bare.remove();
+    }
   });
 });

@@ -30,11 +30,10 @@ export function sim(...args: string[]): Promise<Ran> {
 }
 
 /** A scratch directory for scenario files and traces. */
-export function scratch(): { dir: string; file: (name: string, text: string) => string; remove: () => void } {
+export function scratch(opts: { esmPackage?: boolean } = {}): { dir: string; file: (name: string, text: string) => string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'kraftsim-cli-'));
-  // ESM like the project's own scenarios (outside a "type": "module" package, tsx loads .ts as
-  // CommonJS and an error thrown at import surfaces as a require cycle instead).
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  // By default an ESM package like the project's own; without it the file is compiled as CommonJS.
+  if (opts.esmPackage !== false) writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   return {
     dir,
     file(name, text) {
