@@ -1,4 +1,5 @@
 import { CLUSTER_PARAMS } from '../sim/cluster/params.ts';
+import { buildKraftCluster, KRAFT_BUGS, KRAFT_PARAMS } from '../sim/kraft/cluster.ts';
 import { num } from '../sim/params.ts';
 import { UsageError } from '../sim/errors.ts';
 import { defineScenario, type ScenarioContext } from '../sim/scenario.ts';
@@ -10,11 +11,16 @@ interface ShutdownCapable {
   controlledShutdown(b: number, onDone: (ms: number, clean: boolean) => void): void;
 }
 
-/** One branch per mode (a KRaft branch adds BrokerHeartbeat(wantShutDown) here). */
+/** One branch per mode. */
 function build(ctx: ScenarioContext): ShutdownCapable {
   switch (ctx.mode) {
     case 'zk': {
       const h = buildZkCluster(ctx);
+      return { handle: h, controlledShutdown: (b, onDone) => h.controlledShutdown(b, onDone) };
+    }
+    case 'kraft': {
+      // The broker heartbeats with WantShutDown; the broker exits by itself once told ShouldShutDown.
+      const h = buildKraftCluster(ctx);
       return { handle: h, controlledShutdown: (b, onDone) => h.controlledShutdown(b, onDone) };
     }
     default:
@@ -29,19 +35,25 @@ function build(ctx: ScenarioContext): ShutdownCapable {
  * per partition, 10 in flight — then sends LeaderAndIsr/UpdateMetadata and answers with the
  * partitions it still leads; the broker retries after controlled.shutdown.retry.backoff.ms, up to
  * controlled.shutdown.max.retries attempts, then exits. Measured: shutdownMs (request → may exit).
+ * KRaft mode (KIP-631): its heartbeats carry WantShutDown; the active controller puts it in
+ * CONTROLLED_SHUTDOWN and writes the leader moves and ISR removals as PartitionChangeRecords
+ * through the metadata log, and answers ShouldShutDown once it leads nothing and every active
+ * broker has reported applying those records; then the broker is fenced and exits. Measured:
+ * shutdownMs (first WantShutDown heartbeat → ShouldShutDown received).
  * Not a fault: nothing is marked main; the broker process exits when the shutdown completes.
  */
 export default defineScenario({
   name: 'controlled-shutdown',
   description: 'controlled shutdown of one broker: time until it may exit, leaders moved first',
-  modes: ['zk'],
+  modes: ['zk', 'kraft'],
   until: '30m',
   params: {
     ...CLUSTER_PARAMS,
+    ...KRAFT_PARAMS,
     ...ZK_PARAMS,
     'shutdown.at.ms': { default: 10_000, unit: 'ms', description: 'when the broker starts its controlled shutdown', min: 0 },
     'shutdown.broker': { default: 1, unit: 'id', description: 'the broker that shuts down', min: 0, integer: true },
-    bugs: { default: '', unit: '', description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)', choices: [...ZK_BUGS], list: true },
+    bugs: { default: '', unit: '', description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)', choices: [...KRAFT_BUGS, ...ZK_BUGS], list: true },
   },
   build(ctx) {
     const c = build(ctx);
