@@ -7,6 +7,7 @@ import type { KraftInvariants } from './kraft-invariants.ts';
 import type { ImageSnapshot } from './metadata-image.ts';
 import { BROKER_RPC_BYTES, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
 import { MAX_RECORDS_PER_BATCH, type MetadataPayload } from './records.ts';
+import type { KraftReplicaManager } from './replica-manager.ts';
 
 export interface BrokerConfig {
   readonly heartbeatIntervalMs: number;
@@ -42,6 +43,10 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
   private gotControlledShutdownResponse = false;
   /** Called once the controller answers ShouldShutDown (the process then exits). */
   onShutdownAllowed: ((b: number) => void) | null = null;
+  /** ISR expansion after the broker comes back (set by the builder). */
+  replicas: KraftReplicaManager | null = null;
+  /** As the last heartbeat answer said: fenced (a restarted or cold broker starts fenced). */
+  private fenced: boolean;
 
   constructor(
     private readonly node: SimNode,
@@ -57,6 +62,7 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     this.loader = node.executor('metadata-loader');
     this.brokerEpoch = warm?.brokerEpoch ?? -1;
     this.registering = warm === null;
+    this.fenced = warm === null;
     if (warm !== null) this.appliedOffset = warm.appliedOffset;
     else tracker.brokerCacheReset(brokerId);
   }
@@ -102,6 +108,16 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     this.loader.submit('MetadataLoader.snapshot-done', 0, () => {
       this.appliedOffset = s.endOffset;
     });
+  }
+
+  /** The active controller as this broker knows it (for AlterPartition), or null. */
+  get controllerNode(): SimNode | null {
+    const id = this.controllerId !== NO_LEADER ? this.controllerId : this.raft.leaderId;
+    return id === NO_LEADER ? null : this.nodeOf(id);
+  }
+
+  get currentBrokerEpoch(): number {
+    return this.brokerEpoch;
   }
 
   handleLeaderChange(leaderId: number): void {
@@ -161,6 +177,8 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
       this.registering = true;
       return this.communicate();
     }
+    if (this.fenced && !r.isFenced && !this.wantShutDown) this.replicas?.onUnfenced();
+    this.fenced = r.isFenced;
     if (this.wantShutDown) {
       if (r.shouldShutDown) {
         // SHUTTING_DOWN: no more heartbeats; the server stops.

@@ -1,4 +1,4 @@
-import type { Message, SimNode } from '../../core/index.ts';
+import { assertNever, type Message, type SimNode } from '../../core/index.ts';
 import { costModel, installProfiles } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
@@ -12,7 +12,8 @@ import { DEFAULT_RAFT_CONFIG, isRaftMessage, type RaftConfig, type RaftMessage, 
 import { BrokerServer } from './broker-server.ts';
 import { KraftInvariants } from './kraft-invariants.ts';
 import { MetadataImage, partitionsByBroker, type ImageSnapshot } from './metadata-image.ts';
-import type { ControllerRequest, ControllerResponse } from './messages.ts';
+import { BROKER_RPC_BYTES, type AlterPartitionRequest, type AlterPartitionResponse, type ControllerRequest, type ControllerResponse, type ReplicaFetchRequest } from './messages.ts';
+import { KraftReplicaManager } from './replica-manager.ts';
 import { QuorumController } from './quorum-controller.ts';
 import type { MetadataPayload } from './records.ts';
 
@@ -58,7 +59,7 @@ export interface KraftClusterHandle extends KafkaClusterHandle {
   controlledShutdown(b: number, onDone: (ms: number, clean: boolean) => void): void;
 }
 
-type AnyMsg = RaftMessage<MetadataPayload, ImageSnapshot> | ControllerRequest | ControllerResponse;
+type AnyMsg = RaftMessage<MetadataPayload, ImageSnapshot> | ControllerRequest | ControllerResponse | ReplicaFetchRequest | AlterPartitionRequest | AlterPartitionResponse;
 
 /**
  * Builds a KRaft cluster. `opts.safety` restricts the safety invariants registered (false: none;
@@ -191,6 +192,10 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       }, nodeOf, first ? { brokerEpoch: brokerId, appliedOffset: warm ? warmHw : snapshotEnd } : null);
       brokerServers.set(brokerId, broker);
       broker.onShutdownAllowed = onShutdownAllowed;
+      const bs = broker;
+      broker.replicas = new KraftReplicaManager(node, brokerId, tracker!, partsOf,
+        { usPerPartition: k.brokerApplyUsPerRecord, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: BROKER_RPC_BYTES },
+        (b) => brokerNodes[b]!, () => bs.controllerNode, () => bs.currentBrokerEpoch);
       raft.register(broker);
     }
     raft.start();
@@ -209,6 +214,19 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
           case 'BrokerRegistrationResponse':
             broker?.handleResponse(msg);
             return;
+          case 'AlterPartition':
+            if (controller !== undefined) controller.handleRequest(from, msg);
+            else node.send(from, { type: 'AlterPartitionResponse', error: 'NOT_CONTROLLER', partitions: msg.states.partition.slice(0, msg.states.count), accepted: new Uint8Array(msg.states.count) }, BROKER_RPC_BYTES);
+            return;
+          case 'AlterPartitionResponse':
+            broker?.replicas?.handleAlterPartitionResponse(msg);
+            return;
+          case 'ReplicaFetch':
+            // Fetch requests are served by the broker's request handler threads.
+            broker?.replicas?.handleReplicaFetch(msg.brokerId, node.executor('request-handler'));
+            return;
+          default:
+            assertNever(msg);
         }
       },
     };

@@ -9,7 +9,7 @@ import type { RaftSnapshot, RecordBatch } from '../raft/types.ts';
 import { BrokerHeartbeatManager, calculateNextBrokerState, isFencedState } from './broker-heartbeat-manager.ts';
 import type { KraftInvariants } from './kraft-invariants.ts';
 import { MetadataImage, type ImageSnapshot } from './metadata-image.ts';
-import { BROKER_RPC_BYTES, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
+import { BROKER_RPC_BYTES, type AlterPartitionRequest, type AlterPartitionResponse, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
 import { batchBytes, MAX_RECORDS_PER_BATCH, recordCount, type BrokerRecord, type MetadataPayload, type MetadataRecords } from './records.ts';
 import { electLeadersOnUnfence, removeBrokerFromPartitions } from './replication-control.ts';
 
@@ -52,7 +52,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   private lastWriteEnd = 0;
   private committedEnd = 0;
   /** Replies waiting for their writes to commit, in offset order. */
-  private purgatory: { offset: number; to: SimNode; resp: ControllerResponse }[] = [];
+  private purgatory: { offset: number; to: SimNode; resp: ControllerResponse | AlterPartitionResponse }[] = [];
   /** Every SHUTDOWN_NOW granted (for tests: the offsets the grant was decided on). */
   readonly shutdownGrants: { broker: number; atUs: number; controlledShutdownOffset: number; lowestActiveOffset: number }[] = [];
 
@@ -167,7 +167,11 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     this.ctx.tracker.setControllerActive(this.node, false);
     // Pending operations fail with NOT_CONTROLLER; the brokers look for the new controller.
     for (const d of this.purgatory) {
-      this.node.send(d.to, d.resp.type === 'BrokerRegistrationResponse' ? { type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 } : { type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false }, BROKER_RPC_BYTES);
+      const r = d.resp;
+      const failed = r.type === 'BrokerRegistrationResponse' ? { type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 }
+        : r.type === 'AlterPartitionResponse' ? { ...r, error: 'NOT_CONTROLLER' }
+        : { type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false };
+      this.node.send(d.to, failed, BROKER_RPC_BYTES);
     }
     this.purgatory = [];
     this.lastWriteEnd = 0;
@@ -256,7 +260,8 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
 
   // ---- broker RPCs ----
 
-  handleRequest(from: SimNode, req: BrokerHeartbeatRequest | BrokerRegistrationRequest): void {
+  handleRequest(from: SimNode, req: BrokerHeartbeatRequest | BrokerRegistrationRequest | AlterPartitionRequest): void {
+    if (req.type === 'AlterPartition') return this.alterPartition(from, req);
     this.events.submit(req.type, this.usPerRecord, () => {
       const reply = (r: ControllerResponse): void => this.node.send(from, r, BROKER_RPC_BYTES);
       if (!this.isActive) {
@@ -351,6 +356,43 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     });
   }
 
+  /**
+   * ReplicationControlManager.alterPartition: per partition, the sender must still lead it at the
+   * leader epoch and partition epoch it names (else FENCED_LEADER_EPOCH / INVALID_UPDATE_VERSION)
+   * and every ISR member must be eligible — unfenced, not shutting down (else INELIGIBLE_REPLICA,
+   * KIP-841). Accepted changes become PartitionChangeRecords (partition epoch + 1); the reply waits
+   * for their commit.
+   */
+  private alterPartition(from: SimNode, req: AlterPartitionRequest): void {
+    const st = req.states;
+    const accepted = new Uint8Array(st.count);
+    const partitions = st.partition.slice(0, st.count);
+    const respond = (error: AlterPartitionResponse['error']): AlterPartitionResponse => ({ type: 'AlterPartitionResponse', error, partitions, accepted });
+    const bytes = BROKER_RPC_BYTES + st.count * 8;
+    this.events.submit('AlterPartition', Math.max(1, st.count) * this.usPerRecord, () => {
+      if (!this.isActive) return this.node.send(from, respond('NOT_CONTROLLER'), bytes);
+      const w = this.working!;
+      if (req.brokerEpoch !== w.brokerEpoch[req.brokerId]) return this.node.send(from, respond('STALE_BROKER_EPOCH'), bytes);
+      const t = w.partitions;
+      const rf = t.rf;
+      const out = PartitionStateBatch.ofSize(st.count);
+      for (let i = 0; i < st.count; i++) {
+        const p = st.partition[i]!;
+        if (t.leader[p] !== req.brokerId || t.leaderEpoch[p] !== st.leaderEpoch[i] || t.partitionEpoch[p] !== st.partitionEpoch[i]) continue;
+        const isr = st.isr[i]!;
+        let ok = true;
+        for (let s = 0; s < rf && ok; s++) if ((isr & (1 << s)) !== 0 && !w.eligible(t.replicas[p * rf + s]!)) ok = false;
+        if (!ok) continue;
+        const partitionEpoch = t.partitionEpoch[p]! + 1;
+        t.set(p, t.leader[p]!, t.leaderEpoch[p]!, partitionEpoch, isr);
+        out.push(p, t.leader[p]!, t.leaderEpoch[p]!, partitionEpoch, isr);
+        accepted[i] = 1;
+      }
+      if (out.count > 0) this.write({ partitionChanges: out, brokers: [], noOps: 0 });
+      this.replyAfterCommit(from, respond('NONE'));
+    });
+  }
+
   /** brokersToIsrs.hasLeaderships, on the working image. */
   private hasLeaderships(b: number): boolean {
     const parts = this.ctx.partsOf[b]!;
@@ -360,7 +402,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   }
 
   /** Sends `resp` once every record written so far in this activation is committed. */
-  private replyAfterCommit(to: SimNode, resp: ControllerResponse): void {
+  private replyAfterCommit(to: SimNode, resp: ControllerResponse | AlterPartitionResponse): void {
     if (this.lastWriteEnd <= this.committedEnd) this.node.send(to, resp, BROKER_RPC_BYTES);
     else this.purgatory.push({ offset: this.lastWriteEnd, to, resp });
   }
