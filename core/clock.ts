@@ -18,7 +18,15 @@ export class NodeClock {
     return this.rate;
   }
 
+  /**
+   * The monotonic reading at virtual time realUs, in whole microseconds (rounded down), so models
+   * do exact integer arithmetic on their own clocks whatever the drift.
+   */
   monoAt(realUs: number): number {
+    return Math.floor(this.exactMonoAt(realUs));
+  }
+
+  private exactMonoAt(realUs: number): number {
     return this.anchorMonoUs + (realUs - this.anchorRealUs) * this.rate;
   }
 
@@ -28,7 +36,9 @@ export class NodeClock {
 
   /** Earliest integer virtual time at which the monotonic clock reads at least `monoUs`. */
   realAtMono(monoUs: number): number {
-    return Math.ceil(this.anchorRealUs + (monoUs - this.anchorMonoUs) / this.rate - 1e-6);
+    let t = Math.ceil(this.anchorRealUs + (monoUs - this.anchorMonoUs) / this.rate - 1e-6);
+    while (this.monoAt(t) < monoUs) t++; // the division can land a hair short
+    return t;
   }
 
   realAtWall(wallUs: number): number {
@@ -38,7 +48,7 @@ export class NodeClock {
   /** Changes the rate from `realNowUs` on; readings stay continuous. */
   setRate(realNowUs: number, rate: number): void {
     if (!(rate > 0)) throw new Error(`NodeClock.setRate: rate must be > 0, got ${rate}`);
-    this.anchorMonoUs = this.monoAt(realNowUs);
+    this.anchorMonoUs = this.exactMonoAt(realNowUs);
     this.anchorRealUs = realNowUs;
     this.rate = rate;
   }

@@ -197,10 +197,11 @@ export class SimNode {
     const clock = this.clock;
     const now = this.sim.nowUs;
     if (kind === 'mono' && clock.driftRate === 1) {
-      // Fast path: at rate 1 the local deadline maps to now + delay exactly.
+      // Fast path: at rate 1 the local deadline is reached delayUs from now. Rounded up: a timer
+      // never fires before its local deadline (a fractional delay rounded down re-arms forever).
       rec.localDeadlineUs = clock.monoAt(now) + delayUs;
       rec.arms++;
-      rec.handle = this.sim.at(now + (delayUs > 0 ? Math.round(delayUs) : 0), rec, this);
+      rec.handle = this.sim.at(now + (delayUs > 0 ? Math.ceil(delayUs) : 0), rec, this);
     } else {
       rec.localDeadlineUs = (kind === 'mono' ? clock.monoAt(now) : clock.wallAt(now)) + delayUs;
       this.armTimer(rec);

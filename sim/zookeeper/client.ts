@@ -126,12 +126,13 @@ export class ZooKeeperClient {
   private tick(): void {
     if (this.state !== 'CONNECTED') return;
     const now = this.node.monoNowUs;
-    if (now - this.lastHeardUs >= this.readTimeoutUs) {
+    // Compared with the same deadlines arm() computed, so a timer that fires is always due.
+    if (now >= this.lastHeardUs + this.readTimeoutUs) {
       this.node.note('zk.client.timeout', this.server);
       this.disconnected();
       return;
     }
-    if (now - this.lastSentUs >= this.readTimeoutUs / 2) {
+    if (now >= this.lastSentUs + this.readTimeoutUs / 2) {
       this.node.send(this.servers[this.server]!, { type: 'ZkPing', sessionId: this.sessionId }, 16);
       this.lastSentUs = now;
     }

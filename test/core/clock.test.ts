@@ -78,4 +78,29 @@ describe('node clocks', () => {
     sim.run({ untilUs: 1e9 });
     expect(fired).toEqual({ mono: 100_000, wall: 130_000 });
   });
+
+  it('after drift, local clocks read whole µs and a timer never fires before its local deadline', () => {
+    const { sim, node, act } = oneNode();
+    act(1_000, (n) => n.setClockRate(1.0003));
+    act(7_777, (n) => n.setClockRate(1));
+    const early: string[] = [];
+    let fires = 0;
+    // Deadlines computed the way models do (from clock readings), with fractional delays.
+    act(20_000, (n) => {
+      const arm = (deadlineUs: number, left: number): void => {
+        n.setTimer('probe', Math.max(0, deadlineUs - n.monoNowUs), () => {
+          fires++;
+          if (n.monoNowUs < deadlineUs) early.push(`${n.monoNowUs} < ${deadlineUs}`);
+          if (left > 0) arm(n.monoNowUs + 1000 / 3, left - 1);
+        });
+      };
+      arm(n.monoNowUs + 2000 / 3, 50);
+    });
+    sim.run({ untilUs: 1e9, maxEvents: 10_000 });
+    expect(fires).toBe(51);
+    expect(early).toEqual([]);
+    expect(Number.isInteger(node.monoNowUs)).toBe(true);
+    expect(Number.isInteger(node.wallNowUs)).toBe(true);
+  });
 });
+
