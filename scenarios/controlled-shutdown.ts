@@ -75,7 +75,7 @@ export default defineScenario({
         // The broker process exits once it may (its session is then left to expire, as after a kill).
         triggers: [{ when: { kind: 'state', label: 'broker.controlled.shutdown.done' }, action: { type: 'crash', node: `broker-${b}` } }],
       },
-      metrics: () => c.handle.tracker.metrics(),
+      metrics: () => ({ ...c.handle.tracker.metrics(), shutdownMs }),
       extra: () => ({ ...c.handle.tracker.extra(), ...c.handle.extra(), shutdownMs, shutdownClean: clean }),
     };
   },
