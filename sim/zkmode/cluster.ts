@@ -180,6 +180,14 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       ps.controllerEpoch[p] = 1;
       ps.version[p] = 0;
     }
+    // Cold start is a cold start of Kafka, not of ZooKeeper's data: the persistent znodes (topics,
+    // /controller_epoch) are on every server's disk, from an ensemble that ran before (epoch 1), so
+    // registration and election find their parents. No session, ephemeral or leader survives.
+    for (const n of ensemble.nodes) {
+      n.store.put('snapshot', { tree, count: 0 });
+      n.store.put('zab', { currentEpoch: 1, acceptedEpoch: 1 });
+      n.store.completeSync(n.store.syncPoint());
+    }
   }
 
   // ---- roles for fault plans ----
