@@ -216,6 +216,10 @@ export class ZkBroker implements NodeBehavior {
 
   private onControlChunk(from: SimNode, type: 'LeaderAndIsr' | 'UpdateMetadata', m: ControlChunk): void {
     const env = this.env;
+    // KafkaServer.startup starts processing requests only after registerBroker returned the broker
+    // epoch: a restarted broker that has not registered yet leaves control requests unanswered (the
+    // controller's send thread times out and retries), it does not apply them.
+    if (this.brokerEpoch < 0) return;
     if (m.chunkIndex === 0) {
       const audit = env.audit;
       if (m.controllerEpoch < this.controllerEpochSeen && !env.bugs.has('zk.no-controller-epoch-check')) {
