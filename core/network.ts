@@ -39,15 +39,49 @@ export type PartitionShape =
   | { readonly type: 'majorities-ring'; readonly nodes: readonly number[] }
   | { readonly type: 'groups'; readonly groups: readonly (readonly number[])[] };
 
-const DROP_BLOCKED = 1;
-const DROP_LOSS = 2;
-const DROP_BROKEN = 3;
-const DROP_DOWN = 4;
+/**
+ * TCP retransmission through a partition (Linux defaults): the first retransmission after
+ * TCP_RTO_MIN = 200 ms, doubling up to TCP_RTO_MAX = 120 s; with tcp_retries2 = 15 the sender gives
+ * up and the connection breaks after about 924.6 s.
+ */
+export interface TcpRetransmit {
+  rtoMinUs: number;
+  rtoMaxUs: number;
+  giveUpUs: number;
+}
+
+export const DEFAULT_TCP: TcpRetransmit = { rtoMinUs: 200_000, rtoMaxUs: 120_000_000, giveUpUs: 924_600_000 };
+
+/** Why a message was not delivered (the value of a `drop` trace record). */
+const DROP_BROKEN = 1; // the connection broke (retransmission gave up) with it in flight or held
+const DROP_LOSS = 2; // a lossy-link fault
+const DROP_SENDER_GONE = 3; // held for retransmission when its sender crashed
+const DROP_DOWN = 4; // the receiver crashed or restarted (a new process has new connections)
+
+/** One message on one link. */
+interface Packet {
+  readonly from: SimNode;
+  readonly to: SimNode;
+  readonly msg: Message;
+  readonly sizeBytes: number;
+  readonly link: number;
+  /** Connection generation at send: a break in between loses the packet. */
+  readonly gen: number;
+  readonly senderInc: number;
+  readonly receiverInc: number;
+  readonly sentUs: number;
+  /** Order on its link, for releasing held packets in stream order. */
+  readonly seq: number;
+}
 
 /**
  * TCP-like connections between every ordered pair of nodes: FIFO per direction, reliable while
- * connected, a message occupying its link for size / bandwidth. A partition breaks a connection:
- * what is in flight is lost and the ends notice only through their own timeouts.
+ * connected, a message occupying its link for size / bandwidth. A partition drops packets, so TCP
+ * retransmits: what is in flight or sent meanwhile is held and arrives, in order, at the first
+ * retransmission after heal; a partition longer than the retransmission give-up breaks the
+ * connection and loses it. Nobody is told either way: the ends notice only through their own
+ * timeouts. A receiver that crashes or restarts loses what was in flight to it (a new process has
+ * new connections); a sender that crashes retransmits nothing.
  */
 export class Network {
   profile: LinkProfile;
@@ -58,7 +92,12 @@ export class Network {
   private blocked = new Uint8Array(0);
   private clogged = new Uint8Array(0);
   private faults = new Map<number, LinkFault>();
-  private clogBuffers = new Map<number, (() => void)[]>();
+  private clogBuffers = new Map<number, Packet[]>();
+  /** Packets a partition holds back, awaiting TCP retransmission after heal. */
+  private held = new Map<number, Packet[]>();
+  private blockEpisode = new Uint32Array(0);
+  private packetSeq = 0;
+  tcp: TcpRetransmit = { ...DEFAULT_TCP };
   private readonly rng: Rng;
   /** Messages sent and bytes sent, for figures. */
   messagesSent = 0;
@@ -86,7 +125,8 @@ export class Network {
     this.connGen = grow(this.connGen, (l) => new Uint32Array(l));
     this.blocked = grow(this.blocked, (l) => new Uint8Array(l));
     this.clogged = grow(this.clogged, (l) => new Uint8Array(l));
-    if (this.faults.size > 0 || this.clogBuffers.size > 0) throw new Error('Network.resize: add every node before injecting link faults');
+    this.blockEpisode = grow(this.blockEpisode, (l) => new Uint32Array(l));
+    if (this.faults.size > 0 || this.clogBuffers.size > 0 || this.held.size > 0) throw new Error('Network.resize: add every node before injecting link faults');
     this.n = n;
   }
 
@@ -105,27 +145,31 @@ export class Network {
     this.messagesSent++;
     this.bytesSent += sizeBytes;
     sim.trace.record(sim.nowUs, 'send', from.id, to.id, msg.type, sizeBytes);
-    if (this.blocked[l] === 1) {
-      this.drop(from.id, to.id, msg, DROP_BLOCKED);
-      return;
-    }
     const fault = this.faults.size > 0 ? this.faults.get(l) : undefined;
     if (fault?.drop !== undefined && this.rng.bool(fault.drop)) {
       this.drop(from.id, to.id, msg, DROP_LOSS);
       return;
     }
-    const deliver = this.deliveryFn(from, to, msg, sizeBytes, l, this.connGen[l]!, to.incarnation);
+    const p: Packet = {
+      from, to, msg, sizeBytes, link: l, gen: this.connGen[l]!, senderInc: from.incarnation, receiverInc: to.incarnation, sentUs: sim.nowUs, seq: this.packetSeq++,
+    };
+    // Blocked, or still waiting for the retransmission after a heal: new data queues behind.
+    if (this.blocked[l] === 1 || (this.held.size > 0 && this.held.has(l))) {
+      this.hold(p);
+      return;
+    }
     if (this.clogged[l] === 1) {
       let buf = this.clogBuffers.get(l);
       if (buf === undefined) this.clogBuffers.set(l, (buf = []));
-      buf.push(deliver);
+      buf.push(p);
       return;
     }
-    this.schedule(l, sizeBytes, fault, deliver);
-    if (fault?.duplicate !== undefined && this.rng.bool(fault.duplicate)) this.schedule(l, sizeBytes, fault, deliver);
+    this.schedule(p, p.sizeBytes, fault);
+    if (fault?.duplicate !== undefined && this.rng.bool(fault.duplicate)) this.schedule(p, p.sizeBytes, fault);
   }
 
-  private schedule(l: number, sizeBytes: number, fault: LinkFault | undefined, deliver: () => void): void {
+  private schedule(pkt: Packet, sizeBytes: number, fault: LinkFault | undefined): void {
+    const l = pkt.link;
     const now = this.sim.nowUs;
     const p = this.profile;
     const start = Math.max(now, this.busyUntilUs[l]!);
@@ -139,23 +183,62 @@ export class Network {
       if (arrival < this.lastArrivalUs[l]!) arrival = this.lastArrivalUs[l]!;
       this.lastArrivalUs[l] = arrival;
     }
-    this.sim.at(arrival, deliver);
+    this.sim.at(arrival, () => this.arrive(pkt));
   }
 
-  private deliveryFn(from: SimNode, to: SimNode, msg: Message, sizeBytes: number, l: number, gen: number, inc: number): () => void {
-    return () => {
-      if (this.connGen[l] !== gen) return this.drop(from.id, to.id, msg, DROP_BROKEN);
-      if (!to.up || to.incarnation !== inc) return this.drop(from.id, to.id, msg, DROP_DOWN);
-      const sim = this.sim;
-      // Bytes that reached the receiver's socket are processed when it runs again.
-      const run = (): void => {
-        if (to.behavior === null) return;
-        sim.trace.record(sim.nowUs, 'deliver', to.id, from.id, msg.type, sizeBytes);
-        to.behavior.onMessage(from, msg);
-      };
-      if (to.paused) to.deferred.push(run);
-      else run();
+  private arrive(p: Packet): void {
+    if (this.connGen[p.link] !== p.gen) return this.drop(p.from.id, p.to.id, p.msg, DROP_BROKEN);
+    // Lost on the wire by a partition that started while it was in flight: TCP retransmits it.
+    if (this.blocked[p.link] === 1) return this.hold(p);
+    const to = p.to;
+    if (!to.up || to.incarnation !== p.receiverInc) return this.drop(p.from.id, to.id, p.msg, DROP_DOWN);
+    const sim = this.sim;
+    // Bytes that reached the receiver's socket are processed when it runs again.
+    const run = (): void => {
+      if (to.behavior === null || to.incarnation !== p.receiverInc) return;
+      sim.trace.record(sim.nowUs, 'deliver', to.id, p.from.id, p.msg.type, p.sizeBytes);
+      to.behavior.onMessage(p.from, p.msg);
     };
+    if (to.paused) to.deferred.push(run);
+    else run();
+  }
+
+  /** A partition holds the packet: the sender's TCP keeps retransmitting it until heal or give-up. */
+  private hold(p: Packet): void {
+    let list = this.held.get(p.link);
+    if (list === undefined) this.held.set(p.link, (list = []));
+    list.push(p);
+  }
+
+  /**
+   * After heal, held packets go out at the head packet's next retransmission (RTO doubling from
+   * rtoMin since it was first sent) but no later than rtoMin after the heal, in stream order; a
+   * crashed sender retransmits nothing. The cap is a simplification: after a long partition real
+   * backoff can leave a connection idle for up to rtoMax, but clients time out and reconnect long
+   * before (Kafka's request timeouts, ZooKeeper's readTimeout), and nothing here models reconnects.
+   */
+  private release(l: number): void {
+    const list = this.held.get(l);
+    if (list === undefined || list.length === 0) return;
+    list.sort((a, b) => a.seq - b.seq);
+    const now = this.sim.nowUs;
+    let t = list[0]!.sentUs;
+    let rto = this.tcp.rtoMinUs;
+    while (t + rto <= now) {
+      t += rto;
+      rto = Math.min(rto * 2, this.tcp.rtoMaxUs);
+    }
+    const episode = this.blockEpisode[l]!;
+    this.sim.at(Math.min(t + rto, now + this.tcp.rtoMinUs), () => {
+      if (this.blocked[l] === 1 || this.blockEpisode[l] !== episode) return; // partitioned again: still held
+      const due = this.held.get(l) ?? [];
+      this.held.delete(l);
+      const fault = this.faults.size > 0 ? this.faults.get(l) : undefined;
+      for (const p of due) {
+        if (!p.from.up || p.from.incarnation !== p.senderInc) this.drop(p.from.id, p.to.id, p.msg, DROP_SENDER_GONE);
+        else this.schedule(p, p.sizeBytes, fault);
+      }
+    });
   }
 
   private drop(from: number, to: number, msg: Message, reason: number): void {
@@ -165,13 +248,23 @@ export class Network {
 
   // ---- partitions ----
 
+  /**
+   * Blocks one direction. Nothing is lost yet: TCP retransmits what it cannot deliver; only if the
+   * block outlasts the retransmission give-up does the connection break, losing what it held.
+   */
   private block(from: number, to: number): void {
     if (from === to) return;
     const l = this.link(from, to);
-    if (this.blocked[l] === 0) {
-      this.blocked[l] = 1;
+    if (this.blocked[l] === 1) return;
+    this.blocked[l] = 1;
+    const episode = ++this.blockEpisode[l]!;
+    this.sim.at(this.sim.nowUs + this.tcp.giveUpUs, () => {
+      if (this.blocked[l] !== 1 || this.blockEpisode[l] !== episode) return;
       this.connGen[l]!++;
-    }
+      const lost = this.held.get(l) ?? [];
+      this.held.delete(l);
+      for (const p of lost) this.drop(p.from.id, p.to.id, p.msg, DROP_BROKEN);
+    });
   }
 
   /** Adds a partition of the given shape to whatever is already blocked. */
@@ -212,9 +305,14 @@ export class Network {
     }
   }
 
-  /** Heals every partition. Connections re-form; what was lost stays lost. */
+  /** Heals every partition; held packets follow at their next retransmission. */
   heal(): void {
-    this.blocked.fill(0);
+    for (let l = 0; l < this.blocked.length; l++) {
+      if (this.blocked[l] === 0) continue;
+      this.blocked[l] = 0;
+      this.blockEpisode[l]!++;
+      this.release(l);
+    }
   }
 
   // ---- link faults ----
@@ -238,7 +336,10 @@ export class Network {
     const buf = this.clogBuffers.get(l);
     if (buf === undefined) return;
     this.clogBuffers.delete(l);
-    for (const deliver of buf) this.schedule(l, 0, this.faults.get(l), deliver);
+    for (const p of buf) {
+      if (this.blocked[l] === 1) this.hold(p);
+      else this.schedule(p, 0, this.faults.get(l));
+    }
   }
 
   unclogAll(): void {

@@ -91,16 +91,49 @@ describe('partition shapes', () => {
     }
   });
 
-  it('messages in flight on a link that gets partitioned are lost, even if it heals before they would arrive', () => {
+  it('a partition holds what is in flight and what is sent meanwhile; TCP retransmits it in order after heal', () => {
+    const { sim, nodes, deliveries, sendAt } = recordingSim(2);
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    sendAt(1000, a, b, 1); // in flight when the partition starts
+    sendAt(1000, b, a, 2); // the other direction is not cut
+    sim.at(1010, () => sim.faults.apply({ type: 'partition', shape: { type: 'one-way', from: ['n0'], to: ['n1'] } }));
+    sendAt(500_000, a, b, 3); // sent during the partition
+    sim.at(2_000_000, () => sim.faults.apply({ type: 'heal' }));
+    sendAt(2_000_100, a, b, 4); // after the heal, behind the retransmitted ones
+    sim.run({ untilUs: 1e8 });
+    const ab = deliveries.filter((d) => d.from === 'n0');
+    expect(ab.map((d) => d.seq)).toEqual([1, 3, 4]);
+    // Nothing crosses before the heal; the retransmission comes at most TCP_RTO_MIN (200 ms) after it.
+    expect(ab[0]!.atUs).toBeGreaterThan(2_000_000);
+    expect(ab[0]!.atUs).toBeLessThan(2_000_000 + 200_000 + 10_000);
+    expect(deliveries.find((d) => d.seq === 2)!.atUs).toBeLessThan(10_000);
+  });
+
+  it('a partition longer than the retransmission give-up breaks the connection and loses what it held', () => {
     const { sim, nodes, deliveries, records, sendAt } = recordingSim(2);
     const [a, b] = [nodes[0]!, nodes[1]!];
-    sendAt(1000, a, b, 1);
-    sendAt(1000, b, a, 2);
-    sim.at(1010, () => sim.faults.apply({ type: 'partition', shape: { type: 'one-way', from: ['n0'], to: ['n1'] } }));
-    sim.at(1020, () => sim.faults.apply({ type: 'heal' }));
-    sendAt(1030, a, b, 3); // a new connection after the heal
-    sim.run({ untilUs: 1e7 });
-    expect(deliveries.map((d) => d.seq).sort()).toEqual([2, 3]);
-    expect(records.some((r) => r.kind === 'drop' && r.node === a.id && r.peer === b.id)).toBe(true);
+    sim.net.tcp = { ...sim.net.tcp, giveUpUs: 5_000_000 };
+    sim.at(1000, () => sim.faults.apply({ type: 'partition', shape: { type: 'isolate', node: 'n1' } }));
+    sendAt(2000, a, b, 1);
+    sim.at(6_000_000, () => sim.faults.apply({ type: 'heal' }));
+    sendAt(6_000_100, a, b, 2); // a new connection
+    sim.run({ untilUs: 1e9 });
+    expect(deliveries.map((d) => d.seq)).toEqual([2]);
+    expect(records.some((r) => r.kind === 'drop' && r.node === a.id && r.peer === b.id && r.label === 'Probe')).toBe(true);
+  });
+
+  it('a sender that crashes while its packets are held retransmits nothing; a receiver that restarts gets nothing old', () => {
+    const { sim, nodes, deliveries, sendAt } = recordingSim(3);
+    const [a, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
+    sim.at(1000, () => sim.faults.apply({ type: 'partition', shape: { type: 'symmetric', a: ['n0', 'n2'], b: ['n1'] } }));
+    sendAt(2000, a, b, 1); // a crashes before the heal
+    sendAt(2000, c, b, 2); // b restarts before the heal
+    sendAt(2000, c, a, 3); // same side: delivered at once
+    sim.at(100_000, () => sim.crash(a));
+    sim.at(200_000, () => sim.crash(b));
+    sim.at(300_000, () => sim.restart(b));
+    sim.at(1_000_000, () => sim.faults.apply({ type: 'heal' }));
+    sim.run({ untilUs: 1e8 });
+    expect(deliveries.map((d) => d.seq)).toEqual([3]);
   });
 });
