@@ -396,10 +396,12 @@ export class KafkaController {
           for (const b of [...added, ...bounced]) this.channel?.addBroker(b);
           this.h.node.note('controller.broker.change', dead.size, `dead ${[...dead].join(',')} new ${[...added, ...bounced].join(',')}`);
           this.handleDeadBrokers(gen, dead, true, () => {
-            // onBrokerStartup: the new broker gets every partition's state.
+            // onBrokerStartup: the new broker gets every partition's state, then
+            // triggerOnlinePartitionStateChange gives offline partitions whose ISR is back a leader.
             const fresh = [...added, ...bounced];
-            if (fresh.length > 0 && this.active) this.sendStatesTo(fresh);
-            done();
+            if (fresh.length === 0 || !this.active) return done();
+            this.sendStatesTo(fresh);
+            this.electOfflinePartitions(gen, done);
           });
         });
       });
@@ -456,6 +458,35 @@ export class KafkaController {
       }
     }
     h.node.note('controller.broker.failure', affected.length);
+    this.writeTransitions(gen, affected, dead, readFirst, done);
+  }
+
+  /**
+   * triggerOnlinePartitionStateChange after a broker starts: partitions without a leader whose ISR
+   * has a live replica again elect it (OfflinePartitionLeaderElectionStrategy, clean).
+   */
+  private electOfflinePartitions(gen: number, done: () => void): void {
+    const ctx = this.ctx!;
+    const rf = this.h.layout.replicationFactor;
+    const offline: number[] = [];
+    for (let p = 0; p < ctx.size; p++) {
+      if (ctx.leader[p] !== NO_LEADER) continue;
+      for (let i = 0; i < rf; i++) {
+        if ((ctx.isr[p]! & (1 << i)) !== 0 && this.liveBrokers.has(ctx.replicas[p * rf + i]!)) {
+          offline.push(p);
+          break;
+        }
+      }
+    }
+    this.h.node.note('controller.offline.elect', offline.length);
+    if (offline.length === 0) return done();
+    this.writeTransitions(gen, offline, new Set(), true, done);
+  }
+
+  /** Reads (optionally), then conditionally writes offlineTransition for each partition; sends what was written. */
+  private writeTransitions(gen: number, affected: number[], dead: ReadonlySet<number>, readFirst: boolean, done: () => void): void {
+    const h = this.h;
+    const ctx = this.ctx!;
     const written: number[] = [];
     let fencedHere = 0;
     const attempt = (parts: number[], round: number): void => {
@@ -503,17 +534,22 @@ export class KafkaController {
   private offlineTransition(p: number, dead: ReadonlySet<number>): { leader: number; leaderEpoch: number; controllerEpoch: number; isr: number } {
     const ctx = this.ctx!;
     const rf = this.h.layout.replicationFactor;
+    const live = (r: number): boolean => !dead.has(r) && this.liveBrokers.has(r);
     let isr = ctx.isr[p]!;
-    for (let i = 0; i < rf; i++) if (dead.has(ctx.replicas[p * rf + i]!)) isr &= ~(1 << i);
+    // ReplicaStateMachine.doRemoveReplicasFromIsr: the last ISR member stays in the ISR.
+    for (let i = 0; i < rf; i++) {
+      const bit = 1 << i;
+      if ((isr & bit) !== 0 && dead.has(ctx.replicas[p * rf + i]!) && (isr & ~bit) !== 0) isr &= ~bit;
+    }
     let leader = ctx.leader[p]!;
     let leaderEpoch = ctx.leaderEpoch[p]!;
-    if (leader === NO_LEADER || dead.has(leader)) {
+    if (leader === NO_LEADER || !live(leader)) {
       leader = NO_LEADER;
       // What-if 'zk.elect-outside-isr': any live replica, ISR or not, without unclean.leader.election.enable.
       const outside = this.h.bugs.has('zk.elect-outside-isr');
       for (let i = 0; i < rf; i++) {
         const r = ctx.replicas[p * rf + i]!;
-        if ((isr & (1 << i)) !== 0 || (outside && !dead.has(r) && this.liveBrokers.has(r))) {
+        if (((isr & (1 << i)) !== 0 && live(r)) || (outside && live(r))) {
           leader = r;
           break;
         }
