@@ -1,4 +1,4 @@
-import type { SimNode } from '../../core/index.ts';
+import { msToUs, type SimNode } from '../../core/index.ts';
 import { costModel, installProfiles } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
@@ -211,6 +211,12 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
   sim.props.safety('zk.leader-in-isr', () => inv.isrViolation, { on: ['exec', 'deliver'] });
   sim.props.safety('broker.no-stale-controller-epoch', () => audit.staleControllerEpochAccepted, { on: ['broker.leader.and.isr', 'broker.update.metadata'] });
   sim.props.safety('broker.no-stale-broker-epoch', () => audit.staleBrokerEpochAccepted, { on: ['broker.leader.and.isr', 'broker.update.metadata'] });
+  // Liveness: after the faults heal the cluster becomes whole again (design §5 "healthy").
+  sim.props.liveness('zk.one-controller-and-brokers-converged', msToUs(num(params, 'zk.liveness.ms')), () => {
+    const t = tracker!;
+    if (t.isHealthy) return null;
+    return `${t.activeControllers} active controller(s), ${t.unavailable} unavailable partition(s), ${t.totalDivergence} divergent broker-partition(s)`;
+  }, { pollUs: 100_000 });
 
   sim.onLifecycle((node, event) => {
     const b = brokers.indexOf(node);

@@ -19,7 +19,7 @@ const outage = defineScenario({
     ...ZK_PARAMS,
     partitions: { ...CLUSTER_PARAMS['partitions']!, default: 500 },
     brokers: { ...CLUSTER_PARAMS['brokers']!, default: 5 },
-    'restart.at.ms': { default: 40_000, unit: 'ms', description: 'when the brokers restart', min: 0 },
+    'restart.at.ms': { default: 40_000, unit: 'ms', description: 'when the brokers restart (-1: never)', min: -1 },
     bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true },
   },
   build(ctx) {
@@ -30,7 +30,7 @@ const outage = defineScenario({
       plan: {
         steps: [
           ...dead.map((node) => ({ atMs: 5_000, action: { type: 'crash' as const, node }, main: true })),
-          ...dead.map((node, i) => ({ atMs: at + i * 3_000, action: { type: 'restart' as const, node } })),
+          ...(at < 0 ? [] : dead.map((node, i) => ({ atMs: at + i * 3_000, action: { type: 'restart' as const, node } }))),
         ],
       },
       metrics: () => h.tracker.metrics(),
@@ -50,5 +50,12 @@ describe('offline partitions (ZK mode)', () => {
       expect(r.extra['unavailableAtEnd']).toBe(0);
       expect(r.metrics.recoveryMs!).toBeGreaterThan(40_000 - 5_000);
     }
+  });
+
+  it('liveness fails when the brokers never return: those partitions stay offline', () => {
+    const r = runOnce({ file: 'test', scenario: outage, seed: 1, mode: 'zk', overrides: { 'restart.at.ms': -1, 'zk.liveness.ms': 60_000 }, untilUs: 600_000_000 });
+    expect(r.violation?.invariant).toBe('zk.one-controller-and-brokers-converged');
+    expect(r.violation?.detail).toContain('unavailable partition');
+    expect(r.violation!.atMs).toBeGreaterThanOrEqual(65_000);
   });
 });
