@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { parseDurationUs } from '../core/time.ts';
 import { renderTerminal } from '../reports/terminal.ts';
+import { runCheck } from './check.ts';
 import { UsageError } from './errors.ts';
 import { loadScenario } from './load.ts';
 import { parseSetting, type ParamValue } from './params.ts';
@@ -130,6 +131,44 @@ async function cmdList(): Promise<number> {
   return 0;
 }
 
+interface CheckOpts {
+  seeds?: string;
+  from?: string;
+  only?: string;
+  set: string[];
+  json?: boolean;
+}
+
+async function cmdCheck(opts: CheckOpts): Promise<number> {
+  const seeds = opts.seeds === undefined ? undefined : parseSeed(opts.seeds);
+  if (seeds === 0) throw new UsageError('--seeds must be at least 1');
+  const firstSeed = opts.from === undefined ? 1 : parseSeed(opts.from);
+  const showProgress = process.stderr.isTTY === true;
+  const lines = await runCheck({
+    ...(seeds !== undefined ? { seeds } : {}),
+    firstSeed,
+    ...(opts.only !== undefined ? { only: opts.only } : {}),
+    sets: opts.set,
+    onRun: (done, total, r) => {
+      if (showProgress) process.stderr.write(`\rcheck: ${done}/${total} runs (${r.scenario}${r.mode === null ? '' : ` ${r.mode}`} seed ${r.seed})\x1b[K`);
+    },
+  });
+  if (showProgress) process.stderr.write('\r\x1b[K');
+  if (lines.length === 0) throw new UsageError('no corpus entry matches (see --only and --set)');
+  const failed = lines.reduce((n, l) => n + l.failed, 0);
+  const runs = lines.reduce((n, l) => n + l.runs, 0);
+  if (opts.json === true) {
+    process.stdout.write(`${JSON.stringify({ runs, failed, lines }, null, 2)}\n`);
+  } else {
+    const w = Math.max(...lines.map((l) => l.file.length));
+    const out = lines.map((l) => `${l.file.padEnd(w)}  ${(l.mode ?? '-').padEnd(5)}  ${String(l.runs).padStart(3)} runs  ${l.failed === 0 ? 'all properties held' : `${l.failed} violated`}`);
+    for (const l of lines) for (const f of l.failures) out.push(`  seed ${f.seed}: ${f.invariant} at ${f.atMs} ms: ${f.detail}\n    replay: ${f.replay}`);
+    out.push(`${runs} runs, ${runs - failed} passed, ${failed} failed`);
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+  return failed > 0 ? 1 : 0;
+}
+
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -162,6 +201,17 @@ export function buildProgram(exit: (code: number) => void): Command {
         '\nExit codes: 0 every property held; 1 a property was violated; 2 bad input.',
     )
     .action(async (file: string, opts: RunOpts) => exit(await cmdRun(file, opts)));
+
+  program
+    .command('check')
+    .description('run the safety corpus (every scenario, both modes, seeds 1…N, swarm fault mixes); exit 1 if any property is violated')
+    .option('--seeds <n>', "seeds per scenario (default: the corpus's own counts)")
+    .option('--from <seed>', 'first seed', '1')
+    .option('--only <text>', 'only scenarios whose file contains this text, e.g. swarm')
+    .option('--set <key=value>', 'apply to every run that has the parameter, e.g. bugs=KAFKA-15489 (repeatable)', collect, [])
+    .option('--json', 'print { runs, failed, lines } as JSON')
+    .addHelpText('after', '\nExamples:\n  sim check\n  sim check --only swarm --seeds 100 --from 1000\n  sim check --only controller-failover --set bugs=KAFKA-15489')
+    .action(async (opts: CheckOpts) => exit(await cmdCheck(opts)));
 
   program
     .command('params')

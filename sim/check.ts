@@ -1,0 +1,93 @@
+import { resolve, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadScenario } from './load.ts';
+import { parseSetting, type ParamValue } from './params.ts';
+import type { Mode, RunResult } from './result.ts';
+import { runOnce, replayCommand } from './run.ts';
+import { parseDurationUs } from '../core/time.ts';
+
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** One entry of the safety corpus: a scenario file, its settings, and how many seeds to run. */
+export interface CorpusEntry {
+  readonly file: string;
+  readonly sets: Readonly<Record<string, string>>;
+  readonly seeds: number;
+}
+
+/**
+ * The safety corpus: every scenario with every safety and liveness property on, over seeds 1…N,
+ * at sizes that keep the whole corpus to a minute or so. The swarm scenario draws a different
+ * fault mix for every seed.
+ */
+export const CORPUS: readonly CorpusEntry[] = [
+  { file: 'scenarios/ping.ts', sets: {}, seeds: 10 },
+  { file: 'scenarios/swarm.ts', sets: {}, seeds: 20 },
+  { file: 'scenarios/controller-failover.ts', sets: { partitions: '20000' }, seeds: 3 },
+  { file: 'scenarios/zombie-controller.ts', sets: {}, seeds: 3 },
+  { file: 'scenarios/controlled-shutdown.ts', sets: { partitions: '20000' }, seeds: 3 },
+];
+
+export interface CheckOptions {
+  /** Seeds per entry instead of the corpus's own count. */
+  readonly seeds?: number;
+  readonly firstSeed?: number;
+  /** Only entries whose file contains this text. */
+  readonly only?: string;
+  /** Extra --set values for every run (e.g. bugs=…); entries that do not know a key are skipped. */
+  readonly sets?: readonly string[];
+  readonly onRun?: (done: number, total: number, r: RunResult) => void;
+}
+
+export interface CheckLine {
+  readonly file: string;
+  readonly mode: Mode | null;
+  readonly runs: number;
+  readonly failed: number;
+  readonly failures: readonly { seed: number; invariant: string; atMs: number; detail: string; replay: string }[];
+}
+
+/** Runs the corpus; every run is independent and replays from the command it prints. */
+export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
+  const entries = CORPUS.filter((e) => opts.only === undefined || e.file.includes(opts.only));
+  const plans: { entry: CorpusEntry; file: string; scenario: Awaited<ReturnType<typeof loadScenario>>; overrides: Record<string, ParamValue>; modes: (Mode | null)[] }[] = [];
+  for (const entry of entries) {
+    const path = join(PROJECT_ROOT, entry.file);
+    const scenario = await loadScenario(path);
+    const overrides: Record<string, ParamValue> = {};
+    for (const [k, v] of Object.entries(entry.sets)) overrides[k] = parseSetting(`${k}=${v}`, scenario.params)[1];
+    let applicable = true;
+    for (const s of opts.sets ?? []) {
+      const key = s.slice(0, s.indexOf('='));
+      if (scenario.params[key] === undefined) applicable = false;
+      else {
+        const [k, v] = parseSetting(s, scenario.params);
+        overrides[k] = v;
+      }
+    }
+    if (!applicable) continue;
+    const shown = relative(process.cwd(), path) || path;
+    plans.push({ entry, file: shown, scenario, overrides, modes: scenario.modes === null ? [null] : [...scenario.modes] });
+  }
+  const first = opts.firstSeed ?? 1;
+  const total = plans.reduce((n, p) => n + p.modes.length * (opts.seeds ?? p.entry.seeds), 0);
+  let done = 0;
+  const lines: CheckLine[] = [];
+  for (const p of plans) {
+    for (const mode of p.modes) {
+      const failures: CheckLine['failures'][number][] = [];
+      const n = opts.seeds ?? p.entry.seeds;
+      for (let seed = first; seed < first + n; seed++) {
+        const req = { file: p.file, scenario: p.scenario, seed, mode, overrides: p.overrides, untilUs: parseDurationUs(p.scenario.until) ?? 600_000_000 };
+        const r = runOnce(req);
+        done++;
+        opts.onRun?.(done, total, r);
+        if (r.violation !== null) {
+          failures.push({ seed, invariant: r.violation.invariant, atMs: r.violation.atMs, detail: r.violation.detail, replay: replayCommand(req) });
+        }
+      }
+      lines.push({ file: p.file, mode, runs: n, failed: failures.length, failures });
+    }
+  }
+  return lines;
+}

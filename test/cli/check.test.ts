@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { sim } from './spawn.ts';
+
+describe('sim check', () => {
+  it('passes on the corpus, and fails with replay commands when a bug is switched on', async () => {
+    const [ok, bad, none] = await Promise.all([
+      sim('check', '--only', 'ping', '--seeds', '3'),
+      sim('check', '--only', 'ping', '--seeds', '3', '--set', 'bugs=skip-fsync', '--json'),
+      sim('check', '--only', 'no-such-scenario'),
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('3 runs, 3 passed, 0 failed');
+    expect(bad.code).toBe(1);
+    const report = JSON.parse(bad.stdout) as { runs: number; failed: number; lines: { failures: { seed: number; invariant: string; replay: string }[] }[] };
+    expect(report.runs).toBe(3);
+    expect(report.failed).toBe(3);
+    const f = report.lines[0]!.failures[0]!;
+    expect(f.invariant).toBe('seq-unique-per-disk');
+    expect(f.replay).toBe(`npx sim run scenarios/ping.ts --seed ${f.seed} --set bugs=skip-fsync`);
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
