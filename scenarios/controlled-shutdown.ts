@@ -1,9 +1,9 @@
-import { CLUSTER_PARAMS } from '../sim/cluster/params.ts';
-import { buildKraftCluster, KRAFT_BUGS, KRAFT_PARAMS } from '../sim/kraft/cluster.ts';
+import { KAFKA_PARAMS } from '../sim/kafka.ts';
+import { buildKraftCluster } from '../sim/kraft/cluster.ts';
 import { num } from '../sim/params.ts';
 import { UsageError } from '../sim/errors.ts';
 import { defineScenario, type ScenarioContext } from '../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../sim/zkmode/cluster.ts';
+import { buildZkCluster } from '../sim/zkmode/cluster.ts';
 
 /** What a mode's builder offers this scenario: its handle, and a way to start a controlled shutdown. */
 interface ShutdownCapable {
@@ -48,12 +48,9 @@ export default defineScenario({
   modes: ['zk', 'kraft'],
   until: '30m',
   params: {
-    ...CLUSTER_PARAMS,
-    ...KRAFT_PARAMS,
-    ...ZK_PARAMS,
+    ...KAFKA_PARAMS,
     'shutdown.at.ms': { default: 10_000, unit: 'ms', description: 'when the broker starts its controlled shutdown', min: 0 },
     'shutdown.broker': { default: 1, unit: 'id', description: 'the broker that shuts down', min: 0, integer: true },
-    bugs: { default: '', unit: '', description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)', choices: [...KRAFT_BUGS, ...ZK_BUGS], list: true },
   },
   build(ctx) {
     const c = build(ctx);

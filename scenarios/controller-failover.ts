@@ -1,9 +1,6 @@
-import { CLUSTER_PARAMS } from '../sim/cluster/params.ts';
-import type { KafkaClusterHandle } from '../sim/cluster/handle.ts';
-import { buildKraftCluster, KRAFT_BUGS, KRAFT_PARAMS } from '../sim/kraft/cluster.ts';
+import { buildKafkaCluster, KAFKA_PARAMS } from '../sim/kafka.ts';
 import { num } from '../sim/params.ts';
 import { defineScenario } from '../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../sim/zkmode/cluster.ts';
 
 /**
  * The active controller crashes (kill -9 of its process) in a steady cluster. ZooKeeper mode: the
@@ -19,20 +16,11 @@ export default defineScenario({
   modes: ['zk', 'kraft'],
   until: '30m',
   params: {
-    ...CLUSTER_PARAMS,
-    ...KRAFT_PARAMS,
-    ...ZK_PARAMS,
+    ...KAFKA_PARAMS,
     'fault.at.ms': { default: 10_000, unit: 'ms', description: 'when the active controller is killed', min: 0 },
-    bugs: {
-      default: '',
-      unit: '',
-      description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)',
-      choices: [...KRAFT_BUGS, ...ZK_BUGS],
-      list: true,
-    },
   },
   build(ctx) {
-    const handle: KafkaClusterHandle = ctx.mode === 'zk' ? buildZkCluster(ctx) : buildKraftCluster(ctx);
+    const handle = buildKafkaCluster(ctx);
     return {
       plan: {
         steps: [{ atMs: num(ctx.params, 'fault.at.ms'), action: { type: 'crash', node: '@activeController', bind: 'old' }, main: true }],

@@ -1,10 +1,8 @@
 import { swarmPlan } from '../core/index.ts';
 import { CLUSTER_PARAMS } from '../sim/cluster/params.ts';
-import type { KafkaClusterHandle } from '../sim/cluster/handle.ts';
-import { buildKraftCluster, KRAFT_BUGS, KRAFT_PARAMS } from '../sim/kraft/cluster.ts';
+import { buildKafkaCluster, KAFKA_PARAMS } from '../sim/kafka.ts';
 import { num } from '../sim/params.ts';
 import { defineScenario } from '../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../sim/zkmode/cluster.ts';
 
 /**
  * Swarm testing: each seed draws its own fault mix and intensity (partitions of every shape,
@@ -18,23 +16,14 @@ export default defineScenario({
   modes: ['zk', 'kraft'],
   until: '10m',
   params: {
-    ...CLUSTER_PARAMS,
+    ...KAFKA_PARAMS,
     partitions: { ...CLUSTER_PARAMS['partitions']!, default: 2000 },
     brokers: { ...CLUSTER_PARAMS['brokers']!, default: 5 },
-    ...KRAFT_PARAMS,
-    ...ZK_PARAMS,
     'swarm.start.ms': { default: 5_000, unit: 'ms', description: 'faults start after this', min: 0 },
     'swarm.end.ms': { default: 65_000, unit: 'ms', description: 'every fault is healed at this time', min: 1 },
-    bugs: {
-      default: '',
-      unit: '',
-      description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)',
-      choices: [...KRAFT_BUGS, ...ZK_BUGS],
-      list: true,
-    },
   },
   build(ctx) {
-    const handle: KafkaClusterHandle = ctx.mode === 'zk' ? buildZkCluster(ctx) : buildKraftCluster(ctx);
+    const handle = buildKafkaCluster(ctx);
     const nodes = ctx.sim.nodes.map((n) => n.name);
     const plan = swarmPlan(ctx.sim.rng.fork('swarm'), nodes, { startMs: num(ctx.params, 'swarm.start.ms'), endMs: num(ctx.params, 'swarm.end.ms') });
     return {
