@@ -169,7 +169,7 @@ export function processControlledShutdown(c: KafkaController, from: SimNode, msg
     const all: number[] = [];
     const round = (parts: number[], n: number): void => {
       writeStates(c, parts, next, (written, conflicts, fenced) => {
-        all.push(...written);
+        for (const p of written) all.push(p); // not push(...written): 10^5+ arguments overflow the stack
         if (fenced || gen !== c.gen) {
           if (c.active) c.resign('ControllerMovedException');
           reply('NOT_CONTROLLER', -1);
