@@ -126,7 +126,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   const brokerServers = new Map<number, BrokerServer>();
   const started = new Set<number>();
   const partsOf = partitionsByBroker(layout);
-  const raftInvariants = new RaftInvariants<MetadataPayload>(sim, [], raftConfig.fetchTimeoutMs, raftConfig.electionTimeoutMs);
+  const raftInvariants = new RaftInvariants<MetadataPayload>(sim, [], raftConfig.fetchTimeoutMs);
   let tracker: ClusterTracker | null = null;
   let kraftInvariants: KraftInvariants | null = null;
 

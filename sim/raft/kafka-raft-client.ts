@@ -662,7 +662,11 @@ export class KafkaRaftClient<P, S> {
       const r: FetchSnapshotResponse<S> = { ...base, error, chunkBytes: 0, totalBytes: 0, snapshot: null };
       return this.send(from.id, r, RPC_HEADER_BYTES);
     }
-    if (s.endOffsets.has(req.replicaId) && s.recordFetch(req.replicaId)) this.resetCheckQuorum(s);
+    // KafkaRaftClient.handleFetchSnapshotRequest counts a FetchSnapshot for check-quorum too.
+    if (s.endOffsets.has(req.replicaId) && s.recordFetch(req.replicaId)) {
+      this.resetCheckQuorum(s);
+      this.opts.observer?.onMajorityContact(this.node, s.epoch);
+    }
     const chunk = Math.min(this.cfg.snapshotChunkBytes, snap.sizeBytes - req.position);
     const last = req.position + chunk >= snap.sizeBytes;
     const r: FetchSnapshotResponse<S> = { ...base, error: 'NONE', chunkBytes: chunk, totalBytes: snap.sizeBytes, snapshot: last ? snap : null };

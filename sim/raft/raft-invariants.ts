@@ -5,6 +5,20 @@ import { RaftLog } from './raft-log.ts';
 import type { RaftObserver } from './raft-listener.ts';
 import { NO_LEADER, type RecordBatch } from './types.ts';
 
+/** LeaderState.CHECK_QUORUM_TIMEOUT_FACTOR: check-quorum expires after 1.5 × fetch timeout. */
+const CHECK_QUORUM_FACTOR = 1.5;
+
+/** A node leading now, and when (virtual µs and on its own monotonic clock) a majority last fetched. */
+interface Leading {
+  readonly epoch: number;
+  contactUs: number;
+  contactMonoUs: number;
+  /** First check that saw the check-quorum deadline passed on a running leader (-1: not yet). */
+  overdueSinceUs: number;
+  /** The leader's last resume from a pause (its deferred events all run at that instant). */
+  resumedUs: number;
+}
+
 /**
  * The Raft invariants of Kafka's RaftEventSimulationTest (kafka-facts §3.1), checked as the run
  * goes, from outside the nodes: SingleLeader, MonotonicEpoch, MonotonicHighWatermark,
@@ -16,8 +30,8 @@ export class RaftInvariants<P> implements RaftObserver<P> {
   private readonly leaderOfEpoch = new Map<number, number>();
   private readonly actedEpoch = new Map<number, number>();
   private readonly committed = new Map<number, { checksum: number; epoch: number; node: string }>();
-  /** Leaders as they are now: node id → epoch and last majority contact (µs). */
-  readonly leading = new Map<number, { epoch: number; contactUs: number }>();
+  /** Leaders as they are now: node id → epoch and last majority contact. */
+  readonly leading = new Map<number, Leading>();
   private highestLeaderEpoch = -1;
   private highestLeaderHw = -1;
   private broken: Record<string, string | null> = {};
@@ -30,10 +44,11 @@ export class RaftInvariants<P> implements RaftObserver<P> {
     private readonly sim: Simulation,
     private readonly voters: readonly SimNode[],
     private readonly fetchTimeoutMs: number,
-    private readonly electionTimeoutMs: number,
   ) {
     sim.onLifecycle((node, event) => {
       if (event === 'crash') this.leading.delete(node.id);
+      const l = this.leading.get(node.id);
+      if (event === 'resume' && l !== undefined) l.resumedUs = sim.nowUs;
     });
   }
 
@@ -80,7 +95,7 @@ export class RaftInvariants<P> implements RaftObserver<P> {
   onBecomeLeader(node: SimNode, epoch: number): void {
     this.leadersElected++;
     this.recordLeader(epoch, node.id, node.name);
-    this.leading.set(node.id, { epoch, contactUs: this.sim.nowUs });
+    this.leading.set(node.id, { epoch, contactUs: this.sim.nowUs, contactMonoUs: node.monoNowUs, overdueSinceUs: -1, resumedUs: -1 });
   }
 
   onLeaderEnd(node: SimNode, epoch: number): void {
@@ -89,7 +104,10 @@ export class RaftInvariants<P> implements RaftObserver<P> {
 
   onMajorityContact(node: SimNode, epoch: number): void {
     const l = this.leading.get(node.id);
-    if (l !== undefined && l.epoch === epoch) l.contactUs = this.sim.nowUs;
+    if (l === undefined || l.epoch !== epoch) return;
+    l.contactUs = this.sim.nowUs;
+    l.contactMonoUs = node.monoNowUs;
+    l.overdueSinceUs = -1;
   }
 
   onHighWatermark(node: SimNode, epoch: number, isLeader: boolean, hw: number, batches: readonly RecordBatch<P>[]): void {
@@ -115,13 +133,26 @@ export class RaftInvariants<P> implements RaftObserver<P> {
     return reached >= this.majority ? null : `only ${reached} of ${this.voters.length} voters have a log reaching the high watermark ${hw}`;
   }
 
+  /**
+   * Check-quorum as the leader runs it: a timer of 1.5 × fetch timeout on the leader's own
+   * monotonic clock, reset when a majority has fetched. A slow clock stretches it in virtual time
+   * and a paused leader acts only on resume, when its deferred events run in the order they came
+   * due (a Vote from a newer epoch may end the leadership before the timer does). So the leader is
+   * overdue once its own clock passed the deadline while it was running; it must have resigned by
+   * any later instant that is not the instant of a resume, whose deferred events are still running.
+   */
   private checkQuorumContact(): string | null {
-    const limitUs = msToUs(this.fetchTimeoutMs * 1.5 + this.electionTimeoutMs);
+    const timeoutUs = msToUs(this.fetchTimeoutMs * CHECK_QUORUM_FACTOR);
+    const now = this.sim.nowUs;
     for (const [id, l] of this.leading) {
       const n = this.voters.find((v) => v.id === id);
       if (n === undefined || !n.up || n.paused) continue;
-      if (this.sim.nowUs - l.contactUs > limitUs) {
-        return `${n.name} still leads epoch ${l.epoch} ${((this.sim.nowUs - l.contactUs) / 1000).toFixed(0)} ms after its last contact with a majority (check-quorum resigns after ${this.fetchTimeoutMs * 1.5} ms)`;
+      const ownElapsedUs = n.monoNowUs - l.contactMonoUs;
+      if (ownElapsedUs < timeoutUs) continue;
+      // The timer came due at this instant or earlier; it may still be queued behind this event.
+      if (l.overdueSinceUs < 0) l.overdueSinceUs = now;
+      if (now > l.overdueSinceUs && now > l.resumedUs) {
+        return `${n.name} still leads epoch ${l.epoch}: its own clock ran ${(ownElapsedUs / 1000).toFixed(0)} ms (${((now - l.contactUs) / 1000).toFixed(0)} ms of real time) since its last contact with a majority, past check-quorum's ${this.fetchTimeoutMs * CHECK_QUORUM_FACTOR} ms`;
       }
     }
     return null;

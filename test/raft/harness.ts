@@ -39,7 +39,7 @@ export function buildQuorum(o: QuorumOptions): Quorum {
   const voterIds = names.slice(0, o.voters).map((_, i) => i);
   const config: RaftConfig = { ...DEFAULT_RAFT_CONFIG, voterIds, preVote: o.preVote ?? false, bugs: { ...NO_BUGS, ...o.bugs }, ...o.config };
   const nodes: SimNode[] = [];
-  const invariants = new RaftInvariants<number>(sim, [], config.fetchTimeoutMs, config.electionTimeoutMs);
+  const invariants = new RaftInvariants<number>(sim, [], config.fetchTimeoutMs);
   for (const name of names) {
     const node = sim.addNode(name, (n) => {
       const client = new KafkaRaftClient<number, number>(n, { config, nodeOf: (id) => nodes[id]!, observer: invariants, controlBatchBytes: 100 });
