@@ -28,6 +28,8 @@ export interface BrokerEnv {
   readonly isrNotification: { readonly lingerMs: number; readonly maxDelayMs: number; readonly checkMs: number };
   readonly replicaStats: ReplicaStats;
   readonly controlledShutdown: { readonly maxRetries: number; readonly backoffMs: number };
+  /** The controller epoch committed in ZooKeeper (/controller_epoch at the leader): ground truth. */
+  readonly committedControllerEpoch: () => number;
 }
 
 /** Ground truth for the broker-side safety properties. */
@@ -37,6 +39,13 @@ export interface BrokerAudit {
   acceptedStaleBrokerEpoch: number;
   rejectedStaleController: number;
   rejectedStaleBroker: number;
+  /**
+   * Split brain as brokers see it: control requests accepted from a controller epoch older than
+   * the one committed in ZooKeeper (a zombie's late requests reaching a broker that has not yet
+   * heard from the new controller), and the partition states they put into broker caches.
+   */
+  acceptedFromOldController: number;
+  statesFromOldController: number;
 }
 
 /**
@@ -240,14 +249,20 @@ export class ZkBroker implements NodeBehavior {
       if (m.controllerEpoch < this.controllerEpochSeen) audit.staleControllerEpochAccepted ??= `broker ${this.id} accepted controller epoch ${m.controllerEpoch} after seeing ${this.controllerEpochSeen}`;
       this.controllerEpochSeen = Math.max(this.controllerEpochSeen, m.controllerEpoch);
       this.controllerId = m.controllerId;
+      if (m.controllerEpoch < env.committedControllerEpoch()) {
+        audit.acceptedFromOldController++;
+        this.node.note('broker.accepted.old.controller.epoch', m.controllerEpoch, type);
+      }
       this.accepted.set(m.requestId, 0);
       this.node.note(type === 'LeaderAndIsr' ? 'broker.leader.and.isr' : 'broker.update.metadata', m.controllerEpoch);
     }
     if (!this.accepted.has(m.requestId)) return;
     const s = m.states;
     const per = type === 'LeaderAndIsr' ? env.costs.zkmode.brokerLeaderAndIsrUsPerPartition : env.costs.zkmode.brokerUpdateMetadataUsPerPartition;
+    const fromOld = m.controllerEpoch < env.committedControllerEpoch();
     this.node.executor('request-handler').submit(type, s.count * per, () => {
       const tracker = env.tracker();
+      let applied = 0;
       for (let i = 0; i < s.count; i++) {
         const p = s.partition[i]!;
         if (type === 'LeaderAndIsr') {
@@ -256,7 +271,9 @@ export class ZkBroker implements NodeBehavior {
           this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
         }
         tracker.brokerApply(this.id, p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+        applied++;
       }
+      if (fromOld) env.audit.statesFromOldController += applied;
       if (type === 'LeaderAndIsr' && !this.shuttingDown) this.replicas.start();
       const done = (this.accepted.get(m.requestId) ?? 0) + 1;
       if (done < m.chunks) {

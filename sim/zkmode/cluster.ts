@@ -86,7 +86,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
   const replicaStats: ReplicaStats = { isrChangesProposed: 0, alterPartitionRetries: 0, notController: 0, isrNotifications: 0 };
   const isrChangeNotification = bool(params, 'isr.change.notification.enable');
   const shutdownMs: Record<number, number> = {};
-  const audit: BrokerAudit = { staleControllerEpochAccepted: null, staleBrokerEpochAccepted: null, acceptedStaleBrokerEpoch: 0, rejectedStaleController: 0, rejectedStaleBroker: 0 };
+  const audit: BrokerAudit = { staleControllerEpochAccepted: null, staleBrokerEpochAccepted: null, acceptedStaleBrokerEpoch: 0, rejectedStaleController: 0, rejectedStaleBroker: 0, acceptedFromOldController: 0, statesFromOldController: 0 };
   const brokers: SimNode[] = [];
   const warmEpochs: number[] = [];
   const warmSessions: number[] = [];
@@ -108,6 +108,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     isrNotification: { lingerMs: num(params, 'isr.change.notification.linger.ms'), maxDelayMs: num(params, 'isr.change.notification.max.delay.ms'), checkMs: num(params, 'isr.change.notification.check.ms') },
     replicaStats,
     controlledShutdown: { maxRetries: num(params, 'controlled.shutdown.max.retries'), backoffMs: num(params, 'controlled.shutdown.retry.backoff.ms') },
+    committedControllerEpoch: () => inv.controllerEpoch,
   };
   for (let b = 0; b < layout.brokers; b++) {
     brokers.push(
@@ -251,6 +252,8 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         'zk.broker.rejected.stale.controller': audit.rejectedStaleController,
         'zk.broker.rejected.stale.broker.epoch': audit.rejectedStaleBroker,
         'zk.broker.accepted.stale.broker.epoch': audit.acceptedStaleBrokerEpoch,
+        'zk.broker.accepted.old.controller.requests': audit.acceptedFromOldController,
+        'zk.broker.accepted.old.controller.states': audit.statesFromOldController,
         'zk.isr.changes.proposed': replicaStats.isrChangesProposed,
         'zk.isr.changes.committed.by.controller': stats.isrChangesCommitted,
         'zk.isr.alter.partition.retries': replicaStats.alterPartitionRetries,

@@ -2,14 +2,24 @@ import type { ParamSpecs } from '../params.ts';
 
 /** Historical ZK-mode bugs (design §7). */
 export const ZK_BUGS: readonly string[] = [
+  // Controller ZooKeeper writes not wrapped in a CheckOp on /controller_epoch's zkVersion → zk.one-controller-writes-per-epoch.
   'KAFKA-6082',
+  // Brokers do not check the broker epoch of control requests → broker.no-stale-broker-epoch.
   'KAFKA-7235',
-  // What-ifs, each tripping the invariant it would break (test/zkmode/toggles.test.ts).
+  // What-ifs, each tripping the invariant it would break or changing what it should (test/zkmode, test/zookeeper):
+  // the controller syncs its ZooKeeper server before reading (changes stale reads and load time, trips nothing).
   'zk.linearizable.reads',
+  // a new partition leader keeps the old leader epoch → zk.leader-epoch-monotonic.
   'zk.no-leader-epoch-bump',
+  // a live replica outside the ISR may be elected (unclean, without the config) → zk.leader-in-isr.
   'zk.elect-outside-isr',
+  // brokers skip the controller-epoch check on LeaderAndIsr/UpdateMetadata → broker.no-stale-controller-epoch
+  // (the zombie controller's late requests).
   'zk.no-controller-epoch-check',
+  // a ZooKeeper leader commits on its own ACK → zab.prefix-consistency.
   'zab.commit-without-quorum',
+  // a newly elected ZooKeeper leader reuses the newest accepted epoch instead of one more → zab.leadership.
+  'zab.no-epoch-bump',
 ];
 
 const ms = (d: number, description: string, source: string, min = 0) => ({ default: d, unit: 'ms', description, source, min });

@@ -26,8 +26,9 @@ interface Pending {
 /**
  * A ZooKeeper client in a Kafka node (ClientCnxn under Kafka's ZooKeeperClient): one connection to
  * one server at a time; pings when idle for readTimeout/2 (readTimeout = 2/3 of the negotiated
- * session timeout); declares itself Disconnected after readTimeout without hearing the server and
- * reconnects to the next server (connect timeout = session timeout / #servers), presenting its
+ * session timeout); declares itself Disconnected after readTimeout without hearing the server (or
+ * when the server closes the connection) and, after a random sleep below a second, reconnects to
+ * the next server (connect timeout = session timeout / #servers), presenting its
  * session id. Only then can it learn that the session expired. Requests are pipelined with at most
  * `maxInFlight` outstanding; requests outstanding on a lost connection are re-sent after
  * reconnecting (Kafka's retryRequestsUntilConnected), and fail with SESSIONEXPIRED on expiry.
@@ -106,7 +107,21 @@ export class ZooKeeperClient {
     this.timer = this.node.setTimer('zk-connect-timeout', (this.opts.sessionTimeoutMs * 1000) / this.servers.length, () => {
       if (this.state !== 'CONNECTING') return;
       this.nextServer();
-      this.sendConnect();
+      this.startConnect();
+    });
+  }
+
+  /**
+   * ClientCnxn.SendThread.startConnect: every connection attempt of a ClientCnxn but its first
+   * sleeps a random 0–1000 ms first (so clients of a failed server do not reconnect in a herd).
+   * A paused client that resumes with a dead connection therefore learns of its session's expiry
+   * up to a second late — the zombie controller's window.
+   */
+  private startConnect(): void {
+    const delayUs = this.node.rng.int(1000) * 1000;
+    this.node.cancelTimer(this.timer);
+    this.timer = this.node.setTimer('zk-reconnect-sleep', delayUs, () => {
+      if (this.state === 'CONNECTING') this.sendConnect();
     });
   }
 
@@ -143,7 +158,7 @@ export class ZooKeeperClient {
     this.state = 'CONNECTING';
     this.opts.onState('Disconnected');
     this.nextServer();
-    this.sendConnect();
+    this.startConnect();
   }
 
   onMessage(from: SimNode, msg: ZkClientMsg): void {
@@ -214,7 +229,10 @@ export class ZooKeeperClient {
     for (const p of failed) p.cb({ code: 'SESSIONEXPIRED', zxid: 0 });
   }
 
-  /** Kafka's ZooKeeperClient.reinitialize: a new session (requests still waiting go out on it). */
+  /**
+   * Kafka's ZooKeeperClient.reinitialize: a new ZooKeeper handle, so a new ClientCnxn whose first
+   * connect does not sleep (requests still waiting go out on the new session).
+   */
   reinitialize(): void {
     this.sessionId = 0;
     this.lastZxid = 0;

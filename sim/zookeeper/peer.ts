@@ -434,10 +434,12 @@ export class QuorumPeer implements NodeBehavior {
     this.learners.set(peer, l);
     (l as { lastZxidAtInfo?: Zxid }).lastZxidAtInfo = lastZxid;
     if (this.followerInfos.size < this.quorum) return;
-    // Leader.getEpochToPropose: one more than every accepted epoch of the quorum.
+    // Leader.getEpochToPropose: one more than every accepted epoch of the quorum. What-if
+    // 'zab.no-epoch-bump': the new leader reuses the newest accepted epoch, so it and a deposed
+    // leader that still believes it leads share an epoch (Zab.tla's Leadership invariant).
     let max = 0;
     for (const e of this.followerInfos.values()) max = Math.max(max, e);
-    const epoch = max + 1;
+    const epoch = this.cfg.bugs.has('zab.no-epoch-bump') ? Math.max(max, 1) : max + 1;
     this.leaderEpoch = epoch;
     this.counter = 0;
     this.persistEpochs({ currentEpoch: epoch, acceptedEpoch: epoch }, () => undefined);

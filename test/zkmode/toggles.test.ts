@@ -5,7 +5,7 @@ import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario, type Scenario } from '../../sim/scenario.ts';
 import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
-import { failover, run } from './run.ts';
+import { failover, run, zombie } from './run.ts';
 
 function planned(name: string, steps: (brokers: number) => FaultStep[]): Scenario {
   return defineScenario({
@@ -46,5 +46,15 @@ describe('ZK-mode bug toggles', () => {
     expect(ok.violation).toBeNull();
     const bug = go(outsideIsr, { partitions: 2400, bugs: 'zk.elect-outside-isr' });
     expect(bug.violation?.invariant).toBe('zk.leader-in-isr');
+  });
+
+  it('zk.no-controller-epoch-check: brokers that saw epoch 2 apply the zombie controller\'s late requests', () => {
+    for (const seed of [1, 2, 3]) {
+      const ok = run(zombie, {}, seed);
+      expect(ok.violation).toBeNull();
+      expect(ok.extra['zk.broker.rejected.stale.controller'] as number).toBeGreaterThan(0);
+      const bug = run(zombie, { bugs: 'zk.no-controller-epoch-check' }, seed);
+      expect(bug.violation?.invariant).toBe('broker.no-stale-controller-epoch');
+    }
   });
 });

@@ -2,21 +2,48 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { run, zombie } from './run.ts';
 
+const n = (v: unknown): number => v as number;
+
 describe('zombie controller', () => {
-  it('the paused controller is replaced; its ZK writes are fenced; split brain is measured; the cluster converges', () => {
-    const r = run(zombie, { partitions: 4000 });
+  it('paused with requests queued in its send threads: on resume they still go out until it resigns; brokers that saw the new epoch reject them, the others apply them', () => {
+    const r = run(zombie, {});
     expect(r.violation).toBeNull();
     expect(r.stop.reason).toBe('stopped');
     expect(r.extra['zk.controller.epoch']).toBe(2);
-    expect(r.extra['zk.controller.fenced.writes'] as number).toBeGreaterThan(0);
+    expect(r.extra['zk.controller.broker']).not.toBe(0);
+    // The late requests exist, and both fences are exercised: rejected where epoch 2 was seen,
+    // applied where it was not (the zombie's own broker, which the new controller treats as dead).
+    expect(n(r.extra['zk.broker.rejected.stale.controller'])).toBeGreaterThan(0);
+    expect(n(r.extra['zk.broker.accepted.old.controller.requests'])).toBeGreaterThan(0);
+    expect(n(r.extra['zk.broker.accepted.old.controller.states'])).toBeGreaterThan(0);
+    // Resume → resignation takes the ZooKeeper client's reconnect (ClientCnxn sleeps < 1 s first).
     expect(r.metrics.splitBrainMs!).toBeGreaterThan(0);
+    expect(r.metrics.splitBrainMs!).toBeLessThan(1_100);
+    // Every state the zombie sent had been committed: stale, never phantom.
+    expect(r.metrics.divergence.phantomStates).toBe(0);
     expect(r.extra['healthyAtEnd']).toBe('yes');
   });
 
+  it('resuming while the new controller still loads, every broker applies the late requests; paused mid-writes instead, it resigns before sending any', () => {
+    const early = run(zombie, { 'pause.ms': 22_000 });
+    expect(early.violation).toBeNull();
+    expect(early.extra['zk.broker.rejected.stale.controller']).toBe(0);
+    const base = run(zombie, {});
+    expect(n(early.extra['zk.broker.accepted.old.controller.requests'])).toBeGreaterThan(n(base.extra['zk.broker.accepted.old.controller.requests']));
+    // The old trigger: the pause hits while its partition-state writes are in flight; they are fenced
+    // and ControllerMovedException makes it resign before the send threads get anything.
+    const mid = run(zombie, { 'pause.on': 'delay', 'pause.after.ms': 300 });
+    expect(mid.violation).toBeNull();
+    expect(n(mid.extra['zk.controller.fenced.writes'])).toBeGreaterThan(0);
+    expect(mid.extra['zk.broker.rejected.stale.controller']).toBe(0);
+    expect(mid.extra['zk.broker.accepted.old.controller.requests']).toBe(0);
+  });
+
   it('KAFKA-6082: without the epoch CheckOp the zombie writes after the new epoch (invariant trips)', () => {
-    const ok = run(zombie, { partitions: 20000, 'pause.ms': 21000 });
+    const mid = { 'pause.on': 'delay', 'pause.after.ms': 300, 'pause.ms': 21_000 };
+    const ok = run(zombie, mid);
     expect(ok.violation).toBeNull();
-    const bug = run(zombie, { partitions: 20000, 'pause.ms': 21000, bugs: 'KAFKA-6082' });
+    const bug = run(zombie, { ...mid, bugs: 'KAFKA-6082' });
     expect(bug.violation?.invariant).toBe('zk.one-controller-writes-per-epoch');
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { client, ensemble } from './harness.ts';
+import type { QuorumPeer } from '../../sim/zookeeper/peer.ts';
 
 /**
  * The isolated leader and a client connected to it on one side, the majority and another client on
@@ -39,5 +40,37 @@ describe('ZAB what-ifs', () => {
       expect(bug.audit.prefixViolation).not.toBeNull();
     }
     expect(tried).toBeGreaterThan(0);
+  });
+});
+
+/** The leader is cut off; the majority elects a new one. Returns the audit and the epochs involved. */
+function isolateLeader(seed: number, bugs: string[]) {
+  const { sim, zk } = ensemble(seed, { bugs });
+  sim.run({ untilUs: 5_000_000 });
+  const old = zk.leader()!;
+  const oldEpoch = (old.behavior as QuorumPeer).currentEpoch;
+  sim.net.partition({ type: 'isolate', node: old.id });
+  sim.run({ untilUs: 40_000_000 });
+  const now = zk.leader();
+  return { sim, zk, old, oldEpoch, now, newEpoch: now === null ? -1 : (now.behavior as QuorumPeer).currentEpoch };
+}
+
+describe('zab.no-epoch-bump', () => {
+  it('a new leader that reuses the epoch of the leader it replaced breaks Leadership (zab.leadership)', () => {
+    for (const seed of [1, 2, 3]) {
+      const ok = isolateLeader(seed, []);
+      expect(ok.now).not.toBeNull();
+      expect(ok.now).not.toBe(ok.old);
+      expect(ok.newEpoch).toBeGreaterThan(ok.oldEpoch);
+      expect(ok.zk.audit.leadershipViolation).toBeNull();
+      expect(ok.sim.props.violation).toBeNull();
+
+      const bug = isolateLeader(seed, ['zab.no-epoch-bump']);
+      expect(bug.now).not.toBeNull();
+      expect(bug.now).not.toBe(bug.old);
+      expect(bug.newEpoch).toBe(bug.oldEpoch);
+      expect(bug.zk.audit.leadershipViolation).toContain(`epoch ${bug.oldEpoch}`);
+      expect(bug.sim.props.violation?.invariant).toBe('zab.leadership');
+    }
   });
 });
