@@ -230,6 +230,13 @@ export class Simulation {
     }
     let reason: StopReason = 'quiescent';
     let detail = '';
+    // Hot path: the arrays in locals (fns and freeSlots never move; the typed arrays move only when
+    // `at` grows them, so they are reloaded after each handler).
+    const fns = this.fns;
+    const freeSlots = this.freeSlots;
+    let slotNode = this.slotNode;
+    let slotInc = this.slotInc;
+    let slotGen = this.slotGen;
     for (;;) {
       if (this.stopRequest !== null) {
         reason = props.violation !== null ? 'violation' : 'stopped';
@@ -253,12 +260,12 @@ export class Simulation {
         break;
       }
       const slot = heap.pop();
-      const fn = this.fns[slot]!;
-      const nodeIdx = this.slotNode[slot]!;
-      const inc = this.slotInc[slot]!;
-      this.fns[slot] = null;
-      this.slotGen[slot]!++;
-      this.freeSlots.push(slot);
+      const fn = fns[slot]!;
+      const nodeIdx = slotNode[slot]!;
+      const inc = slotInc[slot]!;
+      fns[slot] = null;
+      slotGen[slot]!++;
+      freeSlots.push(slot);
       if (fn === null) continue;
       this.nowUs = t;
       if (nodeIdx >= 0) {
@@ -272,6 +279,9 @@ export class Simulation {
       this.eventsRun++;
       if (typeof fn === 'function') fn();
       else fn.run();
+      slotNode = this.slotNode;
+      slotInc = this.slotInc;
+      slotGen = this.slotGen;
       if (props.dirtyCount > 0) props.afterEvent();
       if (this.eventsRun >= nextProgress) {
         nextProgress += progressEvery;

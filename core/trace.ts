@@ -75,29 +75,39 @@ export class Trace {
     return c;
   }
 
-  private mix(word: number): void {
-    let a = Math.imul(this.h1 ^ word, 0x85ebca6b);
-    a = (a << 13) | (a >>> 19);
-    let b = Math.imul(this.h2 ^ word, 0xc2b2ae35);
-    b = (b << 17) | (b >>> 15);
-    this.h1 = a;
-    this.h2 = (b + a) | 0;
-  }
-
+  /**
+   * Mixes one record into the hash. Canonical encoding, five or six 32-bit words: the kind and
+   * label codes together, the time (low and high 32 bits), node and peer (16 bits each), and the
+   * value — one word when it is a 32-bit integer, else its two float64 halves. Straight-line code
+   * on locals: this runs for every event.
+   */
   record(atUs: number, kind: string, node: number, peer: number, label: string, value: number, detail?: string): void {
     this.count++;
     this.lastKind = kind;
     this.lastLabel = label;
     this.lastNode = node;
-    this.mix(this.code(kind));
-    this.mix(atUs % 4294967296);
-    this.mix(Math.floor(atUs / 4294967296));
-    this.mix(node);
-    this.mix(peer);
-    this.mix(this.code(label));
-    f64[0] = value;
-    this.mix(u32[0]!);
-    this.mix(u32[1]!);
+    let a = this.h1;
+    let b = this.h2;
+    let w = this.code(kind) ^ Math.imul(this.code(label), 0x9e3779b1);
+    a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+    w = atUs % 4294967296;
+    a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+    w = (atUs / 4294967296) | 0;
+    a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+    w = ((node & 0xffff) << 16) | (peer & 0xffff);
+    a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+    if ((value | 0) === value) {
+      w = value;
+      a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+    } else {
+      f64[0] = value;
+      w = u32[0]!;
+      a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+      w = u32[1]! ^ 0x7ff80001;
+      a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
+    }
+    this.h1 = a;
+    this.h2 = b;
     if (this.listener !== null) this.listener(atUs, kind, node, peer, label, value);
     if (this.sink !== null) {
       this.sink(detail === undefined ? { atUs, kind, node, peer, label, value } : { atUs, kind, node, peer, label, value, detail });
