@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOnce } from '../../sim/run.ts';
 import { describe, expect, it } from 'vitest';
 import { run, zombie } from './run.ts';
 
@@ -22,6 +26,24 @@ describe('zombie controller', () => {
     // Every state the zombie sent had been committed: stale, never phantom.
     expect(r.metrics.divergence.phantomStates).toBe(0);
     expect(r.extra['healthyAtEnd']).toBe('yes');
+  });
+
+  it('its send threads send between resume and resignation (late requests exist), and the old epoch sends nothing after it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zombie-'));
+    try {
+      const file = join(dir, 't.jsonl');
+      runOnce({ file: 'test', scenario: zombie, seed: 7, mode: 'zk', overrides: {}, untilUs: 30 * 60 * 1_000_000, traceFile: file });
+      const recs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tUs: number; kind: string; node: string; label: string; detail?: string });
+      const resume = recs.find((r) => r.kind === 'fault' && r.label === 'resume')!;
+      const resign = recs.find((r) => r.kind === 'state' && r.label === 'controller.resign' && r.node === resume.node)!;
+      expect(resign.tUs).toBeGreaterThan(resume.tUs);
+      const control = (r: { kind: string; node: string; label: string }) => r.kind === 'send' && r.node === resume.node && (r.label === 'LeaderAndIsr' || r.label === 'UpdateMetadata');
+      const late = recs.filter((r) => control(r) && r.tUs >= resume.tUs && r.tUs <= resign.tUs);
+      expect(late.length).toBeGreaterThan(0);
+      expect(recs.filter((r) => control(r) && r.tUs > resign.tUs)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resuming while the new controller still loads, every broker applies the late requests; paused mid-writes instead, it resigns before sending any', () => {
