@@ -12,7 +12,7 @@ const ROWS: Row[] = [
   ['  elect', (r) => r.metrics.phases.electMs, 'ms'],
   ['  load', (r) => r.metrics.phases.loadMs, 'ms'],
   ['  propagate', (r) => r.metrics.phases.propagateMs, 'ms'],
-  ['controlled shutdown', (r) => r.metrics.shutdownMs ?? null, 'ms'],
+  ['controlled shutdown', (r) => (r.extra['shutdownClean'] === 'no' && r.metrics.shutdownMs != null ? `${fmt(r.metrics.shutdownMs, 'ms')} (gave up: unclean)` : (r.metrics.shutdownMs ?? null)), 'ms'],
   ['unavailable partition-time', (r) => perSecond(r.metrics.unavailablePartitionMs), 'partition·s'],
   ['max unavailable partitions', (r) => r.metrics.maxUnavailablePartitions, 'partitions'],
   ['max divergence', (r) => r.metrics.divergence.maxPartitions, 'partitions'],
