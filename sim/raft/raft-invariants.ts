@@ -66,7 +66,7 @@ export class RaftInvariants<P> implements RaftObserver<P> {
     p.safety('raft.monotonic-high-watermark', flag('hw'), { on: ['raft.hw'] });
     p.safety('raft.majority-reached-high-watermark', () => this.checkMajority(), { on: ['raft.hw', 'crash'] });
     p.safety('raft.committed-data-consistent', flag('data'), { on: ['raft.hw'] });
-    p.safety('raft.leader-resigns-without-majority', () => this.checkQuorumContact(), { on: ['Fetch', 'FetchResponse', 'raft.hw'] });
+    p.safety('raft.leader-resigns-without-majority', () => this.checkQuorumContact(), { on: ['Fetch', 'FetchResponse', 'FetchSnapshot', 'FetchSnapshotResponse', 'raft.hw'] });
   }
 
   private fail(key: string, detail: string): void {

@@ -88,3 +88,30 @@ describe('check-quorum on the leader\'s own clock (KAFKA-15489)', () => {
     });
   }
 });
+
+describe('check-quorum counts FetchSnapshot (KafkaRaftClient.handleFetchSnapshotRequest)', () => {
+  it('a leader whose only follower is catching up from a snapshot keeps leading, with no violation', () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      // Snapshots every 20 records and the log prefix deleted behind them; 100-byte chunks over a
+      // 100 ms link make the transfer take several seconds, longer than check-quorum.
+      const q = buildQuorum({ voters: 3, seed, snapshotEvery: 20, config: { snapshotChunkBytes: 100 } });
+      q.run(2900);
+      const leader = q.leader()!;
+      const [b, c] = q.voters.filter((v) => v.id !== leader.id);
+      q.sim.installFaults({
+        steps: [
+          { atMs: 3000, action: { type: 'crash', node: b!.name } },
+          { atMs: 8000, action: { type: 'link-fault', from: b!.name, to: leader.node.name, delayMs: 100 } },
+          { atMs: 8000, action: { type: 'link-fault', from: leader.node.name, to: b!.name, delayMs: 100 } },
+          { atMs: 8000, action: { type: 'restart', node: b!.name } },
+          { atMs: 8000, action: { type: 'crash', node: c!.name } },
+        ],
+      });
+      q.run(14_000);
+      expect(q.sim.props.violation, `seed ${seed}`).toBeNull();
+      // b caught up through FetchSnapshot alone for a while, and the leader never had to resign.
+      expect(leader.quorum.isLeader, `seed ${seed}`).toBe(true);
+      expect(q.clients.get(b!.id)!.log.startOffset, `seed ${seed}: ${b!.name} installed a snapshot`).toBeGreaterThan(0);
+    }
+  });
+});
