@@ -6,7 +6,7 @@ import { FastLeaderElection } from './election.ts';
 import { PrepRequestProcessor } from './prep.ts';
 import { ServerCnxns, type ZkServerCosts } from './cnxn.ts';
 import { SessionTracker } from './session-tracker.ts';
-import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
+import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type SyncPayload, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
 
 export interface ZkServerConfig {
   readonly sid: number;
@@ -59,9 +59,8 @@ export class QuorumPeer implements NodeBehavior {
   private appliedIndex: number;
   private readonly election: FastLeaderElection;
   readonly cnxns: ServerCnxns;
-  private fsyncing = false;
   private syncedZxid: Zxid;
-  private readonly syncedWaiters: ((z: Zxid) => void)[] = [];
+  private syncedWaiters: { gen: number; fn: () => void }[] = [];
   // leader state
   private leaderEpoch = -1;
   private counter = 0;
@@ -234,25 +233,28 @@ export class QuorumPeer implements NodeBehavior {
       case 'NewLeader':
         if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
         this.heardLeader();
-        this.onNewLeader(msg.epoch, msg.sync);
+        this.onNewLeader(msg.epoch, msg.round, msg.sync);
         return;
       case 'AckNewLeader':
         this.onAckNewLeader(peer, msg.epoch);
         return;
       case 'UpToDate':
-        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid || !this.synced || msg.epoch !== this.zab.currentEpoch) return;
         this.heardLeader();
         this.serving = true;
         this.node.note('zk.following', this.leaderSid);
         return;
+      // Learner.syncWithLeader reads the leader's stream only after NEWLEADER on its own socket:
+      // packets of an older connection (held by a partition, retransmitted after the heal) and of
+      // an older epoch are not this leader's proposals to us.
       case 'Proposal':
-        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid || !this.synced || msg.epoch !== this.zab.currentEpoch) return;
         this.heardLeader();
         for (const t of msg.txns) this.logAppend(t);
         this.fsyncLog();
         return;
       case 'Commit':
-        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
+        if (this.state !== 'FOLLOWING' || peer !== this.leaderSid || !this.synced || msg.epoch !== this.zab.currentEpoch) return;
         this.heardLeader();
         this.applyUpTo(msg.zxid);
         return;
@@ -313,49 +315,64 @@ export class QuorumPeer implements NodeBehavior {
     this.lastLogged = t.zxid;
   }
 
-  /** Flushes what is logged; ACKs (follower) or counts the leader's own ack when the fsync completes. */
-  private fsyncLog(): void {
-    if (this.fsyncing || this.syncedZxid >= this.lastLogged) return;
+  /**
+   * SyncRequestProcessor group commit: flushes what is logged; when the fsync completes a follower
+   * ACKs and the leader counts its own ack — only for txns that fsync covered. `force` also flushes
+   * pending small files (the epoch files) with nothing new in the log.
+   */
+  private fsyncLog(force = false): void {
+    if (this.fsyncing) {
+      if (force) this.fsyncAgain = true;
+      return;
+    }
+    if (!force && this.log.syncedLength >= this.log.length) return;
     this.fsyncing = true;
+    this.fsyncAgain = false;
+    const gen = ++this.fsyncStarted;
     const store = this.node.store;
     const point = store.syncPoint();
-    const upTo = this.lastLogged;
+    const startLen = this.log.length;
+    this.fsyncTruncatedTo = startLen;
     let bytes = 0;
     for (let i = this.log.syncedLength; i < this.log.length; i++) bytes += this.log.entries[i]!.sizeBytes;
     const costUs = this.cfg.costs.txnLogFsyncUs + (bytes * 1e6) / this.node.sim.disk.writeBytesPerSec;
-    this.node.executor('disk').submit('zk-txnlog-fsync', costUs, () => {
+    this.node.executor('disk').submit(bytes > 0 ? 'zk-txnlog-fsync' : 'zk-epoch-fsync', costUs, () => {
+      // A truncation while the fsync ran: entries appended since at the same positions were not
+      // part of what it wrote.
+      if (this.fsyncTruncatedTo < startLen) point.logLengths.set('txnlog', this.fsyncTruncatedTo);
       store.completeSync(point);
       this.fsyncing = false;
-      this.syncedZxid = Math.max(this.syncedZxid, upTo);
-      this.onSynced(upTo);
-      this.fsyncLog();
+      const len = this.log.syncedLength;
+      this.syncedZxid = len > 0 ? this.log.entries[len - 1]!.zxid : this.baseZxid();
+      this.onSynced(this.syncedZxid, gen);
+      this.fsyncLog(this.fsyncAgain);
     });
   }
 
-  private onSynced(upTo: Zxid): void {
-    if (this.state === 'FOLLOWING' && this.leaderSid >= 0) {
+  private fsyncing = false;
+  private fsyncAgain = false;
+  private fsyncStarted = 0;
+  private fsyncTruncatedTo = 0;
+
+  private onSynced(upTo: Zxid, gen: number): void {
+    if (this.state === 'FOLLOWING' && this.leaderSid >= 0 && this.synced) {
       this.sendPeer(this.leaderSid, { type: 'Ack', epoch: this.zab.currentEpoch, zxid: upTo }, 24);
     } else if (this.state === 'LEADING') {
       this.tryCommit();
     }
-    const w = this.syncedWaiters.splice(0);
-    for (const fn of w) fn(upTo);
+    if (this.syncedWaiters.length > 0) {
+      const ready = this.syncedWaiters.filter((w) => w.gen <= gen);
+      this.syncedWaiters = this.syncedWaiters.filter((w) => w.gen > gen);
+      for (const w of ready) w.fn();
+    }
   }
 
+  /** Writes the epoch files; `then` runs once an fsync started after the write has completed. */
   private persistEpochs(z: DurableZab, then: () => void): void {
     this.zab = z;
     this.node.store.put('zab', z);
-    this.syncedWaiters.push(() => then());
-    if (this.fsyncing) return;
-    // Force an fsync even with nothing new in the log.
-    this.fsyncing = true;
-    const point = this.node.store.syncPoint();
-    this.node.executor('disk').submit('zk-epoch-fsync', this.cfg.costs.txnLogFsyncUs, () => {
-      this.node.store.completeSync(point);
-      this.fsyncing = false;
-      this.onSynced(this.syncedZxid);
-      this.fsyncLog();
-    });
+    this.syncedWaiters.push({ gen: this.fsyncStarted + 1, fn: then });
+    this.fsyncLog(true);
   }
 
   /** Replay at startup: tree only. */
@@ -450,29 +467,41 @@ export class QuorumPeer implements NodeBehavior {
     for (const h of this.learners.values()) this.syncLearner(h, (h as { lastZxidAtInfo?: Zxid }).lastZxidAtInfo ?? 0);
   }
 
+  /**
+   * LearnerHandler.syncFollower: DIFF when the learner's last zxid is in our committed log; TRUNC
+   * to the newest committed zxid below it when the learner's log runs past our history (txns it
+   * logged that were never committed: ZooKeeper's "TRUNC to maxCommittedLog" and, for a zxid
+   * missing from our log, "TRUNC to prevProposalZxid"), followed by the txns after that point;
+   * SNAP when its last zxid predates our log.
+   */
   private syncLearner(l: LearnerHandler, lastZxid: Zxid): void {
     const entries = this.log.entries;
-    // DIFF when the learner's last zxid is in our committed log; otherwise SNAP.
     let idx = -1;
-    if (lastZxid === this.tree.lastProcessedZxid && this.appliedIndex === entries.length) idx = entries.length;
-    else {
-      for (let i = this.appliedIndex - 1; i >= 0; i--) {
-        const z = entries[i]!.zxid;
-        if (z === lastZxid) { idx = i + 1; break; }
-        if (z < lastZxid) break;
+    let fromZxid = lastZxid;
+    for (let i = this.appliedIndex - 1; i >= 0; i--) {
+      const z = entries[i]!.zxid;
+      if (z <= lastZxid) {
+        idx = i + 1;
+        fromZxid = z;
+        break;
       }
-      if (idx < 0 && lastZxid === this.baseZxid()) idx = 0;
+    }
+    const base = this.baseZxid();
+    if (idx < 0 && lastZxid >= base) {
+      idx = 0;
+      fromZxid = base;
     }
     const committed = entries.slice(0, this.appliedIndex);
     if (idx >= 0) {
       const txns = committed.slice(idx);
       let bytes = 32;
       for (const t of txns) bytes += t.sizeBytes;
-      this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, sync: { kind: 'diff', txns } }, bytes);
+      const kind = fromZxid === lastZxid ? 'diff' : 'trunc';
+      this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, round: l.round, sync: { kind, fromZxid, txns } }, bytes);
     } else {
       const tree = this.snapshotTree();
       const bytes = 64 + tree.nodes.size * 64 + tree.partitions.size * 24;
-      this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, sync: { kind: 'snap', tree: { tree }, lastZxid: this.tree.lastProcessedZxid, committedCount: this.committedCount } }, bytes);
+      this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, round: l.round, sync: { kind: 'snap', tree: { tree }, lastZxid: this.tree.lastProcessedZxid, committedCount: this.committedCount } }, bytes);
     }
     // Proposals not yet committed follow the sync, as Leader.startForwarding does.
     const outstanding = entries.slice(this.appliedIndex);
@@ -657,25 +686,29 @@ export class QuorumPeer implements NodeBehavior {
     });
   }
 
-  private onNewLeader(epoch: number, sync: { kind: 'diff'; txns: readonly Txn[] } | { kind: 'snap'; tree: unknown; lastZxid: Zxid; committedCount: number }): void {
-    if (this.synced) return;
+  private onNewLeader(epoch: number, round: number, sync: SyncPayload): void {
+    // A NEWLEADER answering an older connection attempt (its socket is gone in ZooKeeper).
+    if (this.synced || round !== this.followRound) return;
     this.synced = true;
-    if (sync.kind === 'diff') {
-      // Our log may hold a suffix the leader never committed: drop what we have not applied.
-      this.log.truncate(this.appliedIndex);
-      this.lastLogged = this.appliedIndex > 0 ? this.log.entries[this.appliedIndex - 1]!.zxid : this.tree.lastProcessedZxid;
+    if (sync.kind !== 'snap') {
+      // Learner.syncWithLeader: on TRUNC, ZKDatabase.truncateLog drops every txn after the
+      // leader's zxid (and reloads the tree if it had applied them); on DIFF nothing is past it.
+      let keep = this.log.length;
+      while (keep > 0 && this.log.entries[keep - 1]!.zxid > sync.fromZxid) keep--;
+      this.truncateLog(keep);
       for (const t of sync.txns) this.logAppend(t);
+      // Everything up to the leader's history is committed: our own logged prefix and the DIFF.
       this.applyUpTo(Number.MAX_SAFE_INTEGER);
     } else {
       const s = sync.tree as { tree: DataTree };
       // SNAP: the leader's tree replaces ours, and becomes our on-disk snapshot with an empty log.
       this.tree = s.tree;
-      this.log.truncate(0);
+      this.truncateLog(0);
       this.appliedIndex = 0;
       this.lastLogged = sync.lastZxid;
-      this.syncedZxid = Math.min(this.syncedZxid, sync.lastZxid);
       this.committedCount = sync.committedCount;
       this.node.store.put('snapshot', { tree: this.tree.clone(), count: sync.committedCount });
+      this.syncedZxid = Math.min(this.syncedZxid, sync.lastZxid);
       this.cnxns.treeReplaced();
     }
     this.lastCommitted = this.lastLogged;
@@ -683,6 +716,27 @@ export class QuorumPeer implements NodeBehavior {
       if (this.state === 'FOLLOWING') this.sendPeer(this.leaderSid, { type: 'AckNewLeader', epoch }, 16);
     });
     this.fsyncLog();
+  }
+
+  /**
+   * Drops log entries from `keep` on. Entries already applied to the tree (a restarted server
+   * replays its whole log, uncommitted tail included) force a reload from snapshot + kept log,
+   * as ZKDatabase.truncateLog does.
+   */
+  private truncateLog(keep: number): void {
+    if (keep >= this.log.length) return;
+    this.log.truncate(keep);
+    this.fsyncTruncatedTo = Math.min(this.fsyncTruncatedTo, keep);
+    if (keep < this.appliedIndex) {
+      const snap = this.node.store.get<{ tree: DataTree; count: number }>('snapshot');
+      this.tree = snap !== undefined ? snap.tree.clone() : new DataTree(0);
+      for (let i = 0; i < keep; i++) this.applyOnly(this.log.entries[i]!);
+      this.appliedIndex = keep;
+      this.committedCount = (snap?.count ?? 0) + keep;
+      this.cnxns.treeReplaced();
+    }
+    this.lastLogged = keep > 0 ? this.log.entries[keep - 1]!.zxid : this.baseZxid();
+    this.syncedZxid = Math.min(this.syncedZxid, this.lastLogged);
   }
 
   /** A client's write arrived at this follower: forward it (FollowerRequestProcessor). */

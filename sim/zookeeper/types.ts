@@ -134,7 +134,8 @@ export interface Vote {
 export type QuorumMsg =
   | { readonly type: 'Notification'; readonly vote: Vote; readonly electionEpoch: number; readonly state: ServerState; readonly sid: number }
   | { readonly type: 'FollowerInfo'; readonly sid: number; readonly acceptedEpoch: number; readonly lastZxid: Zxid; readonly round: number }
-  | { readonly type: 'NewLeader'; readonly epoch: number; readonly sync: SyncPayload }
+  /** `round` names the learner's connection attempt it answers (a new socket in ZooKeeper). */
+  | { readonly type: 'NewLeader'; readonly epoch: number; readonly round: number; readonly sync: SyncPayload }
   | { readonly type: 'AckNewLeader'; readonly epoch: number }
   | { readonly type: 'UpToDate'; readonly epoch: number }
   | { readonly type: 'Proposal'; readonly epoch: number; readonly txns: readonly Txn[] }
@@ -146,9 +147,14 @@ export type QuorumMsg =
   | { readonly type: 'SyncRequest'; readonly epoch: number; readonly token: number }
   | { readonly type: 'SyncResponse'; readonly epoch: number; readonly token: number };
 
-/** How the leader brings a learner up to date: the txns it lacks, or the whole tree. */
+/**
+ * How the leader brings a learner up to date (LearnerHandler.syncFollower): DIFF, the committed txns
+ * after `fromZxid`, the learner's last zxid; TRUNC, the learner's log runs past the leader's history
+ * or off it, so it first drops every txn after `fromZxid` (a zxid of the leader's committed log), then
+ * takes the txns after it; or SNAP, the whole tree.
+ */
 export type SyncPayload =
-  | { readonly kind: 'diff'; readonly txns: readonly Txn[] }
+  | { readonly kind: 'diff' | 'trunc'; readonly fromZxid: Zxid; readonly txns: readonly Txn[] }
   | { readonly kind: 'snap'; readonly tree: unknown; readonly lastZxid: Zxid; readonly committedCount: number };
 
 export type ZkMsg = ZkClientMsg | QuorumMsg;
