@@ -21,6 +21,8 @@ interface Pending {
   readonly request: Request;
   readonly writerEpoch: number;
   readonly cb: Callback;
+  /** Position in the current connection's send stream (set on each transmit). */
+  seq: number;
 }
 
 /**
@@ -33,6 +35,10 @@ interface Pending {
  * `maxInFlight` outstanding; requests outstanding on a lost connection are re-sent after
  * reconnecting (Kafka's retryRequestsUntilConnected), and fail with SESSIONEXPIRED on expiry.
  * Watches are one-shot and re-registered on reconnect (SetWatches).
+ * The server answers a session's requests and pings in the order it got them; a reply that
+ * overtakes an earlier unanswered request means the stream lost something, and the client drops
+ * the connection and reconnects, as ClientCnxn.SendThread.readResponse does on "Xid out of order"
+ * (a lossy link can lose a message whose TCP stream would have stalled instead).
  */
 export class ZooKeeperClient {
   state: 'CONNECTING' | 'CONNECTED' | 'CLOSED' = 'CONNECTING';
@@ -47,6 +53,9 @@ export class ZooKeeperClient {
   private lastHeardUs = 0;
   private lastSentUs = 0;
   private timer = -1;
+  /** Send-stream positions of this connection: requests and pings, in order. */
+  private sendSeq = 0;
+  private readonly pingSeqs: number[] = [];
   private negotiatedMs: number;
   /** How many sessions this client has had (Kafka re-creates one after expiry). */
   sessionsCreated = 0;
@@ -149,6 +158,7 @@ export class ZooKeeperClient {
     }
     if (now >= this.lastSentUs + this.readTimeoutUs / 2) {
       this.node.send(this.servers[this.server]!, { type: 'ZkPing', sessionId: this.sessionId }, 16);
+      this.pingSeqs.push(++this.sendSeq);
       this.lastSentUs = now;
     }
     this.arm();
@@ -175,6 +185,7 @@ export class ZooKeeperClient {
         this.negotiatedMs = msg.timeoutMs;
         if (fresh) this.sessionsCreated++;
         this.state = 'CONNECTED';
+        this.pingSeqs.length = 0;
         this.lastHeardUs = this.node.monoNowUs;
         this.node.note('zk.client.connected', this.server);
         this.arm();
@@ -189,15 +200,19 @@ export class ZooKeeperClient {
         this.heard();
         const p = this.outstanding.get(msg.cxid);
         if (p === undefined) return;
+        if (this.overtaken(p.seq)) return;
         this.outstanding.delete(msg.cxid);
         if (msg.response.zxid > this.lastZxid) this.lastZxid = msg.response.zxid;
         p.cb(msg.response);
         this.pump();
         return;
       }
-      case 'ZkPingResponse':
+      case 'ZkPingResponse': {
         this.heard();
+        const seq = this.pingSeqs.shift();
+        if (seq !== undefined) this.overtaken(seq);
         return;
+      }
       case 'WatcherEvent': {
         this.heard();
         const w = this.watches.get(msg.path);
@@ -211,6 +226,19 @@ export class ZooKeeperClient {
       default:
         assertNever(msg as never);
     }
+  }
+
+  /** A reply for stream position `seq` while an earlier request is unanswered: reconnect. */
+  private overtaken(seq: number): boolean {
+    if (this.state !== 'CONNECTED') return false;
+    for (const p of this.outstanding.values()) {
+      if (p.seq < seq) {
+        this.node.note('zk.client.xid.out.of.order', p.cxid);
+        this.disconnected();
+        return true;
+      }
+    }
+    return false;
   }
 
   private heard(): void {
@@ -256,7 +284,7 @@ export class ZooKeeperClient {
   }
 
   private enqueue(request: Request, writerEpoch: number, cb: Callback): void {
-    this.waiting.push({ cxid: this.nextCxid++, request, writerEpoch, cb });
+    this.waiting.push({ cxid: this.nextCxid++, request, writerEpoch, cb, seq: 0 });
     this.pump();
   }
 
@@ -274,6 +302,7 @@ export class ZooKeeperClient {
   }
 
   private transmit(p: Pending): void {
+    p.seq = ++this.sendSeq;
     this.node.send(this.servers[this.server]!, { type: 'ZkRequest', sessionId: this.sessionId, cxid: p.cxid, request: p.request, writerEpoch: p.writerEpoch }, this.opts.requestBytes(p.request));
     this.lastSentUs = this.node.monoNowUs;
   }

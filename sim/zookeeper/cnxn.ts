@@ -17,6 +17,8 @@ export interface ZkServerCosts {
 interface Slot {
   readonly cxid: number;
   response: Response | null;
+  /** A ping: answered in order behind the session's earlier requests (CommitProcessor keeps session order). */
+  readonly ping?: boolean;
 }
 
 /** One client connection (NIOServerCnxn): its session and the responses owed, in request order. */
@@ -87,7 +89,9 @@ export class ServerCnxns {
         const c = this.byClient.get(from.id);
         if (c === undefined || c.sessionId !== msg.sessionId) return;
         peer.touch(c.sessionId);
-        this.send(from, { type: 'ZkPingResponse' }, 16);
+        const slot: Slot = { cxid: -2, response: null, ping: true };
+        c.slots.push(slot);
+        this.fill(c, slot, { code: 'OK', zxid: peer.tree.lastProcessedZxid });
         return;
       }
       case 'ZkRequest': {
@@ -144,7 +148,8 @@ export class ServerCnxns {
     if (this.byClient.get(c.client.id) !== c) return;
     while (c.slots.length > 0 && c.slots[0]!.response !== null) {
       const s = c.slots.shift()!;
-      this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs));
+      if (s.ping === true) this.send(c.client, { type: 'ZkPingResponse' }, 16);
+      else this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs));
     }
   }
 

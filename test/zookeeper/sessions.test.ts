@@ -192,3 +192,28 @@ describe('ZooKeeper znodes', () => {
     expect(new Set(zk.leaderTree()!.get('/q')!.children).size).toBe(6);
   });
 });
+
+describe('ZooKeeper client over a lossy link', () => {
+  it('a request the link loses is answered after the client sees a later ping answered first and reconnects (ClientCnxn "Xid out of order")', () => {
+    const run = (lossy: boolean): { codes: string[]; reconnects: number } => {
+      const { sim, zk } = ensemble(21);
+      const c = client(sim, zk, 'c0', 18000);
+      sim.run({ untilUs: 14_000_000 });
+      expect(c.zk().connected).toBe(true);
+      const srv = zk.nodes[c.zk().serverIndex]!;
+      if (lossy) sim.net.setLinkFault(c.node.id, srv.id, { drop: 1 });
+      const codes: string[] = [];
+      c.zk().write([{ type: 'create', path: '/lost', data: 1, dataBytes: 1, ephemeral: false, sequential: false }], (r) => codes.push(r.code));
+      sim.run({ untilUs: 14_100_000 });
+      sim.net.clearLinkFaults();
+      sim.run({ untilUs: 60_000_000 });
+      return { codes, reconnects: c.states.filter((s) => s.state === 'Disconnected').length };
+    };
+    const clean = run(false);
+    expect(clean).toEqual({ codes: ['OK'], reconnects: 0 });
+    const lossy = run(true);
+    // Pings keep the session alive, so only the out-of-order reply can reveal the loss.
+    expect(lossy.codes).toEqual(['OK']);
+    expect(lossy.reconnects).toBe(1);
+  });
+});
