@@ -116,6 +116,7 @@ export class ZkBroker implements NodeBehavior {
       stats: env.stats,
       bugs: env.bugs,
       isrChangeNotification: env.isrChangeNotification,
+      controllerEpochSeen: () => this.controllerEpochSeen,
     });
   }
 
@@ -151,13 +152,24 @@ export class ZkBroker implements NodeBehavior {
   private register(): void {
     this.needsRegister = false;
     const sessionAtStart = this.zk.sessionId;
-    this.zk.write([{ type: 'create', path: `${BROKER_IDS_PATH}/${this.id}`, data: this.id, dataBytes: 200, ephemeral: true, sequential: false }], (r) => {
+    const path = `${BROKER_IDS_PATH}/${this.id}`;
+    const registered = (czxid: number): void => {
+      this.brokerEpoch = czxid;
+      this.node.note('broker.registered', this.brokerEpoch);
+      this.env.tracker().setBrokerServing(this.id, true);
+      this.zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => undefined);
+      this.controller.elect();
+    };
+    this.zk.write([{ type: 'create', path, data: this.id, dataBytes: 200, ephemeral: true, sequential: false }], (r) => {
       if (r.code === 'OK') {
-        this.brokerEpoch = r.createdZxids![0]!;
-        this.node.note('broker.registered', this.brokerEpoch);
-        this.env.tracker().setBrokerServing(this.id, true);
-        this.zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => undefined);
-        this.controller.elect();
+        registered(r.createdZxids![0]!);
+      } else if (r.code === 'NODEEXISTS' && this.zk.sessionId === sessionAtStart) {
+        // KafkaZkClient.checkedEphemeralCreate: the create may have succeeded on a connection whose
+        // reply was lost (the client re-sent it); a node owned by this session is ours.
+        this.zk.read({ type: 'getData', path, watch: false }, (d) => {
+          if (d.code === 'OK' && d.stat!.ephemeralOwner === sessionAtStart) registered(d.stat!.czxid);
+          else this.node.setTimer('register-retry', 1_000_000, () => this.register());
+        });
       } else if (r.code === 'NODEEXISTS' || r.code === 'SESSIONEXPIRED') {
         // The old session's registration is still there until it expires: try again.
         this.node.setTimer('register-retry', 1_000_000, () => {

@@ -4,7 +4,7 @@ import type { ClusterLayout } from '../cluster/layout.ts';
 import { NO_LEADER, PartitionStateBatch, PartitionTable } from '../cluster/partitions.ts';
 import type { ClusterTracker } from '../cluster/tracker.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
-import type { Op, Response } from '../zookeeper/types.ts';
+import { ANY_VERSION, type Op, type Response } from '../zookeeper/types.ts';
 import { ControllerChannelManager, type QueuedRequest } from './channel.ts';
 import { MAX_STATES_PER_CHUNK, type ZkModeMsg } from './messages.ts';
 import { processAlterPartition, processControlledShutdown, processIsrChangeNotification } from './controller-requests.ts';
@@ -35,6 +35,8 @@ export interface ControllerHost {
   readonly bugs: ReadonlySet<string>;
   /** isr.change.notification.enable: watch /isr_change_notification. */
   readonly isrChangeNotification: boolean;
+  /** The highest controller epoch this broker has seen in control requests (what-if 'zk.controller-epoch-from-cache'). */
+  readonly controllerEpochSeen: () => number;
 }
 
 export interface ControllerStats {
@@ -157,10 +159,7 @@ export class KafkaController {
           done(); // someone is controller; the watch tells us when it goes away
           return;
         }
-        zk.read({ type: 'getData', path: CONTROLLER_EPOCH_PATH, watch: false }, (e) => {
-          if (e.code !== 'OK') return done();
-          const epoch = e.data as number;
-          const version = e.stat!.version;
+        const register = (epoch: number, version: number): void => {
           // registerControllerAndIncrementControllerEpoch: one multi, the epoch's zkVersion as fence.
           zk.write(
             [
@@ -174,16 +173,37 @@ export class KafkaController {
                 return;
               }
               this.epoch = epoch + 1;
-              this.epochZkVersion = version + 1;
-              this.h.tracker.milestone('elect');
-              this.becomeActive();
-              this.onControllerFailover(done);
+              if (version !== ANY_VERSION) {
+                this.epochZkVersion = version + 1;
+                this.won(done);
+                return;
+              }
+              // The unconditional write told it no zkVersion: it reads the one it just wrote.
+              zk.read({ type: 'getData', path: CONTROLLER_EPOCH_PATH, watch: false }, (e) => {
+                this.epochZkVersion = e.stat?.version ?? -1;
+                this.won(done);
+              });
             },
             epoch + 1,
           );
+        };
+        // What-if 'zk.controller-epoch-from-cache': the new epoch is one more than the highest the
+        // broker saw in LeaderAndIsr/UpdateMetadata, written unconditionally. A broker cut off from
+        // the controllers (or restarted) while failovers happened holds an old epoch: it writes one
+        // the ensemble has already seen.
+        if (this.h.bugs.has('zk.controller-epoch-from-cache')) return register(this.h.controllerEpochSeen(), ANY_VERSION);
+        zk.read({ type: 'getData', path: CONTROLLER_EPOCH_PATH, watch: false }, (e) => {
+          if (e.code !== 'OK') return done();
+          register(e.data as number, e.stat!.version);
         });
       });
     });
+  }
+
+  private won(done: () => void): void {
+    this.h.tracker.milestone('elect');
+    this.becomeActive();
+    this.onControllerFailover(done);
   }
 
   /** The session expired or another controller was seen: onControllerResignation. */

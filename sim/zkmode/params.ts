@@ -16,6 +16,9 @@ export const ZK_BUGS: readonly string[] = [
   // brokers skip the controller-epoch check on LeaderAndIsr/UpdateMetadata → broker.no-stale-controller-epoch
   // (the zombie controller's late requests).
   'zk.no-controller-epoch-check',
+  // a broker elects itself with the controller epoch it last saw in requests + 1, written without the
+  // zkVersion check (not read from /controller_epoch) → zk.controller-epoch-monotonic.
+  'zk.controller-epoch-from-cache',
   // a ZooKeeper leader commits on its own ACK → zab.prefix-consistency.
   'zab.commit-without-quorum',
   // a newly elected ZooKeeper leader reuses the newest accepted epoch instead of one more → zab.leadership.

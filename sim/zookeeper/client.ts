@@ -57,6 +57,8 @@ export class ZooKeeperClient {
   private sendSeq = 0;
   private readonly pingSeqs: number[] = [];
   private negotiatedMs: number;
+  /** The current connection attempt (socket); the first is numbered above every one of an earlier incarnation. */
+  private conn: number;
   /** How many sessions this client has had (Kafka re-creates one after expiry). */
   sessionsCreated = 0;
 
@@ -67,6 +69,7 @@ export class ZooKeeperClient {
   ) {
     this.negotiatedMs = opts.sessionTimeoutMs;
     this.server = node.rng.int(servers.length);
+    this.conn = node.incarnation * 1_000_000;
   }
 
   /** Warm start: the session already exists and this client is connected to `server`. */
@@ -108,7 +111,8 @@ export class ZooKeeperClient {
 
   private sendConnect(): void {
     const watches = [...this.watches.values()];
-    this.node.send(this.servers[this.server]!, { type: 'ConnectRequest', sessionId: this.sessionId, timeoutMs: this.opts.sessionTimeoutMs, lastZxidSeen: this.lastZxid, watches }, 48 + watches.length * 24);
+    this.conn++;
+    this.node.send(this.servers[this.server]!, { type: 'ConnectRequest', conn: this.conn, sessionId: this.sessionId, timeoutMs: this.opts.sessionTimeoutMs, lastZxidSeen: this.lastZxid, watches }, 48 + watches.length * 24);
     this.lastSentUs = this.node.monoNowUs;
     this.lastHeardUs = this.node.monoNowUs;
     this.node.cancelTimer(this.timer);
@@ -175,7 +179,8 @@ export class ZooKeeperClient {
     if (this.state === 'CLOSED' || this.servers[this.server] !== from) return;
     switch (msg.type) {
       case 'ConnectResponse': {
-        if (this.state !== 'CONNECTING') return;
+        // An answer to an attempt given up on (held by a partition, say) arrives on a closed socket.
+        if (this.state !== 'CONNECTING' || msg.conn !== this.conn) return;
         if (msg.expired) {
           this.expire();
           return;

@@ -24,6 +24,8 @@ interface Slot {
 /** One client connection (NIOServerCnxn): its session and the responses owed, in request order. */
 interface Cnxn {
   readonly client: SimNode;
+  /** The client's connection attempt this connection answers (ConnectRequest.conn). */
+  readonly conn: number;
   readonly sessionId: number;
   readonly slots: Slot[];
 }
@@ -42,8 +44,8 @@ export class ServerCnxns {
   private readonly dataWatches: WatchTable = new Map();
   private readonly existWatches: WatchTable = new Map();
   private readonly childWatches: WatchTable = new Map();
-  /** createSession txns this server submitted, by session: the connecting client. */
-  private readonly connecting = new Map<number, SimNode>();
+  /** createSession txns this server submitted, by session: the connecting client and its attempt. */
+  private readonly connecting = new Map<number, { client: SimNode; conn: number }>();
   private nextSession = 1;
 
   constructor(
@@ -66,23 +68,25 @@ export class ServerCnxns {
       case 'ConnectRequest': {
         // ZooKeeperServer.processConnectRequest refuses a client that has seen a newer zxid.
         if (msg.lastZxidSeen > peer.tree.lastProcessedZxid) return;
+        // A newer socket of this client is open here: this attempt was abandoned before it arrived.
+        if (this.superseded(from, msg.conn)) return;
         this.drop(from.id);
         if (msg.sessionId === 0) {
           const node = peer.node;
           const session = (peer.sid + 1) * 1e9 + node.incarnation * 1e6 + this.nextSession++;
-          this.connecting.set(session, from);
+          this.connecting.set(session, { client: from, conn: msg.conn });
           this.write(session, -1, [{ type: 'createSession', session, timeoutMs: msg.timeoutMs }], -1);
           return;
         }
         const timeoutMs = peer.tree.sessions.get(msg.sessionId);
         if (timeoutMs === undefined || peer.sessions?.has(msg.sessionId) === false && peer.state === 'LEADING') {
-          this.send(from, { type: 'ConnectResponse', sessionId: msg.sessionId, timeoutMs: 0, expired: true }, 32);
+          this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs: 0, expired: true }, 32);
           return;
         }
-        this.open(from, msg.sessionId);
+        this.open(from, msg.conn, msg.sessionId);
         peer.touch(msg.sessionId);
         this.setWatches(msg.sessionId, msg.watches, msg.lastZxidSeen);
-        this.send(from, { type: 'ConnectResponse', sessionId: msg.sessionId, timeoutMs, expired: false }, 32);
+        this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs, expired: false }, 32);
         return;
       }
       case 'ZkPing': {
@@ -127,10 +131,16 @@ export class ServerCnxns {
     else peer.forwardWrite(session, cxid, ops, writerEpoch);
   }
 
-  private open(client: SimNode, sessionId: number): Cnxn {
+  /** Whether a connection of a newer attempt of this client is already open here. */
+  private superseded(client: SimNode, conn: number): boolean {
+    const cur = this.byClient.get(client.id);
+    return cur !== undefined && cur.conn > conn;
+  }
+
+  private open(client: SimNode, conn: number, sessionId: number): Cnxn {
     const old = this.bySession.get(sessionId);
     if (old !== undefined) this.drop(old.client.id);
-    const c: Cnxn = { client, sessionId, slots: [] };
+    const c: Cnxn = { client, conn, sessionId, slots: [] };
     this.byClient.set(client.id, c);
     this.bySession.set(sessionId, c);
     return c;
@@ -214,11 +224,14 @@ export class ServerCnxns {
     if (t.origin !== this.peer.sid) return;
     const first = t.ops[0];
     if (first !== undefined && first.type === 'createSession') {
-      const client = this.connecting.get(first.session);
+      const att = this.connecting.get(first.session);
       this.connecting.delete(first.session);
-      if (client === undefined) return;
-      this.open(client, first.session);
-      this.send(client, { type: 'ConnectResponse', sessionId: first.session, timeoutMs: first.timeoutMs, expired: false }, 32);
+      if (att === undefined) return;
+      // The client opened a newer socket here while this session was being created: the session is
+      // an orphan (it expires unused), the newer connection stays.
+      if (this.superseded(att.client, att.conn)) return;
+      this.open(att.client, att.conn, first.session);
+      this.send(att.client, { type: 'ConnectResponse', conn: att.conn, sessionId: first.session, timeoutMs: first.timeoutMs, expired: false }, 32);
       return;
     }
     const c = this.bySession.get(t.session);
@@ -283,7 +296,7 @@ export class ServerCnxns {
 
   /** Warm start: a client already connected here with an open session. */
   warmOpen(client: SimNode, session: number): void {
-    this.open(client, session);
+    this.open(client, client.incarnation * 1_000_000, session);
   }
 
   warmWatch(session: number, path: string, kind: WatchReg['kind']): void {

@@ -102,8 +102,12 @@ export type WatchEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' |
 // ---- client protocol (ClientCnxn ↔ NIOServerCnxn) ----
 
 export type ZkClientMsg =
-  | { readonly type: 'ConnectRequest'; readonly sessionId: number; readonly timeoutMs: number; readonly lastZxidSeen: Zxid; readonly watches: readonly WatchReg[] }
-  | { readonly type: 'ConnectResponse'; readonly sessionId: number; readonly timeoutMs: number; readonly expired: boolean }
+  /**
+   * `conn` names the connection attempt (the socket): it grows with every attempt of a client, across
+   * restarts. An attempt the client gave up on is a closed socket: what comes back on it is never read.
+   */
+  | { readonly type: 'ConnectRequest'; readonly conn: number; readonly sessionId: number; readonly timeoutMs: number; readonly lastZxidSeen: Zxid; readonly watches: readonly WatchReg[] }
+  | { readonly type: 'ConnectResponse'; readonly conn: number; readonly sessionId: number; readonly timeoutMs: number; readonly expired: boolean }
   | { readonly type: 'ZkRequest'; readonly sessionId: number; readonly cxid: number; readonly request: Request; readonly writerEpoch: number }
   | { readonly type: 'ZkResponse'; readonly cxid: number; readonly response: Response }
   | { readonly type: 'ZkPing'; readonly sessionId: number }

@@ -18,7 +18,7 @@ export function ensemble(seed: number, opts: { servers?: number; warm?: boolean;
   return { sim, zk };
 }
 
-export function client(sim: Simulation, zk: ZkEnsemble, name: string, sessionTimeoutMs = 18000, connect = true): TestClient {
+export function client(sim: Simulation, zk: ZkEnsemble, name: string, sessionTimeoutMs = 18000, connect = true, onState?: (s: KeeperState, zk: ZooKeeperClient) => void): TestClient {
   const states: TestClient['states'] = [];
   const watches: TestClient['watches'] = [];
   let c: ZooKeeperClient | null = null;
@@ -26,7 +26,10 @@ export function client(sim: Simulation, zk: ZkEnsemble, name: string, sessionTim
     c = new ZooKeeperClient(n, zk.nodes, {
       sessionTimeoutMs,
       maxInFlight: 10,
-      onState: (s) => states.push({ atMs: sim.nowUs / 1000, state: s }),
+      onState: (s) => {
+        states.push({ atMs: sim.nowUs / 1000, state: s });
+        onState?.(s, c!);
+      },
       onWatch: (path, event) => watches.push({ atMs: sim.nowUs / 1000, path, event }),
       requestBytes: (r: Request) => (r.kind === 'write' ? 64 : 48),
     });

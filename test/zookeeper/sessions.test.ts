@@ -119,6 +119,29 @@ describe('ZooKeeper sessions', () => {
     expect(exp!.atMs).toBeGreaterThan(50_000);
   });
 
+  it('after a partition, answers to connection attempts the client gave up on are not taken for the current one; a re-created session keeps its connection', () => {
+    const { sim, zk } = ensemble(12);
+    const results: string[] = [];
+    // Kafka's reaction to expiry: a new session (ZooKeeperClient.reinitialize), then its registration.
+    const c = client(sim, zk, 'c0', SESSION_MS, true, (s, z) => {
+      if (s === 'Expired') z.reinitialize();
+      if (s === 'SyncConnected' && z.sessionsCreated === 2) z.write([create('/mine', true)], (r) => results.push(r.code));
+    });
+    sim.run({ untilUs: 8_000_000 });
+    // The partition holds every connect attempt; healing delivers them all at once, with their answers.
+    sim.net.partition({ type: 'symmetric', a: [c.node.id], b: zk.nodes.map((n) => n.id) });
+    sim.run({ untilUs: 50_000_000 });
+    sim.net.heal();
+    sim.run({ untilUs: 80_000_000 });
+    // One expiry (of the old session): not one per stale 'expired' answer to an abandoned attempt.
+    expect(c.states.filter((s) => s.state === 'Expired')).toHaveLength(1);
+    expect(results).toEqual(['OK']);
+    const session = c.zk().sessionId;
+    expect(zk.leaderTree()!.get('/mine')?.ephemeralOwner).toBe(session);
+    // Connected since, on the session that owns the node.
+    expect(c.states[c.states.length - 1]!.state).toBe('SyncConnected');
+  });
+
   it('one-shot watches: fired once, by the server the watcher is connected to', () => {
     const { sim, zk } = ensemble(13);
     const a = client(sim, zk, 'a', SESSION_MS);
