@@ -1,5 +1,6 @@
 import { resolve, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from './errors.ts';
 import { loadScenario } from './load.ts';
 import { parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
@@ -79,7 +80,16 @@ export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
       const n = opts.seeds ?? p.entry.seeds;
       for (let seed = first; seed < first + n; seed++) {
         const req = { file: p.file, scenario: p.scenario, seed, mode, overrides: p.overrides, untilUs: parseDurationUs(p.scenario.until) ?? 600_000_000 };
-        const r = runOnce(req);
+        let r: RunResult;
+        try {
+          r = runOnce(req);
+        } catch (e) {
+          // A model that throws is a bug like a violated property: report it with its replay, go on.
+          if (e instanceof UsageError) throw e;
+          done++;
+          failures.push({ seed, invariant: 'internal-error', atMs: -1, detail: e instanceof Error ? e.message : String(e), replay: `${replayCommand(req)} --debug` });
+          continue;
+        }
         done++;
         opts.onRun?.(done, total, r);
         if (r.violation !== null) {
