@@ -280,11 +280,15 @@ export class QuorumPeer implements NodeBehavior {
         for (const [s] of msg.touches) this.sessions?.touch(s, this.node.monoNowUs);
         return;
       }
-      case 'ForwardRequest':
-        if (this.state !== 'LEADING' || !this.established) return;
-        this.learners.get(peer)!.lastHeardUs = this.node.monoNowUs;
+      case 'ForwardRequest': {
+        // Requests arrive over a learner's own connection; from a peer with no LearnerHandler (its
+        // socket is gone) nothing is read, and the client retries after its own timeout.
+        const l = this.learners.get(peer);
+        if (this.state !== 'LEADING' || !this.established || l === undefined) return;
+        l.lastHeardUs = this.node.monoNowUs;
         this.submitWrite(msg.origin, msg.sessionId, msg.cxid, msg.ops, msg.writerEpoch);
         return;
+      }
       case 'SyncRequest':
         if (this.state !== 'LEADING' || !this.established) return;
         this.whenCommitted(this.lastLogged, () => this.sendPeer(peer, { type: 'SyncResponse', epoch: this.leaderEpoch, token: msg.token }, 24));
