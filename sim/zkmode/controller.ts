@@ -43,7 +43,7 @@ export interface ControllerStats {
   zkReads: number;
   zkWrites: number;
   zkWriteConflicts: number;
-  /** Partition states read at failover that differed from the committed truth at that moment. */
+  /** Partition states read at failover older than the state committed when the read (or its sync) was issued. */
   staleReads: number;
   lastLoadPartitions: number;
   fencedWrites: number;
@@ -292,11 +292,19 @@ export class KafkaController {
                 finish();
               });
             };
-            this.pipeline(P, (p, cb) => this.read({ type: 'getPartitionState', partition: p }, cb), (p, r) => {
+            // A read is stale if it misses a write committed before it was issued (before its sync(),
+            // with linearizable reads): ZooKeeper's reads are only sequentially consistent, a follower
+            // answers from whatever it has applied. Writes that commit while the read is under way
+            // are concurrent with it and may be missed by any read.
+            const issuedAt = new Int32Array(P);
+            this.pipeline(P, (p, cb) => {
+              issuedAt[p] = truth.partitionEpoch[p]!;
+              this.read({ type: 'getPartitionState', partition: p }, cb);
+            }, (p, r) => {
               const s = r.partitionState;
               if (s !== undefined) {
                 ctx.set(p, s.leader, s.leaderEpoch, s.version, s.isr);
-                if (truth.leaderEpoch[p] !== s.leaderEpoch || truth.partitionEpoch[p] !== s.version) h.stats.staleReads++;
+                if (s.version < issuedAt[p]!) h.stats.staleReads++;
               }
               if (++parsed % 1000 === 0) flushCpu(1000);
             }, () => {

@@ -19,6 +19,8 @@ interface Slot {
   response: Response | null;
   /** A ping: answered in order behind the session's earlier requests (CommitProcessor keeps session order). */
   readonly ping?: boolean;
+  /** A write (or sync): answered once it has committed here. */
+  readonly write?: boolean;
 }
 
 /** One client connection (NIOServerCnxn): its session and the responses owed, in request order. */
@@ -28,6 +30,8 @@ interface Cnxn {
   readonly conn: number;
   readonly sessionId: number;
   readonly slots: Slot[];
+  /** Reads waiting for the session's earlier writes to commit here, each behind the last such write. */
+  readonly held: { readonly after: Slot; readonly run: () => void }[];
 }
 
 type WatchTable = Map<string, Set<number>>;
@@ -105,9 +109,13 @@ export class ServerCnxns {
           return;
         }
         peer.touch(c.sessionId);
-        const slot: Slot = { cxid: msg.cxid, response: null };
-        c.slots.push(slot);
         const req = msg.request;
+        const slot: Slot = { cxid: msg.cxid, response: null, write: req.kind === 'write' || req.op.type === 'sync' };
+        // CommitProcessor: a read runs only after the session's earlier writes committed here, so a
+        // session reads its own writes (and a read behind a sync sees what the sync caught up to).
+        let pendingWrite: Slot | undefined;
+        for (const s of c.slots) if (s.write === true && s.response === null) pendingWrite = s;
+        c.slots.push(slot);
         if (req.kind === 'write') {
           this.write(c.sessionId, msg.cxid, req.ops, msg.writerEpoch);
           return;
@@ -117,7 +125,9 @@ export class ServerCnxns {
           return;
         }
         const op = req.op;
-        peer.node.executor('zk-request').submit(op.type, this.costs.readUs, () => this.fill(c, slot, this.read(c.sessionId, op)));
+        const run = (): void => peer.node.executor('zk-request').submit(op.type, this.costs.readUs, () => this.fill(c, slot, this.read(c.sessionId, op)));
+        if (pendingWrite === undefined) run();
+        else c.held.push({ after: pendingWrite, run });
         return;
       }
       default:
@@ -140,7 +150,7 @@ export class ServerCnxns {
   private open(client: SimNode, conn: number, sessionId: number): Cnxn {
     const old = this.bySession.get(sessionId);
     if (old !== undefined) this.drop(old.client.id);
-    const c: Cnxn = { client, conn, sessionId, slots: [] };
+    const c: Cnxn = { client, conn, sessionId, slots: [], held: [] };
     this.byClient.set(client.id, c);
     this.bySession.set(sessionId, c);
     return c;
@@ -156,6 +166,8 @@ export class ServerCnxns {
   private fill(c: Cnxn, slot: Slot, r: Response): void {
     slot.response = r;
     if (this.byClient.get(c.client.id) !== c) return;
+    // Writes of a session commit in order: held reads run as the writes before them are answered.
+    while (c.held.length > 0 && c.held[0]!.after.response !== null) c.held.shift()!.run();
     while (c.slots.length > 0 && c.slots[0]!.response !== null) {
       const s = c.slots.shift()!;
       if (s.ping === true) this.send(c.client, { type: 'ZkPingResponse' }, 16);

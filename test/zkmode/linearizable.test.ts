@@ -11,8 +11,8 @@ import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts'
  * loads every partition state. For `clog.ms` from the start of that load, the ZooKeeper leader's
  * messages to that follower are held (shorter than syncLimit, so it keeps its leader): plain reads
  * are served from its lagging tree, sync() must wait for the leader. (With replica.lag.time.max.ms
- * 16 s the ISR shrinks after broker-0's crash land after the load; the stale-read counter needs a
- * writer of another session inside the clog window, see the report.)
+ * 16 s the ISR shrinks after broker-0's crash land after the load: nothing is written meanwhile, so
+ * nothing read is stale; `writersAhead` below has writers.)
  */
 const lagging = defineScenario({
   name: 'zk-lagging-follower-test',
@@ -52,6 +52,53 @@ const lagging = defineScenario({
   },
 });
 
+/**
+ * Stale reads need a writer in another session committing partition states ahead of the new
+ * controller's read cursor while its ZooKeeper server lags (a session's reads wait behind its own
+ * writes, so the controller's own broker must not be writing). Broker 3's fetches to the other
+ * brokers are cut from 1 s: the leaders shrink it out of their ISRs (replica.lag.time.max.ms
+ * 10 s, writing ZooKeeper directly with isr.change.notification.enable). The controller crashes at
+ * 10 s; at `heal.at.ms`, just before its session expires, broker 3 fetches again and the leaders
+ * start writing it back into their ISRs, partition by partition. Broker 3, with nothing to write,
+ * reaches ZooKeeper first and wins (the others' elect() queues behind their ISR writes); from the
+ * start of its load the ZooKeeper leader's link to its server is held for `clog.ms`.
+ */
+const writersAhead = defineScenario({
+  name: 'zk-stale-load-test',
+  description: 'test: the new controller loads from a lagging ZooKeeper follower while leaders of other sessions write ISRs',
+  modes: ['zk'],
+  until: '30m',
+  params: {
+    ...CLUSTER_PARAMS,
+    ...ZK_PARAMS,
+    'clog.ms': { default: 6000, unit: 'ms', description: 'how long the leader → controller server link is held', min: 0 },
+    'heal.at.ms': { default: 25_500, unit: 'ms', description: 'when broker 3 fetches again', min: 0 },
+    bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true },
+  },
+  build(ctx) {
+    const h = buildZkCluster(ctx);
+    const when = { kind: 'state', label: 'controller.load.start' } as const;
+    const clogMs = ctx.params['clog.ms'] as number;
+    const others: string[] = [];
+    for (let b = 0; b < (ctx.params['brokers'] as number) - 1; b++) others.push(`broker-${b}`);
+    return {
+      plan: {
+        steps: [
+          { atMs: 1_000, action: { type: 'partition', shape: { type: 'one-way', from: ['broker-3'], to: others } } },
+          { atMs: 10_000, action: { type: 'crash', node: '@activeController' }, main: true },
+          { atMs: ctx.params['heal.at.ms'] as number, action: { type: 'heal' } },
+        ],
+        triggers: [
+          { when, afterMs: 0, action: { type: 'clog', from: '@zkLeader', to: '@controllerZkServer' } },
+          { when, afterMs: clogMs, action: { type: 'unclog', from: '@zkLeader', to: '@controllerZkServer' } },
+        ],
+      },
+      metrics: () => h.tracker.metrics(),
+      extra: () => ({ ...h.tracker.extra(), ...h.extra() }),
+    };
+  },
+});
+
 const go = (overrides: Record<string, ParamValue>, seed: number) =>
   runOnce({ file: 'test', scenario: lagging, seed, mode: 'zk', overrides: { partitions: 20000, brokers: 4, 'zk.servers': 5, 'isr.change.notification.enable': true, 'replica.lag.time.max.ms': 16000, ...overrides }, untilUs: 400_000_000 });
 
@@ -70,6 +117,27 @@ describe('what-if zk.linearizable.reads (sync before every controller read)', ()
       expect(plain.metrics.phases.loadMs!).toBeLessThan(4000);
       // sync() goes through the leader's (held) link: the load cannot finish before the link is released.
       expect(synced.metrics.phases.loadMs!).toBeGreaterThan(4000);
+    }
+  });
+
+  it('with leaders of other sessions writing ahead of its read cursor, plain reads load states already superseded; sync() reads none', () => {
+    for (const seed of [1, 2]) {
+      const o = { partitions: 20000, brokers: 4, 'zk.servers': 5, 'isr.change.notification.enable': true, 'replica.lag.time.max.ms': 10_000 };
+      const plain = runOnce({ file: 'test', scenario: writersAhead, seed, mode: 'zk', overrides: o, untilUs: 400_000_000 });
+      const synced = runOnce({ file: 'test', scenario: writersAhead, seed, mode: 'zk', overrides: { ...o, 'zk.linearizable.reads': true }, untilUs: 400_000_000 });
+      for (const r of [plain, synced]) {
+        expect(r.violation).toBeNull();
+        expect(r.extra['healthyAtEnd']).toBe('yes');
+        // The broker that had nothing to write won, on a follower (brokers 0-3 sit on zk-0..3; zk-4 leads).
+        expect(r.extra['zk.controller.broker']).toBe(3);
+        expect(r.extra['zk.leader']).toBe('zk-4');
+      }
+      const stale = plain.extra['zk.controller.stale.reads'] as number;
+      expect(stale).toBeGreaterThan(0);
+      // Every stale read missed a leader's ISR write (the only writers of partition state here but the controller).
+      expect(stale).toBeLessThanOrEqual(plain.extra['zk.isr.changes.proposed'] as number);
+      expect(synced.extra['zk.controller.stale.reads']).toBe(0);
+      expect(synced.metrics.phases.loadMs!).toBeGreaterThan(6000);
     }
   });
 });

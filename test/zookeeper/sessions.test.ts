@@ -142,6 +142,33 @@ describe('ZooKeeper sessions', () => {
     expect(c.states[c.states.length - 1]!.state).toBe('SyncConnected');
   });
 
+  it("a read pipelined behind the session's own write sees it; another session's read on a lagging server does not", () => {
+    const { sim, zk } = ensemble(15);
+    const a = client(sim, zk, 'a', SESSION_MS);
+    const b = client(sim, zk, 'b', SESSION_MS);
+    sim.run({ untilUs: 8_000_000 });
+    const seen: Record<string, string> = {};
+    // b's server stops hearing the leader (shorter than syncLimit): it keeps serving its stale tree.
+    const leader = zk.leader()!;
+    const bServer = zk.nodes[b.zk().serverIndex]!;
+    expect(bServer).not.toBe(leader);
+    sim.net.clog(leader.id, bServer.id);
+    a.zk().write([create('/x')], () => undefined);
+    a.zk().read({ type: 'getData', path: '/x', watch: false }, (r) => (seen['a'] = r.code));
+    sim.run({ untilUs: 8_500_000 });
+    b.zk().read({ type: 'getData', path: '/x', watch: false }, (r) => (seen['b'] = r.code));
+    sim.run({ untilUs: 9_000_000 });
+    expect(seen['a']).toBe('OK');
+    expect(seen['b']).toBe('NONODE');
+    // And a sync first makes b's read see it (once the leader's link is released).
+    b.zk().read({ type: 'sync' }, () => b.zk().read({ type: 'getData', path: '/x', watch: false }, (r) => (seen['b2'] = r.code)));
+    sim.run({ untilUs: 11_000_000 });
+    expect(seen['b2']).toBeUndefined();
+    sim.net.unclog(leader.id, bServer.id);
+    sim.run({ untilUs: 12_000_000 });
+    expect(seen['b2']).toBe('OK');
+  });
+
   it('one-shot watches: fired once, by the server the watcher is connected to', () => {
     const { sim, zk } = ensemble(13);
     const a = client(sim, zk, 'a', SESSION_MS);
