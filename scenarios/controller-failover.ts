@@ -17,7 +17,7 @@ export default defineScenario({
   until: '30m',
   params: {
     ...KAFKA_PARAMS,
-    'fault.at.ms': { default: 10_000, unit: 'ms', description: 'when the active controller is killed', min: 0 },
+    'fault.at.ms': { default: 10_000, unit: 'ms', description: 'when the active controller is killed', source: 'scenario setting: after the warm-started cluster has run a while', min: 0 },
   },
   build(ctx) {
     const handle = buildKafkaCluster(ctx);

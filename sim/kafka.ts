@@ -19,6 +19,7 @@ export const KAFKA_PARAMS: ParamSpecs = {
     default: '',
     unit: '',
     description: 'historical Kafka bugs and what-ifs to switch on (comma-separated)',
+    source: 'simulator control: each toggle names a JIRA key or a what-if (see test/*/bugs and toggles tests)',
     choices: KAFKA_BUGS,
     list: true,
   },
