@@ -25,6 +25,11 @@ describe('sim: bad input is exit 2 with one line on stderr and no stack trace', 
       [['run', 'scenarios/ping.ts', '--trace', `${s.dir}/no/such/dir/t.jsonl`], /does not exist/],
       [['params', `${s.dir}/missing.ts`], /not found/],
       [['run'], /missing required argument/],
+      // Values that are fine alone but not together, raised inside the scenario's own module graph.
+      [['run', 'scenarios/controller-failover.ts', '--set', 'brokers=2'], /replication\.factor 3 is larger than the number of brokers 2/],
+      [['run', 'scenarios/controller-failover.ts', '--mode', 'kraft', '--set', 'kraft.combined=true', '--set', 'kraft.controllers=20'], /kraft\.controllers/],
+      [['run', 'scenarios/controller-failover.ts', '--mode', 'zk', '--set', 'zk.servers=4'], /zk\.servers must be 3 or 5/],
+      [['check', '--only', 'failover', '--seeds', '1', '--set', 'brokers=2'], /larger than the number of brokers/],
       [['frobnicate'], /unknown command/],
       [['run', s.file('badplan.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [{ atMs: 10, action: { type: 'crash', node: 'nosuch' } }] } };")), '--seed', '1'], /nosuch/],
     ];
