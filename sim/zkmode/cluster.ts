@@ -8,6 +8,7 @@ import { bool, listParam, num } from '../params.ts';
 import type { ScenarioContext } from '../scenario.ts';
 import { ZkEnsemble } from '../zookeeper/ensemble.ts';
 import type { QuorumPeer } from '../zookeeper/peer.ts';
+import { UsageError } from '../errors.ts';
 import { ZkBroker, type BrokerAudit } from './broker.ts';
 import { ISR_CHANGE_PATH, type ReplicaStats } from './replica.ts';
 import { BROKER_IDS_PATH, CONTROLLER_EPOCH_PATH, CONTROLLER_PATH, TOPICS_PATH, type ControllerStats } from './controller.ts';
@@ -40,8 +41,10 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
   let tracker: ClusterTracker | null = null;
   const inv = { controllerEpoch: 1, controllerEpochViolation: null as string | null, epochFenceViolation: null as string | null, leaderEpochViolation: null as string | null, isrViolation: null as string | null };
 
+  const servers = num(params, 'zk.servers');
+  if (servers !== 3 && servers !== 5) throw new UsageError(`zk.servers must be 3 or 5, got ${servers}`);
   const ensemble = new ZkEnsemble(sim, {
-    servers: num(params, 'zk.servers'),
+    servers,
     tickMs: num(params, 'zk.tickTime'),
     initLimit: num(params, 'zk.initLimit'),
     syncLimit: num(params, 'zk.syncLimit'),
