@@ -6,7 +6,30 @@
  */
 export class DeterminismError extends Error {}
 
+/**
+ * A guard on Math.random only, held across an async step: importing a scenario file, whose
+ * top-level code runs before any simulation. The clock stays readable there because the module
+ * loader itself reads it (tsx's CommonJS path calls Date.now on this thread).
+ */
+export async function withRandomGuardAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const restore = installTraps(false);
+  try {
+    return await fn();
+  } finally {
+    restore();
+  }
+}
+
 export function withDeterminismGuard<T>(fn: () => T): T {
+  const restore = installTraps();
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
+}
+
+function installTraps(clocks = true): () => void {
   const g = globalThis as { Date: DateConstructor; performance?: { now: () => number } };
   const savedRandom = Math.random;
   const savedDate = g.Date;
@@ -15,6 +38,18 @@ export function withDeterminismGuard<T>(fn: () => T): T {
     throw new DeterminismError(`${what} called inside a simulation run: use the node's clock or the seeded Rng`);
   };
   Math.random = trap('Math.random');
+  const restore = (): void => {
+    Math.random = savedRandom;
+    g.Date = savedDate;
+    if (g.performance !== undefined && savedPerfNow !== undefined) {
+      try {
+        g.performance.now = savedPerfNow;
+      } catch {
+        /* read-only */
+      }
+    }
+  };
+  if (!clocks) return restore;
   const GuardedDate = new Proxy(savedDate, {
     construct(target, args: unknown[]) {
       if (args.length === 0) trap('new Date()')();
@@ -36,17 +71,5 @@ export function withDeterminismGuard<T>(fn: () => T): T {
       /* read-only in some hosts */
     }
   }
-  try {
-    return fn();
-  } finally {
-    Math.random = savedRandom;
-    g.Date = savedDate;
-    if (g.performance !== undefined && savedPerfNow !== undefined) {
-      try {
-        g.performance.now = savedPerfNow;
-      } catch {
-        /* read-only */
-      }
-    }
-  }
+  return restore;
 }

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { DeterminismError, withRandomGuardAsync } from '../core/guard.ts';
 import { UsageError } from './errors.ts';
 import { isScenario, type Scenario } from './scenario.ts';
 
@@ -12,8 +13,9 @@ export async function loadScenario(file: string): Promise<Scenario> {
   let mod: Record<string, unknown>;
   try {
     // tsImport loads the file as ESM wherever it lives (outside a "type": "module" package too).
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+    mod = (await withRandomGuardAsync(() => tsImport(pathToFileURL(path).href, import.meta.url))) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof DeterminismError) throw new UsageError(`${file} is not deterministic: ${e.message} (at import)`);
     const msg = e instanceof Error ? e.message : String(e);
     throw new UsageError(`cannot load scenario ${file}: ${firstLine(msg)}`);
   }

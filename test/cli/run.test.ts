@@ -142,6 +142,14 @@ describe('run-time determinism guard', () => {
     expect(good.code, good.stderr).toBe(0); // the same file without the call runs
     expect(existsSync(file)).toBe(true);
   });
+
+  it('a scenario file that draws Math.random at import fails too (exit 2), not only inside build', async () => {
+    const top = s.file('random-at-import.ts', `const j = Math.random();\n${scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [] }, extra: () => ({ j }) };")}`);
+    const r = await sim('run', top, '--json');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/not deterministic: Math\.random.*at import/);
+  });
 });
 
 describe('scenario files outside an ESM package', () => {
