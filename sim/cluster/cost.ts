@@ -20,6 +20,8 @@ const NETWORK_DISK: ParamSpecs = {
   'net.bandwidth.bytes.per.s': p(1.25e9, 'bytes/s', 'bandwidth of one link; a message occupies it for size / bandwidth', 'estimate: 10 GbE NIC = 1.25e9 bytes/s (core DEFAULT_LINK)', 1),
   'disk.write.bytes.per.s': p(500e6, 'bytes/s', 'sequential write bandwidth of a node\'s log disk', 'estimate: SSD / provisioned cloud volume sequential write, 0.25–1 GB/s (core DEFAULT_DISK)', 1),
   'disk.fsync.us': p(1000, 'µs', 'latency of one fsync', 'estimate: SSD with a write cache flush ≈ 0.5–2 ms (core DEFAULT_DISK)'),
+  'net.replica.fetch.request.bytes': p(64, 'bytes', 'an idle follower\'s FetchRequest to one leader (session-based, no partition changes)', 'FetchRequest.json v12+ with KIP-227 fetch sessions: net.rpc.header.bytes 32 + ReplicaId 4 + MaxWaitMs 4 + MinBytes 4 + MaxBytes 4 + IsolationLevel 1 + SessionId 4 + SessionEpoch 4 + empty Topics / ForgottenTopicsData 2 + ReplicaState ≈ 4 + tags 1 ≈ 64'),
+  'net.rpc.header.bytes': p(32, 'bytes', 'framing of one Kafka request or response: size prefix plus RequestHeader / ResponseHeader', 'RequestHeader.json v2: size 4 + ApiKey 2 + ApiVersion 2 + CorrelationId 4 + ClientId (2 + ≈ 17) + tags 1 ≈ 32; ResponseHeader v1 (size 4 + CorrelationId 4 + tags 1 = 9) is charged the same'),
 };
 
 // ---- KRaft -------------------------------------------------------------------------------------
@@ -36,6 +38,10 @@ const KRAFT: ParamSpecs = {
   'kraft.record.batch.overhead.bytes': p(61, 'bytes', 'fixed header of one record batch', 'DefaultRecordBatch.RECORD_BATCH_OVERHEAD = 61 (clients/src/main/java/org/apache/kafka/common/record/DefaultRecordBatch.java)'),
   'kraft.broker.apply.us.per.record': p(2, 'µs/record', 'broker cost to apply one committed metadata record (MetadataLoader → MetadataDelta → image → BrokerMetadataPublisher)', 'estimate: a few hash-map updates plus image rebuild share per record; JVM ≈ 1–5 µs'),
   'kraft.controller.us.per.record': p(5, 'µs/record', 'active controller cost to generate and replay one record (QuorumController + timeline structures); standbys replay at the same cost', 'estimate: record generation, validation and replay into timeline hash maps; JVM ≈ 2–10 µs'),
+  'kraft.record.leader.change.bytes': p(20, 'bytes', 'LeaderChangeMessage control record (after the batch header)', 'estimate from LeaderChangeMessage.json: Version 2 + LeaderId 4 + Voters (3 × 4 + 1) + GrantingVoters ≈ 1 + tags 1 ≈ 20 (control key and record framing share the batch overhead)'),
+  'kraft.broker.rpc.body.bytes': p(64, 'bytes', 'body of a BrokerRegistration / BrokerHeartbeat request or response (net.rpc.header.bytes is added)', 'estimate: BrokerHeartbeatRequest.json BrokerId 4 + BrokerEpoch 8 + CurrentMetadataOffset 8 + WantFence 1 + WantShutDown 1 + tags ≈ 23; BrokerRegistrationRequest ≈ 120 (IncarnationId 16, listeners, features); responses ≈ 20; one figure in between'),
+  'kraft.broker.isr.expand.us.per.partition': p(2, 'µs/partition', 'leader-side work per partition examined for an ISR expansion (Partition.maybeExpandIsr on a follower\'s fetch)', 'estimate: a follower-state lookup and an ISR membership test per partition, the order of a metadata-cache map update (≈ 1–5 µs, as kraft.broker.apply.us.per.record)'),
+  'raft.rpc.header.bytes': p(64, 'bytes', 'fixed part of a KIP-595 RPC (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot and responses) besides records', 'estimate: net.rpc.header.bytes ≈ 32 + ClusterId (2 + 22) + one topic "__cluster_metadata" / partition 0 entry with epochs and offsets ≈ 10 ≈ 64 (VoteRequest.json, FetchRequest.json)'),
   'kraft.snapshot.bytes.per.partition': p(80, 'bytes/partition', 'metadata snapshot size per partition (KIP-630)', 'estimate: one PartitionRecord (73 bytes at rf 3) + the TopicRecord share and batch headers'),
 };
 
@@ -46,6 +52,9 @@ const ZOOKEEPER: ParamSpecs = {
   'zk.txnlog.fsync.us': p(1000, 'µs', 'fsync of the ZK transaction log (SyncRequestProcessor group-commits what is queued)', 'estimate: as disk.fsync.us; ZooKeeper recommends a dedicated log device (ZooKeeper admin guide)'),
   'zk.znode.partition.state.bytes': p(80, 'bytes', 'data of /brokers/topics/<t>/partitions/<p>/state', 'JSON {"controller_epoch":N,"leader":N,"version":1,"leader_epoch":N,"isr":[a,b,c]} (kafka.zk.TopicPartitionStateZNode) ≈ 75–85 bytes'),
   'zk.znode.path.bytes': p(45, 'bytes', 'path of a partition state znode in a request', '/brokers/topics/<topic name ≈ 15>/partitions/<p>/state'),
+  'zk.packet.header.bytes': p(16, 'bytes', 'framing of one client↔server ZooKeeper packet: length prefix plus RequestHeader or ReplyHeader', 'zookeeper.jute: length 4 + RequestHeader (xid int 4, type int 4) = 12; length 4 + ReplyHeader (xid 4, zxid long 8, err 4) = 20; ≈ 16'),
+  'zk.quorum.packet.header.bytes': p(20, 'bytes', 'framing of one server↔server QuorumPacket (Ack, Commit, Ping, Proposal, …) besides its data', 'zookeeper.jute QuorumPacket: type int 4 + zxid long 8 + data length 4 + authinfo vector length 4 = 20'),
+  'zk.txn.header.bytes': p(40, 'bytes', 'per-transaction overhead of a proposal and of its txn-log entry', 'zookeeper.jute TxnHeader: clientId long 8 + cxid int 4 + zxid long 8 + time long 8 + type int 4 = 32, + the txn log\'s Adler32 checksum long 8 (FileTxnLog.append) = 40'),
   'zk.stat.bytes': p(68, 'bytes', 'Stat returned with each read', 'org.apache.zookeeper.data.Stat: 6 longs + 5 ints = 68 bytes (zookeeper.jute)'),
   'zkmode.controller.load.us.per.partition': p(140, 'µs/partition', 'controller event-thread cost to load one partition into the ControllerContext (parse the state znode, update caches)', 'derived from kafka-facts §1.7: Kafka 1.1 loaded 100,000 partitions in 14 s ⇒ 140 µs/partition; with 10 ZK requests in flight the ZK side costs only (2 × 250 µs RTT + 20 µs read) / 10 ≈ 52 µs/partition, so the controller thread is the bottleneck at ≈ 140 µs'),
   'zkmode.controller.request.build.us.per.partition': p(5, 'µs/partition', 'controller cost to add one partition to a LeaderAndIsr / UpdateMetadata batch for one broker (AbstractControllerBrokerRequestBatch)', 'estimate: a few map insertions and object allocations per partition state, JVM ≈ 2–10 µs'),
@@ -56,14 +65,39 @@ const ZOOKEEPER: ParamSpecs = {
   'zkmode.update.metadata.bytes.per.live.broker': p(45, 'bytes/broker', 'one UpdateMetadataBroker entry (id, one endpoint, rack)', 'UpdateMetadataRequest.json: id 4 + endpoint (port 4 + host ≈ 20 + listener ≈ 10 + protocol 2) + rack 1 + tags ≈ 45'),
   'zkmode.broker.leader.and.isr.us.per.partition': p(50, 'µs/partition', 'broker cost to apply one partition of LeaderAndIsr (ReplicaManager.becomeLeaderOrFollower: makeLeader/makeFollower, fetcher changes)', 'estimate: Partition state change, leader-epoch cache update and fetcher-manager bookkeeping per partition, JVM ≈ 20–100 µs'),
   'zkmode.broker.update.metadata.us.per.partition': p(2, 'µs/partition', 'broker cost to apply one partition of UpdateMetadata (ZkMetadataCache.updateMetadata)', 'estimate: copy-on-write map update per partition state ≈ 1–5 µs'),
+  'zkmode.controller.shutdown.scan.us.per.partition': p(2, 'µs/partition', 'controller event-thread cost to examine one partition for a ControlledShutdown (KafkaController.doControlledShutdown: partitions led by or replicated on the broker)', 'estimate: a ControllerContext lookup and a replica-set test per partition, a map update\'s order (≈ 1–5 µs, as zkmode.broker.update.metadata.us.per.partition)'),
+  'zkmode.broker.isr.scan.us.per.partition': p(2, 'µs/partition', 'leader broker cost to examine one partition in the ISR shrink/expand scan (ReplicaManager.maybeShrinkIsr → Partition.maybeShrinkIsr / maybeExpandIsr)', 'estimate: a leadership check and a lag test per replica per partition ≈ 1–5 µs (as zkmode.broker.update.metadata.us.per.partition)'),
+  'zkmode.broker.registration.bytes': p(200, 'bytes', 'data of /brokers/ids/<id> (the broker registration znode)', 'JSON {"features":{},"listener_security_protocol_map":{…},"endpoints":["PLAINTEXT://host:9092"],"jmx_port":-1,"port":9092,"host":"…","version":5,"timestamp":"…"} (kafka.zk.BrokerIdZNode) ≈ 200 bytes'),
+  'zkmode.isr.change.notification.bytes.per.partition': p(35, 'bytes/partition', 'one partition entry of an /isr_change_notification/isr_change_<seq> znode', 'JSON {"topic":"<name ≈ 15>","partition":N}, (kafka.zk.IsrChangeNotificationSequenceZNode) ≈ 35 bytes; the {"version":1,"partitions":[…]} wrapper is ≈ 30 bytes more'),
 };
 
 export const COST_PARAMS: ParamSpecs = { ...NETWORK_DISK, ...KRAFT, ...ZOOKEEPER };
+
+/**
+ * Kafka broker configs both modes share. Not costs: they live here, beside the model both modes
+ * import, so each has one definition; KRAFT_PARAMS and ZK_PARAMS spread them in.
+ */
+export const REPLICATION_PARAMS: ParamSpecs = {
+  'replica.fetch.wait.max.ms': { default: 500, unit: 'ms', description: 'an idle follower\'s fetch is long-polled this long by its leader, so it fetches at this rate', source: 'ReplicationConfigs.REPLICA_FETCH_WAIT_MAX_MS_DEFAULT = 500', min: 1 },
+};
+
+/** A shared Kafka config, falling back to its default when a scenario did not declare it. */
+export function replicationParam(params: Params, key: string): number {
+  if (params[key] === undefined) {
+    const d = REPLICATION_PARAMS[key]?.default;
+    if (typeof d !== 'number') throw new Error(`no shared parameter ${key}`);
+    return d;
+  }
+  return num(params, key);
+}
 
 /** The cost model resolved from parameters: times in µs, sizes in bytes. */
 export interface CostModel {
   readonly link: LinkProfile;
   readonly disk: DiskProfile;
+  /** Kafka request/response framing (size prefix + RequestHeader / ResponseHeader). */
+  readonly rpcHeaderBytes: number;
+  readonly replicaFetchRequestBytes: number;
   readonly kraft: {
     readonly partitionRecordBytes: number;
     readonly partitionChangeRecordBytes: number;
@@ -74,6 +108,11 @@ export interface CostModel {
     readonly brokerApplyUsPerRecord: number;
     readonly controllerUsPerRecord: number;
     readonly snapshotBytesPerPartition: number;
+    readonly leaderChangeRecordBytes: number;
+    /** BrokerRegistration / BrokerHeartbeat request or response, header included. */
+    readonly brokerRpcBytes: number;
+    readonly brokerIsrExpandUsPerPartition: number;
+    readonly raftRpcHeaderBytes: number;
   };
   readonly zk: {
     readonly serverReadUs: number;
@@ -82,6 +121,9 @@ export interface CostModel {
     readonly partitionStateZnodeBytes: number;
     readonly znodePathBytes: number;
     readonly statBytes: number;
+    readonly packetHeaderBytes: number;
+    readonly quorumPacketHeaderBytes: number;
+    readonly txnHeaderBytes: number;
   };
   readonly zkmode: {
     readonly controllerLoadUsPerPartition: number;
@@ -93,11 +135,15 @@ export interface CostModel {
     readonly updateMetadataBytesPerLiveBroker: number;
     readonly brokerLeaderAndIsrUsPerPartition: number;
     readonly brokerUpdateMetadataUsPerPartition: number;
+    readonly controllerShutdownScanUsPerPartition: number;
+    readonly brokerIsrScanUsPerPartition: number;
+    readonly brokerRegistrationBytes: number;
+    readonly isrChangeNotificationBytesPerPartition: number;
   };
 }
 
 /** Reads a cost parameter, falling back to its default when a scenario did not declare it. */
-function cost(params: Params, key: string): number {
+export function cost(params: Params, key: string): number {
   if (params[key] === undefined) {
     const d = COST_PARAMS[key]?.default;
     if (typeof d !== 'number') throw new Error(`cost model: no parameter ${key}`);
@@ -132,6 +178,8 @@ export function costModel(params: Params): CostModel {
   return {
     link: linkProfile(params),
     disk: diskProfile(params),
+    rpcHeaderBytes: cost(params, 'net.rpc.header.bytes'),
+    replicaFetchRequestBytes: cost(params, 'net.replica.fetch.request.bytes'),
     kraft: {
       // Replicas and Isr are int32 arrays: 4 bytes each per replica beyond the rf-3 default.
       partitionRecordBytes: cost(params, 'kraft.record.partition.bytes') + 8 * (rf - 3),
@@ -143,6 +191,10 @@ export function costModel(params: Params): CostModel {
       brokerApplyUsPerRecord: cost(params, 'kraft.broker.apply.us.per.record'),
       controllerUsPerRecord: cost(params, 'kraft.controller.us.per.record'),
       snapshotBytesPerPartition: cost(params, 'kraft.snapshot.bytes.per.partition'),
+      leaderChangeRecordBytes: cost(params, 'kraft.record.leader.change.bytes'),
+      brokerRpcBytes: cost(params, 'net.rpc.header.bytes') + cost(params, 'kraft.broker.rpc.body.bytes'),
+      brokerIsrExpandUsPerPartition: cost(params, 'kraft.broker.isr.expand.us.per.partition'),
+      raftRpcHeaderBytes: cost(params, 'raft.rpc.header.bytes'),
     },
     zk: {
       serverReadUs: cost(params, 'zk.server.read.us'),
@@ -151,6 +203,9 @@ export function costModel(params: Params): CostModel {
       partitionStateZnodeBytes: cost(params, 'zk.znode.partition.state.bytes'),
       znodePathBytes: cost(params, 'zk.znode.path.bytes'),
       statBytes: cost(params, 'zk.stat.bytes'),
+      packetHeaderBytes: cost(params, 'zk.packet.header.bytes'),
+      quorumPacketHeaderBytes: cost(params, 'zk.quorum.packet.header.bytes'),
+      txnHeaderBytes: cost(params, 'zk.txn.header.bytes'),
     },
     zkmode: {
       controllerLoadUsPerPartition: cost(params, 'zkmode.controller.load.us.per.partition'),
@@ -162,6 +217,10 @@ export function costModel(params: Params): CostModel {
       updateMetadataBytesPerLiveBroker: cost(params, 'zkmode.update.metadata.bytes.per.live.broker'),
       brokerLeaderAndIsrUsPerPartition: cost(params, 'zkmode.broker.leader.and.isr.us.per.partition'),
       brokerUpdateMetadataUsPerPartition: cost(params, 'zkmode.broker.update.metadata.us.per.partition'),
+      controllerShutdownScanUsPerPartition: cost(params, 'zkmode.controller.shutdown.scan.us.per.partition'),
+      brokerIsrScanUsPerPartition: cost(params, 'zkmode.broker.isr.scan.us.per.partition'),
+      brokerRegistrationBytes: cost(params, 'zkmode.broker.registration.bytes'),
+      isrChangeNotificationBytesPerPartition: cost(params, 'zkmode.isr.change.notification.bytes.per.partition'),
     },
   };
 }

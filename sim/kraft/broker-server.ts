@@ -5,14 +5,17 @@ import type { RaftListener } from '../raft/raft-listener.ts';
 import { NO_LEADER, type RaftSnapshot, type RecordBatch } from '../raft/types.ts';
 import type { KraftInvariants } from './kraft-invariants.ts';
 import type { ImageSnapshot } from './metadata-image.ts';
-import { BROKER_RPC_BYTES, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
+import { type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
 import { MAX_RECORDS_PER_BATCH, type MetadataPayload } from './records.ts';
 import type { KraftReplicaManager } from './replica-manager.ts';
 
 export interface BrokerConfig {
   readonly heartbeatIntervalMs: number;
   readonly requestTimeoutMs: number;
+  /** kraft.broker.to.controller.retry.ms: wait before re-sending when no controller is known or it answered NOT_CONTROLLER. */
   readonly retryBackoffMs: number;
+  /** BrokerRegistration / BrokerHeartbeat bytes (cost model). */
+  readonly rpcBytes: number;
   readonly applyUsPerRecord: number;
   /** Bug: apply fetched records before they are committed. */
   readonly appliesUncommitted: boolean;
@@ -140,7 +143,8 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
   private communicate(): void {
     if (this.inFlight >= 0 || this.shutdownAllowedAtUs >= 0) return;
     const to = this.controllerId !== NO_LEADER ? this.controllerId : this.raft.leaderId;
-    if (to === NO_LEADER) return this.schedule(msToUs(this.config.retryBackoffMs * 5));
+    // NodeToControllerRequestThread: with no controller known it polls for one before sending.
+    if (to === NO_LEADER) return this.schedule(msToUs(this.config.retryBackoffMs));
     if (this.nextTimer >= 0) this.node.cancelTimer(this.nextTimer);
     this.nextTimer = -1;
     const id = ++this.requestSeq;
@@ -152,7 +156,7 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
       this.shutdownRequestedAtUs = this.node.sim.nowUs;
       this.node.note('kraft.want-shutdown', this.brokerId);
     }
-    this.node.send(this.nodeOf(to), msg, BROKER_RPC_BYTES);
+    this.node.send(this.nodeOf(to), msg, this.config.rpcBytes);
     this.node.setTimer('kraft.broker-request-timeout', msToUs(this.config.requestTimeoutMs), () => {
       if (this.inFlight !== id) return;
       this.inFlight = -1;
@@ -166,7 +170,8 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     this.inFlight = -1;
     if (r.error === 'NOT_CONTROLLER') {
       this.controllerId = NO_LEADER;
-      return this.schedule(msToUs(this.config.retryBackoffMs * 5));
+      // NodeToControllerRequestThread: NOT_CONTROLLER forgets the controller and re-queues the request.
+      return this.schedule(msToUs(this.config.retryBackoffMs));
     }
     if (r.type === 'BrokerRegistrationResponse') {
       this.registering = false;

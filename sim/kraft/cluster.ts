@@ -1,5 +1,5 @@
 import { assertNever, type Message, type SimNode } from '../../core/index.ts';
-import { costModel, installProfiles } from '../cluster/cost.ts';
+import { costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
@@ -12,7 +12,7 @@ import { DEFAULT_RAFT_CONFIG, isRaftMessage, type RaftConfig, type RaftMessage, 
 import { BrokerServer } from './broker-server.ts';
 import { KraftInvariants } from './kraft-invariants.ts';
 import { MetadataImage, partitionsByBroker, type ImageSnapshot } from './metadata-image.ts';
-import { BROKER_RPC_BYTES, type AlterPartitionRequest, type AlterPartitionResponse, type ControllerRequest, type ControllerResponse, type ReplicaFetchRequest } from './messages.ts';
+import { type AlterPartitionRequest, type AlterPartitionResponse, type ControllerRequest, type ControllerResponse, type ReplicaFetchRequest } from './messages.ts';
 import { KraftReplicaManager } from './replica-manager.ts';
 import { QuorumController } from './quorum-controller.ts';
 import type { MetadataPayload } from './records.ts';
@@ -32,6 +32,8 @@ export const KRAFT_PARAMS: ParamSpecs = {
   'metadata.max.idle.interval.ms': ms(500, 'the active controller appends a NoOpRecord this often', 'KRaftConfigs.METADATA_MAX_IDLE_INTERVAL_MS_DEFAULT'),
   'metadata.log.max.record.bytes.between.snapshots': { default: 20 * 1024 * 1024, unit: 'bytes', description: 'a snapshot is taken after this many bytes of committed log', source: 'KRaftConfigs.METADATA_SNAPSHOT_MAX_NEW_RECORD_BYTES_DEFAULT (20 MiB)', min: 1 },
   'metadata.max.retention.bytes': { default: 100 * 1024 * 1024, unit: 'bytes', description: 'log bytes kept; beyond it the prefix below the latest snapshot is deleted', source: 'KRaftConfigs.METADATA_MAX_RETENTION_BYTES_DEFAULT (100 MiB)', min: 0 },
+  'kraft.broker.to.controller.retry.ms': ms(100, 'a broker\'s BrokerLifecycleManager re-sends after this long when no active controller is known or one answered NOT_CONTROLLER', 'Kafka code constants, not configs: NodeToControllerRequestThread polls 100 ms for a controller; BrokerLifecycleManager resendExponentialBackoff starts at 100 ms (ExponentialBackoff(100, 2, broker.session.timeout.ms, 0.02))'),
+  ...REPLICATION_PARAMS,
   'kraft.controllers': { default: 3, unit: 'count', description: 'controller quorum voters', source: 'kafka-facts §2.9: typical quorum of 3 or 5', min: 1, integer: true },
   'kraft.combined': { default: false, unit: '', description: 'combined mode: the first kraft.controllers brokers are also the voters (process.roles=broker,controller)', source: 'KAFKA docs/ops.html, process.roles' },
   'kraft.prevote': { default: false, unit: '', description: 'KIP-996 pre-vote before an election', source: 'KIP-996 (Kafka 4.0 line)' },
@@ -94,6 +96,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
     requestTimeoutMs: num(params, 'controller.quorum.request.timeout.ms'),
     retryBackoffMs: num(params, 'controller.quorum.retry.backoff.ms'),
     appendLingerMs: num(params, 'controller.quorum.append.linger.ms'),
+    rpcHeaderBytes: cost.kraft.raftRpcHeaderBytes,
     preVote: bool(params, 'kraft.prevote'),
     bugs: {
       noCheckQuorum: has('KAFKA-15489'),
@@ -116,7 +119,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
     endOffset: snapshotEnd, epoch: 1, recordCount: snapshotEnd, image: initial.toSnapshot(),
     sizeBytes: layout.partitions * k.snapshotBytesPerPartition + layout.brokers * k.registerBrokerRecordBytes,
   };
-  const leaderChange: RecordBatch<MetadataPayload> = { baseOffset: snapshotEnd, count: 1, epoch: 1, sizeBytes: k.batchOverheadBytes + 20, checksum: 1, control: true, records: null };
+  const leaderChange: RecordBatch<MetadataPayload> = { baseOffset: snapshotEnd, count: 1, epoch: 1, sizeBytes: k.batchOverheadBytes + k.leaderChangeRecordBytes, checksum: 1, control: true, records: null };
   const warmHw = snapshotEnd + 1;
 
   const nodes: SimNode[] = [];
@@ -158,7 +161,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       config: raftConfig,
       nodeOf,
       observer: kraftInvariants!,
-      controlBatchBytes: k.batchOverheadBytes + 20,
+      controlBatchBytes: k.batchOverheadBytes + k.leaderChangeRecordBytes,
       ...(warm ? { warm: { epoch: 1, leaderId: voterIds[0]!, epochStartOffset: snapshotEnd, highWatermark: warmHw } } : {}),
     });
     rafts.set(node.id, raft);
@@ -186,7 +189,8 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
         heartbeatIntervalMs: num(params, 'broker.heartbeat.interval.ms'),
         // The heartbeat channel's request timeout is half the session timeout (KAFKA-14392).
         requestTimeoutMs: Math.max(1, Math.floor(num(params, 'broker.session.timeout.ms') / 2)),
-        retryBackoffMs: num(params, 'controller.quorum.retry.backoff.ms'),
+        retryBackoffMs: num(params, 'kraft.broker.to.controller.retry.ms'),
+        rpcBytes: k.brokerRpcBytes,
         applyUsPerRecord: k.brokerApplyUsPerRecord,
         appliesUncommitted: has('broker-applies-beyond-hw'),
       }, nodeOf, first ? { brokerEpoch: brokerId, appliedOffset: warm ? warmHw : snapshotEnd } : null);
@@ -194,7 +198,10 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       broker.onShutdownAllowed = onShutdownAllowed;
       const bs = broker;
       broker.replicas = new KraftReplicaManager(node, brokerId, tracker!, partsOf,
-        { usPerPartition: k.brokerApplyUsPerRecord, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: BROKER_RPC_BYTES },
+        {
+          usPerPartition: k.brokerIsrExpandUsPerPartition, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: k.brokerRpcBytes,
+          fetchRequestBytes: cost.replicaFetchRequestBytes, fetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
+        },
         (b) => brokerNodes[b]!, () => bs.controllerNode, () => bs.currentBrokerEpoch);
       raft.register(broker);
     }
@@ -208,7 +215,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
           case 'BrokerHeartbeat':
           case 'BrokerRegistration':
             if (controller !== undefined) controller.handleRequest(from, msg);
-            else node.send(from, msg.type === 'BrokerHeartbeat' ? { type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false } : { type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 }, 96);
+            else node.send(from, msg.type === 'BrokerHeartbeat' ? { type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false } : { type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 }, k.brokerRpcBytes);
             return;
           case 'BrokerHeartbeatResponse':
           case 'BrokerRegistrationResponse':
@@ -216,7 +223,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
             return;
           case 'AlterPartition':
             if (controller !== undefined) controller.handleRequest(from, msg);
-            else node.send(from, { type: 'AlterPartitionResponse', error: 'NOT_CONTROLLER', partitions: msg.states.partition.slice(0, msg.states.count), accepted: new Uint8Array(msg.states.count) }, BROKER_RPC_BYTES);
+            else node.send(from, { type: 'AlterPartitionResponse', error: 'NOT_CONTROLLER', partitions: msg.states.partition.slice(0, msg.states.count), accepted: new Uint8Array(msg.states.count) }, k.brokerRpcBytes);
             return;
           case 'AlterPartitionResponse':
             broker?.replicas?.handleAlterPartitionResponse(msg);

@@ -32,8 +32,6 @@ export interface BrokerHeartbeatResponse extends Message {
 export type ControllerRequest = BrokerRegistrationRequest | BrokerHeartbeatRequest;
 export type ControllerResponse = BrokerRegistrationResponse | BrokerHeartbeatResponse;
 
-export const BROKER_RPC_BYTES = 96;
-
 /**
  * A follower's fetch from one leader broker (ReplicaFetcherThread), modelled per broker pair: the
  * model tracks which follower fetches from which leader, not the partition data.

@@ -9,7 +9,7 @@ import type { RaftSnapshot, RecordBatch } from '../raft/types.ts';
 import { BrokerHeartbeatManager, calculateNextBrokerState, isFencedState } from './broker-heartbeat-manager.ts';
 import type { KraftInvariants } from './kraft-invariants.ts';
 import { MetadataImage, type ImageSnapshot } from './metadata-image.ts';
-import { BROKER_RPC_BYTES, type AlterPartitionRequest, type AlterPartitionResponse, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
+import { type AlterPartitionRequest, type AlterPartitionResponse, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
 import { batchBytes, MAX_RECORDS_PER_BATCH, recordCount, type BrokerRecord, type MetadataPayload, type MetadataRecords } from './records.ts';
 import { electLeadersOnUnfence, removeBrokerFromPartitions } from './replication-control.ts';
 
@@ -171,7 +171,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
       const failed = r.type === 'BrokerRegistrationResponse' ? { type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 }
         : r.type === 'AlterPartitionResponse' ? { ...r, error: 'NOT_CONTROLLER' }
         : { type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false };
-      this.node.send(d.to, failed, BROKER_RPC_BYTES);
+      this.node.send(d.to, failed, this.ctx.cost.kraft.brokerRpcBytes);
     }
     this.purgatory = [];
     this.lastWriteEnd = 0;
@@ -263,7 +263,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   handleRequest(from: SimNode, req: BrokerHeartbeatRequest | BrokerRegistrationRequest | AlterPartitionRequest): void {
     if (req.type === 'AlterPartition') return this.alterPartition(from, req);
     this.events.submit(req.type, this.usPerRecord, () => {
-      const reply = (r: ControllerResponse): void => this.node.send(from, r, BROKER_RPC_BYTES);
+      const reply = (r: ControllerResponse): void => this.node.send(from, r, this.ctx.cost.kraft.brokerRpcBytes);
       if (!this.isActive) {
         if (req.type === 'BrokerRegistration') return reply({ type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 });
         return reply({ type: 'BrokerHeartbeatResponse', error: 'NOT_CONTROLLER', isFenced: true, shouldShutDown: false });
@@ -303,7 +303,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   private heartbeat(from: SimNode, req: BrokerHeartbeatRequest): void {
     const w = this.working!;
     const b = req.brokerId;
-    if (req.brokerEpoch !== w.brokerEpoch[b]) return this.node.send(from, { type: 'BrokerHeartbeatResponse', error: 'STALE_BROKER_EPOCH', isFenced: true, shouldShutDown: false }, BROKER_RPC_BYTES);
+    if (req.brokerEpoch !== w.brokerEpoch[b]) return this.node.send(from, { type: 'BrokerHeartbeatResponse', error: 'STALE_BROKER_EPOCH', isFenced: true, shouldShutDown: false }, this.ctx.cost.kraft.brokerRpcBytes);
     const hb = this.heartbeats;
     const { current, next } = calculateNextBrokerState(hb, b, w.fenced[b] === 1, req, req.brokerEpoch, () => this.hasLeaderships(b));
     if (current !== next) {
@@ -368,7 +368,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     const accepted = new Uint8Array(st.count);
     const partitions = st.partition.slice(0, st.count);
     const respond = (error: AlterPartitionResponse['error']): AlterPartitionResponse => ({ type: 'AlterPartitionResponse', error, partitions, accepted });
-    const bytes = BROKER_RPC_BYTES + st.count * 8;
+    const bytes = this.ctx.cost.kraft.brokerRpcBytes + st.count * 8;
     this.events.submit('AlterPartition', Math.max(1, st.count) * this.usPerRecord, () => {
       if (!this.isActive) return this.node.send(from, respond('NOT_CONTROLLER'), bytes);
       const w = this.working!;
@@ -403,7 +403,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
 
   /** Sends `resp` once every record written so far in this activation is committed. */
   private replyAfterCommit(to: SimNode, resp: ControllerResponse | AlterPartitionResponse): void {
-    if (this.lastWriteEnd <= this.committedEnd) this.node.send(to, resp, BROKER_RPC_BYTES);
+    if (this.lastWriteEnd <= this.committedEnd) this.node.send(to, resp, this.ctx.cost.kraft.brokerRpcBytes);
     else this.purgatory.push({ offset: this.lastWriteEnd, to, resp });
   }
 
@@ -413,7 +413,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     let n = 0;
     while (n < this.purgatory.length && this.purgatory[n]!.offset <= this.committedEnd) {
       const d = this.purgatory[n++]!;
-      this.node.send(d.to, d.resp, BROKER_RPC_BYTES);
+      this.node.send(d.to, d.resp, this.ctx.cost.kraft.brokerRpcBytes);
     }
     if (n > 0) this.purgatory.splice(0, n);
   }

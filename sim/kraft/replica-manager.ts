@@ -4,15 +4,16 @@ import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { AlterPartitionRequest, AlterPartitionResponse } from './messages.ts';
 import { MAX_RECORDS_PER_BATCH } from './records.ts';
 
-/** replica.fetch.wait.max.ms: an idle follower's fetch is long-polled this long, so it fetches at this rate. */
-export const REPLICA_FETCH_WAIT_MAX_MS = 500;
-
 export interface ReplicaCosts {
   /** Leader-side work per partition examined for an ISR expansion (Partition.maybeExpandIsr). */
   readonly usPerPartition: number;
   /** AlterPartition bytes per partition (PartitionData: topic id, partition, leader epoch, new ISR, partition epoch). */
   readonly bytesPerPartition: number;
   readonly headerBytes: number;
+  /** An idle follower's FetchRequest (net.replica.fetch.request.bytes). */
+  readonly fetchRequestBytes: number;
+  /** replica.fetch.wait.max.ms: an idle follower's fetch is long-polled this long, so it fetches at this rate. */
+  readonly fetchWaitMaxMs: number;
 }
 
 /**
@@ -63,8 +64,8 @@ export class KraftReplicaManager {
       if (l >= 0 && l !== this.brokerId && !cache.isrHas(p, this.brokerId)) leaders.add(l);
     }
     if (leaders.size === 0) return; // back in every ISR: nothing left that the model needs to fetch for
-    for (const l of leaders) this.node.send(this.nodeOfBroker(l), { type: 'ReplicaFetch', brokerId: this.brokerId }, 64);
-    this.fetchTimer = this.node.setTimer('kraft.replica-fetch', msToUs(REPLICA_FETCH_WAIT_MAX_MS), () => this.fetchRound());
+    for (const l of leaders) this.node.send(this.nodeOfBroker(l), { type: 'ReplicaFetch', brokerId: this.brokerId }, this.costs.fetchRequestBytes);
+    this.fetchTimer = this.node.setTimer('kraft.replica-fetch', msToUs(this.costs.fetchWaitMaxMs), () => this.fetchRound());
   }
 
   // ---- leader side ----

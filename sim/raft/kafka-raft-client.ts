@@ -11,7 +11,6 @@ import { UnattachedState } from './unattached-state.ts';
 import { VotedState } from './voted-state.ts';
 import {
   NO_LEADER,
-  RPC_HEADER_BYTES,
   type FetchRequest,
   type FetchResponse,
   type FetchSnapshotRequest,
@@ -239,7 +238,7 @@ export class KafkaRaftClient<P, S> {
       } else this.discoverLeader();
     } else if (s instanceof ResignedState) {
       this.armElectionTimer(s, this.randomElectionTimeoutUs(), () => this.startElection(0));
-      for (const v of s.unackedVoters) this.send(v, { type: 'EndQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id, preferredSuccessors: s.preferredSuccessors }, RPC_HEADER_BYTES);
+      for (const v of s.unackedVoters) this.send(v, { type: 'EndQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id, preferredSuccessors: s.preferredSuccessors }, this.cfg.rpcHeaderBytes);
     } else if (s instanceof CandidateState || s instanceof ProspectiveState) {
       // Armed by startElection.
     }
@@ -316,7 +315,7 @@ export class KafkaRaftClient<P, S> {
     if (s.won) return this.electionWon(s);
     this.armElectionTimer(s, this.randomElectionTimeoutUs(), () => this.electionFailed(s));
     const req: VoteRequest = { type: 'Vote', candidateEpoch: s.epoch, candidateId: this.id, lastOffsetEpoch: this.log.lastEpoch, lastOffset: this.log.endOffset, preVote };
-    for (const v of this.cfg.voterIds) if (v !== this.id) this.send(v, req, RPC_HEADER_BYTES);
+    for (const v of this.cfg.voterIds) if (v !== this.id) this.send(v, req, this.cfg.rpcHeaderBytes);
   }
 
   private electionWon(s: CandidateState | ProspectiveState): void {
@@ -385,7 +384,7 @@ export class KafkaRaftClient<P, S> {
 
   private sendBeginQuorumEpoch(s: LeaderState): void {
     if (this.quorum.state !== s) return;
-    for (const v of s.unackedBeginQuorum) this.send(v, { type: 'BeginQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id }, RPC_HEADER_BYTES);
+    for (const v of s.unackedBeginQuorum) this.send(v, { type: 'BeginQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id }, this.cfg.rpcHeaderBytes);
     // Resent until acknowledged, every fetch timeout / 2 (LeaderState).
     if (s.unackedBeginQuorum.size > 0) s.timers.push(this.node.setTimer('raft.begin-quorum-resend', msToUs(this.cfg.fetchTimeoutMs / 2), () => this.sendBeginQuorumEpoch(s)));
   }
@@ -411,7 +410,7 @@ export class KafkaRaftClient<P, S> {
   private handleVote(from: SimNode, req: VoteRequest): void {
     const reply = (granted: boolean): void => {
       const r: VoteResponse = { type: 'VoteResponse', error: 'NONE', leaderEpoch: this.epoch, leaderId: this.leaderId, voteGranted: granted, preVote: req.preVote };
-      this.send(from.id, r, RPC_HEADER_BYTES);
+      this.send(from.id, r, this.cfg.rpcHeaderBytes);
     };
     if (!this.quorum.isVoter) return reply(false);
     if (req.candidateEpoch < this.epoch) return reply(false);
@@ -451,14 +450,14 @@ export class KafkaRaftClient<P, S> {
   }
 
   private handleBeginQuorumEpoch(from: SimNode, leaderEpoch: number, leaderId: number): void {
-    const reply = (error: RaftError): void => this.send(from.id, { type: 'BeginQuorumEpochResponse', error, leaderEpoch: this.epoch, leaderId: this.leaderId }, RPC_HEADER_BYTES);
+    const reply = (error: RaftError): void => this.send(from.id, { type: 'BeginQuorumEpochResponse', error, leaderEpoch: this.epoch, leaderId: this.leaderId }, this.cfg.rpcHeaderBytes);
     if (leaderEpoch < this.epoch) return reply('FENCED_LEADER_EPOCH');
     this.maybeTransition(leaderEpoch, leaderId);
     reply('NONE');
   }
 
   private handleEndQuorumEpoch(from: SimNode, leaderEpoch: number, leaderId: number, successors: readonly number[]): void {
-    this.send(from.id, { type: 'EndQuorumEpochResponse', error: 'NONE', leaderEpoch: this.epoch, leaderId: this.leaderId }, RPC_HEADER_BYTES);
+    this.send(from.id, { type: 'EndQuorumEpochResponse', error: 'NONE', leaderEpoch: this.epoch, leaderId: this.leaderId }, this.cfg.rpcHeaderBytes);
     const s = this.quorum.state;
     if (!(s instanceof FollowerState) || s.epoch !== leaderEpoch || s.leaderId !== leaderId || !this.quorum.isVoter) return;
     // The resigned leader's preferred successors run first: strict exponential steps by position.
@@ -489,7 +488,7 @@ export class KafkaRaftClient<P, S> {
       fetchOffset: this.log.endOffset, lastFetchedEpoch: this.log.lastEpoch, maxWaitMs: this.cfg.maxFetchWaitMs,
     };
     this.arm(id, target, 'Fetch');
-    this.send(target, req, RPC_HEADER_BYTES);
+    this.send(target, req, this.cfg.rpcHeaderBytes);
   }
 
   /** One request in flight; no answer within controller.quorum.request.timeout.ms → try again. */
@@ -573,7 +572,7 @@ export class KafkaRaftClient<P, S> {
   }
 
   private sendFetchResponse(to: SimNode, req: FetchRequest, error: RaftError, batches: readonly RecordBatch<P>[], divergingEpoch: FetchResponse<P>['divergingEpoch'], snapshotId: FetchResponse<P>['snapshotId']): void {
-    let bytes = RPC_HEADER_BYTES;
+    let bytes = this.cfg.rpcHeaderBytes;
     for (const b of batches) bytes += b.sizeBytes;
     const r: FetchResponse<P> = {
       type: 'FetchResponse', correlationId: req.correlationId, error, leaderEpoch: this.epoch, leaderId: this.leaderId,
@@ -650,7 +649,7 @@ export class KafkaRaftClient<P, S> {
     const id = ++this.correlation;
     const req: FetchSnapshotRequest = { type: 'FetchSnapshot', correlationId: id, replicaId: this.id, currentLeaderEpoch: s.epoch, snapshotEndOffset: f.endOffset, snapshotEpoch: f.epoch, position: f.position };
     this.arm(id, s.leaderId, 'FetchSnapshot');
-    this.send(s.leaderId, req, RPC_HEADER_BYTES);
+    this.send(s.leaderId, req, this.cfg.rpcHeaderBytes);
   }
 
   private handleFetchSnapshot(from: SimNode, req: FetchSnapshotRequest): void {
@@ -660,7 +659,7 @@ export class KafkaRaftClient<P, S> {
     if (!(s instanceof LeaderState) || req.currentLeaderEpoch !== s.epoch || snap === undefined || snap.endOffset !== req.snapshotEndOffset) {
       const error: RaftError = s instanceof LeaderState && req.currentLeaderEpoch === s.epoch ? 'UNKNOWN_LEADER_EPOCH' : req.currentLeaderEpoch < this.epoch ? 'FENCED_LEADER_EPOCH' : 'NOT_LEADER_OR_FOLLOWER';
       const r: FetchSnapshotResponse<S> = { ...base, error, chunkBytes: 0, totalBytes: 0, snapshot: null };
-      return this.send(from.id, r, RPC_HEADER_BYTES);
+      return this.send(from.id, r, this.cfg.rpcHeaderBytes);
     }
     // KafkaRaftClient.handleFetchSnapshotRequest counts a FetchSnapshot for check-quorum too.
     if (s.endOffsets.has(req.replicaId) && s.recordFetch(req.replicaId)) {
@@ -670,7 +669,7 @@ export class KafkaRaftClient<P, S> {
     const chunk = Math.min(this.cfg.snapshotChunkBytes, snap.sizeBytes - req.position);
     const last = req.position + chunk >= snap.sizeBytes;
     const r: FetchSnapshotResponse<S> = { ...base, error: 'NONE', chunkBytes: chunk, totalBytes: snap.sizeBytes, snapshot: last ? snap : null };
-    this.send(from.id, r, RPC_HEADER_BYTES + chunk);
+    this.send(from.id, r, this.cfg.rpcHeaderBytes + chunk);
   }
 
   private handleFetchSnapshotResponse(r: FetchSnapshotResponse<S>): void {

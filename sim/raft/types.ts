@@ -1,4 +1,5 @@
 import type { Message } from '../../core/index.ts';
+import { cost } from '../cluster/cost.ts';
 
 /**
  * One record batch of the replicated log (KIP-595: the `__cluster_metadata` partition). It covers
@@ -151,8 +152,6 @@ export function isRaftMessage(m: Message): m is RaftMessage<unknown, unknown> {
   return RAFT_TYPES.has(m.type);
 }
 
-/** Bytes of the fixed part of each RPC (request header + fields), for the network. */
-export const RPC_HEADER_BYTES = 64;
 
 /** The quorum configuration (QuorumConfig) plus the model's switches; every time in ms as Kafka's keys. */
 export interface RaftConfig {
@@ -169,6 +168,8 @@ export interface RaftConfig {
   readonly maxFetchBytes: number;
   /** FetchSnapshot chunk (KafkaRaftClient.MAX_FETCH_SIZE_BYTES as well). */
   readonly snapshotChunkBytes: number;
+  /** Bytes of the fixed part of each RPC (request header + fields), for the network: raft.rpc.header.bytes. */
+  readonly rpcHeaderBytes: number;
   readonly preVote: boolean;
   readonly bugs: RaftBugs;
 }
@@ -204,6 +205,7 @@ export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'voterIds'> = {
   maxFetchWaitMs: 500,
   maxFetchBytes: 8 * 1024 * 1024,
   snapshotChunkBytes: 8 * 1024 * 1024,
+  rpcHeaderBytes: cost({}, 'raft.rpc.header.bytes'),
   preVote: false,
   bugs: NO_BUGS,
 };
