@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -61,9 +62,10 @@ describe('KRaft controller failover', () => {
     const other = kraft(43);
     other.run(60_000, crashActive);
     expect(other.sim.trace.hash()).not.toBe(hashOf());
-    if (!existsSync('scenarios/controller-failover.ts')) return;
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    expect(existsSync(`${root}/scenarios/controller-failover.ts`)).toBe(true);
     const cli = (): string => {
-      const r = spawnSync('node', ['bin/sim.js', 'run', 'scenarios/controller-failover.ts', '--mode', 'kraft', '--seed', '42', '--set', 'partitions=20000', '--json'], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+      const r = spawnSync('node', ['bin/sim.js', 'run', 'scenarios/controller-failover.ts', '--mode', 'kraft', '--seed', '42', '--set', 'partitions=20000', '--json'], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
       expect(r.status, r.stderr).toBe(0);
       const run = (JSON.parse(r.stdout) as { runs: { traceHash: string; violation: unknown }[] }).runs[0]!;
       expect(run.violation).toBeNull();
