@@ -25,7 +25,8 @@ export function parseSeed(text: string): number {
 
 export function parseUntil(text: string): number {
   const us = parseDurationUs(text);
-  if (us === null || us <= 0) throw new UsageError(`--until: cannot parse '${text}' (examples: 90s, 10m, 1h, 500ms)`);
+  if (us === null) throw new UsageError(`--until: cannot parse '${text}' (examples: 90s, 10m, 1h, 500ms; a bare number is ms)`);
+  if (us <= 0) throw new UsageError(`--until must be more than 0, got '${text}'`);
   return us;
 }
 
@@ -190,7 +191,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--set <key=value>', 'override a parameter (repeatable); see `sim params <scenario>`', collect, [])
     .option('--json', 'print exactly one JSON object { "runs": [...] } on stdout')
     .option('--trace <file.jsonl>', 'stream every trace record to a JSONL file (one file per mode)')
-    .option('--until <duration>', 'simulated-time limit, e.g. 90s, 10m (default: the scenario\'s)')
+    .option('--until <duration>', 'simulated-time limit: 500ms, 90s, 10m, 1h (a bare number is ms; default: the scenario\'s)')
     .option('--debug', 'print stack traces of errors')
     .addHelpText(
       'after',
@@ -255,5 +256,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const isEntry = process.argv[1] !== undefined && /bin[\\/]sim(\.js)?$/.test(process.argv[1]);
 if (isEntry) {
+  // `sim run … --json | head -1`: a reader that closes the pipe early is not an error of ours.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   process.exitCode = await main(process.argv.slice(2));
 }
