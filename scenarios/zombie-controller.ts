@@ -17,7 +17,8 @@ import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../sim/zkmode/cluster.ts';
  * second first) and heard that the session expired. Its ZooKeeper writes are fenced by the
  * controller-epoch CheckOp (not with bugs=KAFKA-6082); its late requests are rejected by brokers
  * that have seen epoch 2 (STALE_CONTROLLER_EPOCH) and applied by those that have not.
- * Measured: split-brain time, requests/states accepted from the old epoch, divergence, phantoms.
+ * Measured: split-brain time, requests/states accepted from the old epoch, divergence (stale: what
+ * the zombie sends it had committed before it was fenced, so phantom states do not arise here).
  * pause.on = delay pauses pause.after.ms after the failure handling starts instead (the writes are
  * then still in flight and fenced, and the controller resigns before it sends anything).
  */
