@@ -5,7 +5,7 @@ import type { ClusterTracker } from '../cluster/tracker.ts';
 import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
 import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
-import type { ControlChunk, ControlError, ZkModeMsg } from './messages.ts';
+import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH, ReplicaManager, type ReplicaStats } from './replica.ts';
 
 export interface BrokerEnv {
@@ -21,6 +21,12 @@ export interface BrokerEnv {
   readonly linearizableReads: boolean;
   readonly stats: ControllerStats;
   readonly audit: BrokerAudit;
+  /** replica.fetch.wait.max.ms */
+  readonly replicaFetchWaitMaxMs: number;
+  /** zkmode.alter.partition.retry.ms */
+  readonly alterPartitionRetryMs: number;
+  /** zk.broker.registration.retry.ms */
+  readonly registrationRetryMs: number;
   /** replica.lag.time.max.ms */
   readonly replicaLagTimeMaxMs: number;
   /** isr.change.notification.enable: the IBP < 2.7 ISR path. */
@@ -160,7 +166,7 @@ export class ZkBroker implements NodeBehavior {
       this.zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => undefined);
       this.controller.elect();
     };
-    this.zk.write([{ type: 'create', path, data: this.id, dataBytes: 200, ephemeral: true, sequential: false }], (r) => {
+    this.zk.write([{ type: 'create', path, data: this.id, dataBytes: this.env.costs.zkmode.brokerRegistrationBytes, ephemeral: true, sequential: false }], (r) => {
       if (r.code === 'OK') {
         registered(r.createdZxids![0]!);
       } else if (r.code === 'NODEEXISTS' && this.zk.sessionId === sessionAtStart) {
@@ -168,11 +174,11 @@ export class ZkBroker implements NodeBehavior {
         // reply was lost (the client re-sent it); a node owned by this session is ours.
         this.zk.read({ type: 'getData', path, watch: false }, (d) => {
           if (d.code === 'OK' && d.stat!.ephemeralOwner === sessionAtStart) registered(d.stat!.czxid);
-          else this.node.setTimer('register-retry', 1_000_000, () => this.register());
+          else this.node.setTimer('register-retry', this.env.registrationRetryMs * 1000, () => this.register());
         });
       } else if (r.code === 'NODEEXISTS' || r.code === 'SESSIONEXPIRED') {
         // The old session's registration is still there until it expires: try again.
-        this.node.setTimer('register-retry', 1_000_000, () => {
+        this.node.setTimer('register-retry', this.env.registrationRetryMs * 1000, () => {
           if (this.zk.sessionId === sessionAtStart || r.code === 'NODEEXISTS') this.register();
         });
       }
@@ -232,7 +238,7 @@ export class ZkBroker implements NodeBehavior {
   }
 
   private respond(to: SimNode, type: 'LeaderAndIsr' | 'UpdateMetadata', requestId: number, error: ControlError): void {
-    this.node.send<ZkModeMsg>(to, { type: type === 'LeaderAndIsr' ? 'LeaderAndIsrResponse' : 'UpdateMetadataResponse', requestId, error }, 32);
+    this.node.send<ZkModeMsg>(to, { type: type === 'LeaderAndIsr' ? 'LeaderAndIsrResponse' : 'UpdateMetadataResponse', requestId, error }, this.env.costs.rpcHeaderBytes + CONTROL_RESPONSE_BODY_BYTES);
   }
 
   private onControlChunk(from: SimNode, type: 'LeaderAndIsr' | 'UpdateMetadata', m: ControlChunk): void {
@@ -323,7 +329,7 @@ export class ZkBroker implements NodeBehavior {
     s.attempts++;
     const requestId = ++s.requestId;
     const to = this.env.brokers[this.controllerId];
-    if (to !== undefined) this.node.send<ZkModeMsg>(to, { type: 'ControlledShutdown', requestId, brokerId: this.id, brokerEpoch: this.brokerEpoch }, 48);
+    if (to !== undefined) this.node.send<ZkModeMsg>(to, { type: 'ControlledShutdown', requestId, brokerId: this.id, brokerEpoch: this.brokerEpoch }, this.env.costs.rpcHeaderBytes + CONTROLLED_SHUTDOWN_BODY_BYTES);
     this.node.setTimer('controlled-shutdown-timeout', this.env.socketTimeoutMs * 1000, () => {
       if (s.requestId === requestId) this.controlledShutdownFailed();
     });

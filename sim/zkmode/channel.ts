@@ -1,7 +1,7 @@
 import type { SimNode } from '../../core/index.ts';
 import type { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { CostModel } from '../cluster/cost.ts';
-import type { ZkModeMsg } from './messages.ts';
+import { CONTROL_CHUNK_CONTINUATION_BYTES, type ZkModeMsg } from './messages.ts';
 
 /** One queued controller request for one broker, its partition states already cut into chunks. */
 export interface QueuedRequest {
@@ -12,7 +12,7 @@ export interface QueuedRequest {
   readonly liveBrokers: readonly number[];
 }
 
-/** RequestSendThread's retry backoff after a failed send. */
+/** RequestSendThread's retry backoff after a failed send: ControllerChannelManager's RequestSendThread sleeps 100 ms (backoff) before reconnecting. */
 export const SEND_RETRY_BACKOFF_MS = 100;
 
 /**
@@ -114,10 +114,10 @@ class RequestSendThread {
       const states = req.chunks[i]!;
       const base = { controllerId: m.controllerId, controllerEpoch: req.controllerEpoch, brokerEpoch: req.brokerEpoch, requestId: id, chunkIndex: i, chunks: req.chunks.length, states };
       if (req.type === 'LeaderAndIsr') {
-        m.node.send<ZkModeMsg>(to, { type: 'LeaderAndIsr', ...base }, (i === 0 ? c.leaderAndIsrHeaderBytes : 16) + states.count * c.leaderAndIsrBytesPerPartition);
+        m.node.send<ZkModeMsg>(to, { type: 'LeaderAndIsr', ...base }, (i === 0 ? c.leaderAndIsrHeaderBytes : CONTROL_CHUNK_CONTINUATION_BYTES) + states.count * c.leaderAndIsrBytesPerPartition);
       } else {
         const brokersBytes = i === 0 ? req.liveBrokers.length * c.updateMetadataBytesPerLiveBroker : 0;
-        m.node.send<ZkModeMsg>(to, { type: 'UpdateMetadata', liveBrokers: req.liveBrokers, ...base }, (i === 0 ? c.updateMetadataHeaderBytes : 16) + brokersBytes + states.count * c.updateMetadataBytesPerPartition);
+        m.node.send<ZkModeMsg>(to, { type: 'UpdateMetadata', liveBrokers: req.liveBrokers, ...base }, (i === 0 ? c.updateMetadataHeaderBytes : CONTROL_CHUNK_CONTINUATION_BYTES) + brokersBytes + states.count * c.updateMetadataBytesPerPartition);
       }
     }
     m.node.cancelTimer(this.timer);
@@ -125,7 +125,7 @@ class RequestSendThread {
       if (this.stopped || this.inFlight !== f) return;
       // NetworkClientUtils.sendAndReceive failed: reconnect, back off, send the same request again.
       m.retries++;
-      this.timer = m.node.setTimer('controller-send-backoff', 100_000, () => {
+      this.timer = m.node.setTimer('controller-send-backoff', SEND_RETRY_BACKOFF_MS * 1000, () => {
         if (!this.stopped && this.inFlight === f) this.transmit();
       });
     });

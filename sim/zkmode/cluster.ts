@@ -1,5 +1,5 @@
 import { msToUs, type SimNode } from '../../core/index.ts';
-import { costModel, installProfiles } from '../cluster/cost.ts';
+import { costModel, installProfiles, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { fullIsrMask, NO_LEADER } from '../cluster/partitions.ts';
@@ -106,6 +106,9 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     linearizableReads: bool(params, 'zk.linearizable.reads') || bugs.has('zk.linearizable.reads'),
     stats,
     audit,
+    replicaFetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
+    alterPartitionRetryMs: num(params, 'zkmode.alter.partition.retry.ms'),
+    registrationRetryMs: num(params, 'zk.broker.registration.retry.ms'),
     replicaLagTimeMaxMs: num(params, 'replica.lag.time.max.ms'),
     isrChangeNotification,
     isrNotification: { lingerMs: num(params, 'isr.change.notification.linger.ms'), maxDelayMs: num(params, 'isr.change.notification.max.delay.ms'), checkMs: num(params, 'isr.change.notification.check.ms') },
@@ -163,7 +166,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         if (isrChangeNotification) ensemble.warmWatch(session, ISR_CHANGE_PATH, 'child');
       }
       const czxid = z();
-      tree.create(`${BROKER_IDS_PATH}/${b}`, b, 200, session, czxid);
+      tree.create(`${BROKER_IDS_PATH}/${b}`, b, costs.zkmode.brokerRegistrationBytes, session, czxid);
       warmEpochs.push(czxid);
     }
     tree.create(CONTROLLER_PATH, 0, 40, warmSessions[0]!, z());

@@ -47,3 +47,20 @@ export const ZKMODE_MSG_TYPES: ReadonlySet<string> = new Set([
 
 /** Partition states per message of a LeaderAndIsr / UpdateMetadata request. */
 export const MAX_STATES_PER_CHUNK = 10_000;
+
+// Fixed body bytes of the ZK-mode RPCs beyond net.rpc.header.bytes, from Kafka's message schemas
+// (clients/src/main/resources/common/message/*.json).
+/** LeaderAndIsrResponse / UpdateMetadataResponse / AlterPartitionResponse: ErrorCode 2 + one array length 1 + tags 1. */
+export const CONTROL_RESPONSE_BODY_BYTES = 4;
+/** ControlledShutdownRequest.json: BrokerId 4 + BrokerEpoch 8 + tags 1. */
+export const CONTROLLED_SHUTDOWN_BODY_BYTES = 13;
+/** ControlledShutdownResponse.json RemainingPartitions entry: TopicName (2 + ≈ 15) + PartitionIndex 4 + tags 1. */
+export const REMAINING_PARTITION_BYTES = 22;
+/** AlterPartitionRequest.json v2+: BrokerId 4 + BrokerEpoch 8 + Topics length 1 + TopicId 16 + Partitions length 1 + tags 2. */
+export const ALTER_PARTITION_BODY_BYTES = 32;
+/**
+ * Simulator choice: one LeaderAndIsr / UpdateMetadata request travels as several chunk messages; a
+ * chunk after the first carries no request header, only the topic-array framing (topic id, array
+ * length) of the partitions it starts with ≈ 16 bytes.
+ */
+export const CONTROL_CHUNK_CONTINUATION_BYTES = 16;

@@ -1,3 +1,4 @@
+import { REPLICATION_PARAMS } from '../cluster/cost.ts';
 import type { ParamSpecs } from '../params.ts';
 
 /** Historical ZK-mode bugs (design §7). */
@@ -41,6 +42,9 @@ export const ZK_PARAMS: ParamSpecs = {
   'isr.change.notification.max.delay.ms': ms(60000, 'flush ISR-change notifications at least this often', 'ZkAlterPartitionManager maxDelayMs = 60000'),
   'isr.change.notification.check.ms': ms(2500, 'how often the flush condition is checked', 'ZkAlterPartitionManager: scheduled every 2500 ms'),
   'replica.lag.time.max.ms': ms(30000, 'a follower that has not fetched (caught up) for this long is shrunk out of the ISR', 'ReplicationConfigs REPLICA_LAG_TIME_MAX_MS_DEFAULT = 30000 (10000 before 2.5, KIP-537)', 1),
+  ...REPLICATION_PARAMS,
+  'zkmode.alter.partition.retry.ms': ms(50, 'a leader re-sends an AlterPartition this long after a top-level error or a lost request', 'DefaultAlterPartitionManager: scheduleOnce("send-alter-partition", …, 50) after a top-level error — a code constant, not a config (was 100 ms here)', 1),
+  'zk.broker.registration.retry.ms': ms(1000, 'a broker whose /brokers/ids/<id> create finds another session\'s node (or its session expired) tries again after this long', 'simulator choice: Kafka exits on a conflicting registration (KafkaZkClient.registerBroker → NodeExistsException); the model retries so a restarted broker rejoins once the old session\'s ephemeral node expires', 1),
   'controlled.shutdown.max.retries': { default: 3, unit: 'count', description: 'ControlledShutdown attempts before an unclean shutdown', source: 'ServerConfigs l.101-110', min: 0, integer: true },
   'controlled.shutdown.retry.backoff.ms': ms(5000, 'wait between ControlledShutdown attempts', 'ServerConfigs l.101-110'),
   'zk.linearizable.reads': { default: false, unit: '', description: 'what-if: the controller syncs its ZooKeeper server with the leader before its reads (sync + read)', source: 'ZooKeeper programmer guide: sync() before read for linearizable reads; Kafka does not do it' },

@@ -1,14 +1,12 @@
 import type { SimNode } from '../../core/index.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { BrokerEnv } from './broker.ts';
-import { MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
+import { ALTER_PARTITION_BODY_BYTES, MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 
 export const ISR_CHANGE_PATH = '/isr_change_notification';
-/** replica.fetch.wait.max.ms: an idle follower's fetch is long-polled this long, so it fetches at this rate. */
-export const REPLICA_FETCH_WAIT_MAX_MS = 500;
-/** retry.backoff.ms of the broker-to-controller channel (AlterPartitionManager). */
-const ALTER_RETRY_BACKOFF_MS = 100;
+/** {"version":1,"partitions":[]}: the wrapper of an ISR-change notification (IsrChangeNotificationSequenceZNode). */
+const ISR_CHANGE_NOTIFICATION_WRAPPER_BYTES = '{"version":1,"partitions":[]}'.length;
 
 /** What the replica manager needs from its broker. */
 export interface ReplicaHost {
@@ -97,7 +95,7 @@ export class ReplicaManager {
     this.fetching = true;
     const node = this.h.node;
     const env = this.h.env;
-    node.setTimer('replica-fetch', REPLICA_FETCH_WAIT_MAX_MS * 1000, () => this.fetchTick());
+    node.setTimer('replica-fetch', env.replicaFetchWaitMaxMs * 1000, () => this.fetchTick());
     node.setTimer('isr-expiration', (env.replicaLagTimeMaxMs * 1000) / 2, () => this.isrExpirationTick());
     if (this.notificationPath) node.setTimer('isr-change-propagation', env.isrNotification.checkMs * 1000, () => this.propagationTick());
   }
@@ -127,9 +125,9 @@ export class ReplicaManager {
     if (!this.fetching) return;
     const { brokers } = this.h.env;
     for (let l = 0; l < this.followCount.length; l++) {
-      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, { type: 'Fetch', brokerId: this.h.id }, 64);
+      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, { type: 'Fetch', brokerId: this.h.id }, this.h.env.costs.replicaFetchRequestBytes);
     }
-    this.h.node.setTimer('replica-fetch', REPLICA_FETCH_WAIT_MAX_MS * 1000, () => this.fetchTick());
+    this.h.node.setTimer('replica-fetch', this.h.env.replicaFetchWaitMaxMs * 1000, () => this.fetchTick());
   }
 
   /** A follower's fetch arrived: it is caught up (cheap model: fetching = in sync). */
@@ -172,7 +170,7 @@ export class ReplicaManager {
     const now = this.h.node.monoNowUs;
     const step = (from: number): void => {
       const to = Math.min(P, from + chunk);
-      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.zkmode.brokerUpdateMetadataUsPerPartition, () => {
+      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.zkmode.brokerIsrScanUsPerPartition, () => {
         let batch: PartitionStateBatch | null = null;
         for (let p = from; p < to; p++) {
           if (this.leader[p] !== me || this.pending[p] === 1) continue;
@@ -183,7 +181,7 @@ export class ReplicaManager {
             if (r === me) continue;
             if (this.lagging[r] === 1) next &= ~(1 << i);
             // Expansion: the follower is fetching now (Partition.maybeExpandIsr runs on its fetch).
-            else if (this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * REPLICA_FETCH_WAIT_MAX_MS * 1000) next |= 1 << i;
+            else if (this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * env.replicaFetchWaitMaxMs * 1000) next |= 1 << i;
           }
           if (next === cur) continue;
           batch ??= PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
@@ -215,7 +213,7 @@ export class ReplicaManager {
     this.inflight.set(requestId, batch);
     const to = h.env.brokers[h.controllerId];
     if (to !== undefined) {
-      h.node.send<ZkModeMsg>(to, { type: 'AlterPartition', requestId, brokerId: h.id, brokerEpoch: h.brokerEpoch, states: batch }, 64 + batch.count * h.env.costs.zkmode.leaderAndIsrBytesPerPartition);
+      h.node.send<ZkModeMsg>(to, { type: 'AlterPartition', requestId, brokerId: h.id, brokerEpoch: h.brokerEpoch, states: batch }, h.env.costs.rpcHeaderBytes + ALTER_PARTITION_BODY_BYTES + batch.count * h.env.costs.zkmode.leaderAndIsrBytesPerPartition);
     }
     h.node.setTimer('alter-partition-timeout', h.env.socketTimeoutMs * 1000, () => {
       if (this.inflight.get(requestId) !== batch) return;
@@ -226,7 +224,7 @@ export class ReplicaManager {
 
   private retryAlter(batch: PartitionStateBatch): void {
     this.stats.alterPartitionRetries++;
-    this.h.node.setTimer('alter-partition-backoff', ALTER_RETRY_BACKOFF_MS * 1000, () => this.sendAlterPartition(this.nextRequestId++, batch));
+    this.h.node.setTimer('alter-partition-backoff', this.h.env.alterPartitionRetryMs * 1000, () => this.sendAlterPartition(this.nextRequestId++, batch));
   }
 
   onAlterPartitionResponse(requestId: number, error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void {
@@ -290,8 +288,7 @@ export class ReplicaManager {
       this.isrChangeSet.length = 0;
       this.lastPropagationUs = now;
       this.stats.isrNotifications++;
-      // {"version":1,"partitions":[{"topic":"…","partition":N},…]}: ≈ 35 bytes per partition.
-      h.zk.write([{ type: 'create', path: `${ISR_CHANGE_PATH}/isr_change_`, data: parts, dataBytes: 30 + 35 * parts.length, ephemeral: false, sequential: true }], () => undefined);
+      h.zk.write([{ type: 'create', path: `${ISR_CHANGE_PATH}/isr_change_`, data: parts, dataBytes: ISR_CHANGE_NOTIFICATION_WRAPPER_BYTES + h.env.costs.zkmode.isrChangeNotificationBytesPerPartition * parts.length, ephemeral: false, sequential: true }], () => undefined);
       h.node.note('isr.change.notification', parts.length);
     }
     h.node.setTimer('isr-change-propagation', cfg.checkMs * 1000, () => this.propagationTick());
