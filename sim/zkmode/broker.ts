@@ -8,6 +8,9 @@ import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats
 import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH, ReplicaManager, type ReplicaStats } from './replica.ts';
 
+/** MultiHeader (zookeeper.jute): type 4 + done 1 + err 4. */
+const MULTI_HEADER_BYTES = 9;
+
 export interface BrokerEnv {
   readonly brokers: readonly SimNode[];
   readonly zkServers: readonly SimNode[];
@@ -99,12 +102,20 @@ export class ZkBroker implements NodeBehavior {
       env.replicaStats,
     );
     const pathBytes = env.costs.zk.znodePathBytes;
+    const packetBytes = env.costs.zk.packetHeaderBytes;
     this.zk = new ZooKeeperClient(node, env.zkServers, {
       sessionTimeoutMs: env.sessionTimeoutMs,
       maxInFlight: env.maxInFlight,
       onState: (s) => this.onZkState(s),
       onWatch: (path, ev) => this.onWatch(path, ev),
-      requestBytes: (r: Request) => (r.kind === 'read' ? 16 + pathBytes : 24 + r.ops.length * (pathBytes + 16) + (r.ops.some((o) => o.type === 'setPartitionState') ? env.costs.zk.partitionStateZnodeBytes : 0)),
+      // A read: packet header + path (+ watch flag). A multi: packet header + MultiHeader per op
+      // (type 4 + done 1 + err 4 = 9) with its path, data length 4 and version 4, then the closing
+      // MultiHeader (MultiOperationRecord, zookeeper.jute).
+      requestBytes: (r: Request) =>
+        r.kind === 'read'
+          ? packetBytes + pathBytes + 1
+          : packetBytes + MULTI_HEADER_BYTES + r.ops.length * (MULTI_HEADER_BYTES + pathBytes + 8) + (r.ops.some((o) => o.type === 'setPartitionState') ? env.costs.zk.partitionStateZnodeBytes : 0),
+      packetHeaderBytes: packetBytes,
     });
     this.controller = new KafkaController({
       node,

@@ -58,6 +58,9 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       statBytes: costs.zk.statBytes,
       znodePathBytes: costs.zk.znodePathBytes,
       partitionStateZnodeBytes: costs.zk.partitionStateZnodeBytes,
+      packetHeaderBytes: costs.zk.packetHeaderBytes,
+      quorumPacketHeaderBytes: costs.zk.quorumPacketHeaderBytes,
+      txnHeaderBytes: costs.zk.txnHeaderBytes,
     },
     onCommit: (_sid, txn, tree, leading) => {
       if (!leading || tracker === null) return;

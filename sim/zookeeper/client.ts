@@ -1,6 +1,8 @@
 import type { SimNode } from '../../core/index.ts';
 import { assertNever } from '../../core/index.ts';
 import type { Op, ReadOp, Request, Response, WatchEventType, WatchReg, ZkClientMsg, Zxid } from './types.ts';
+import { cost } from '../cluster/cost.ts';
+import { CONNECT_REQUEST_BYTES, SET_WATCHES_BYTES_PER_WATCH } from './cnxn.ts';
 
 export type KeeperState = 'SyncConnected' | 'Disconnected' | 'Expired';
 
@@ -12,6 +14,8 @@ export interface ZooKeeperClientOptions {
   readonly onWatch: (path: string, event: WatchEventType) => void;
   /** Request bytes (path + data) for sizing messages. */
   readonly requestBytes: (r: Request) => number;
+  /** zk.packet.header.bytes (the cost model's default when absent). */
+  readonly packetHeaderBytes?: number;
 }
 
 type Callback = (r: Response) => void;
@@ -112,7 +116,7 @@ export class ZooKeeperClient {
   private sendConnect(): void {
     const watches = [...this.watches.values()];
     this.conn++;
-    this.node.send(this.servers[this.server]!, { type: 'ConnectRequest', conn: this.conn, sessionId: this.sessionId, timeoutMs: this.opts.sessionTimeoutMs, lastZxidSeen: this.lastZxid, watches }, 48 + watches.length * 24);
+    this.node.send(this.servers[this.server]!, { type: 'ConnectRequest', conn: this.conn, sessionId: this.sessionId, timeoutMs: this.opts.sessionTimeoutMs, lastZxidSeen: this.lastZxid, watches }, CONNECT_REQUEST_BYTES + watches.length * SET_WATCHES_BYTES_PER_WATCH);
     this.lastSentUs = this.node.monoNowUs;
     this.lastHeardUs = this.node.monoNowUs;
     this.node.cancelTimer(this.timer);
@@ -161,7 +165,7 @@ export class ZooKeeperClient {
       return;
     }
     if (now >= this.lastSentUs + this.readTimeoutUs / 2) {
-      this.node.send(this.servers[this.server]!, { type: 'ZkPing', sessionId: this.sessionId }, 16);
+      this.node.send(this.servers[this.server]!, { type: 'ZkPing', sessionId: this.sessionId }, this.opts.packetHeaderBytes ?? cost({}, 'zk.packet.header.bytes'));
       this.pingSeqs.push(++this.sendSeq);
       this.lastSentUs = now;
     }

@@ -1,5 +1,6 @@
 import type { SimNode } from '../../core/index.ts';
 import { assertNever } from '../../core/index.ts';
+import { cost } from '../cluster/cost.ts';
 import type { Trigger } from './datatree.ts';
 import type { QuorumPeer } from './peer.ts';
 import type { ReadOp, Response, Txn, WatchEventType, WatchReg, ZkClientMsg, Zxid } from './types.ts';
@@ -12,7 +13,32 @@ export interface ZkServerCosts {
   readonly statBytes: number;
   readonly znodePathBytes: number;
   readonly partitionStateZnodeBytes: number;
+  /** zk.packet.header.bytes (the cost model's default when absent). */
+  readonly packetHeaderBytes?: number;
+  /** zk.quorum.packet.header.bytes (the cost model's default when absent). */
+  readonly quorumPacketHeaderBytes?: number;
+  /** zk.txn.header.bytes (the cost model's default when absent). */
+  readonly txnHeaderBytes?: number;
 }
+
+/** The packet framing sizes of a cost set, with the cost model's defaults for those it leaves out. */
+export function framing(c: ZkServerCosts): { readonly packet: number; readonly quorum: number; readonly txn: number } {
+  return {
+    packet: c.packetHeaderBytes ?? cost({}, 'zk.packet.header.bytes'),
+    quorum: c.quorumPacketHeaderBytes ?? cost({}, 'zk.quorum.packet.header.bytes'),
+    txn: c.txnHeaderBytes ?? cost({}, 'zk.txn.header.bytes'),
+  };
+}
+
+// Fixed jute record sizes (zookeeper.jute) of the session packets, which have no RequestHeader.
+/** ConnectRequest: length 4 + protocolVersion 4 + lastZxidSeen 8 + timeOut 4 + sessionId 8 + passwd (4 + 16) + readOnly 1. */
+export const CONNECT_REQUEST_BYTES = 49;
+/** ConnectResponse: length 4 + protocolVersion 4 + timeOut 4 + sessionId 8 + passwd (4 + 16) + readOnly 1. */
+export const CONNECT_RESPONSE_BYTES = 41;
+/** One watch re-registered by SetWatches on reconnect: a path string (4 + ≈ 20) — estimate. */
+export const SET_WATCHES_BYTES_PER_WATCH = 24;
+/** WatcherEvent body: type 4 + state 4 + path length 4 (+ the path). */
+export const WATCHER_EVENT_BODY_BYTES = 12;
 
 interface Slot {
   readonly cxid: number;
@@ -51,11 +77,14 @@ export class ServerCnxns {
   /** createSession txns this server submitted, by session: the connecting client and its attempt. */
   private readonly connecting = new Map<number, { client: SimNode; conn: number }>();
   private nextSession = 1;
+  private readonly framing: ReturnType<typeof framing>;
 
   constructor(
     private readonly peer: QuorumPeer,
     private readonly costs: ZkServerCosts,
-  ) {}
+  ) {
+    this.framing = framing(costs);
+  }
 
   get connections(): number {
     return this.byClient.size;
@@ -84,13 +113,13 @@ export class ServerCnxns {
         }
         const timeoutMs = peer.tree.sessions.get(msg.sessionId);
         if (timeoutMs === undefined || peer.sessions?.has(msg.sessionId) === false && peer.state === 'LEADING') {
-          this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs: 0, expired: true }, 32);
+          this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs: 0, expired: true }, CONNECT_RESPONSE_BYTES);
           return;
         }
         this.open(from, msg.conn, msg.sessionId);
         peer.touch(msg.sessionId);
         this.setWatches(msg.sessionId, msg.watches, msg.lastZxidSeen);
-        this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs, expired: false }, 32);
+        this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs, expired: false }, CONNECT_RESPONSE_BYTES);
         return;
       }
       case 'ZkPing': {
@@ -105,7 +134,7 @@ export class ServerCnxns {
       case 'ZkRequest': {
         const c = this.byClient.get(from.id);
         if (c === undefined || c.sessionId !== msg.sessionId) {
-          this.send(from, { type: 'ConnectionClosed', sessionId: msg.sessionId }, 16);
+          this.send(from, { type: 'ConnectionClosed', sessionId: msg.sessionId }, this.framing.packet);
           return;
         }
         peer.touch(c.sessionId);
@@ -170,8 +199,8 @@ export class ServerCnxns {
     while (c.held.length > 0 && c.held[0]!.after.response !== null) c.held.shift()!.run();
     while (c.slots.length > 0 && c.slots[0]!.response !== null) {
       const s = c.slots.shift()!;
-      if (s.ping === true) this.send(c.client, { type: 'ZkPingResponse' }, 16);
-      else this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs));
+      if (s.ping === true) this.send(c.client, { type: 'ZkPingResponse' }, this.framing.packet);
+      else this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs, this.framing.packet));
     }
   }
 
@@ -222,7 +251,7 @@ export class ServerCnxns {
       else if (w.kind === 'exist') fire = n !== undefined ? 'NodeCreated' : null;
       else fire = n === undefined ? 'NodeDeleted' : n.pzxid > relZxid ? 'NodeChildrenChanged' : null;
       const c = this.bySession.get(session)!;
-      if (fire !== null) this.send(c.client, { type: 'WatcherEvent', path: w.path, event: fire }, 16 + w.path.length);
+      if (fire !== null) this.send(c.client, { type: 'WatcherEvent', path: w.path, event: fire }, this.framing.packet + WATCHER_EVENT_BODY_BYTES + w.path.length);
       else this.addWatch(w.kind === 'data' ? this.dataWatches : w.kind === 'exist' ? this.existWatches : this.childWatches, w.path, session);
     }
   }
@@ -243,7 +272,7 @@ export class ServerCnxns {
       // an orphan (it expires unused), the newer connection stays.
       if (this.superseded(att.client, att.conn)) return;
       this.open(att.client, att.conn, first.session);
-      this.send(att.client, { type: 'ConnectResponse', conn: att.conn, sessionId: first.session, timeoutMs: first.timeoutMs, expired: false }, 32);
+      this.send(att.client, { type: 'ConnectResponse', conn: att.conn, sessionId: first.session, timeoutMs: first.timeoutMs, expired: false }, CONNECT_RESPONSE_BYTES);
       return;
     }
     const c = this.bySession.get(t.session);
@@ -260,7 +289,7 @@ export class ServerCnxns {
       table.delete(tr.path);
       for (const session of s) {
         const c = this.bySession.get(session);
-        if (c !== undefined) this.send(c.client, { type: 'WatcherEvent', path: tr.path, event: tr.event }, 16 + tr.path.length);
+        if (c !== undefined) this.send(c.client, { type: 'WatcherEvent', path: tr.path, event: tr.event }, this.framing.packet + WATCHER_EVENT_BODY_BYTES + tr.path.length);
       }
     };
     switch (tr.event) {
@@ -289,12 +318,12 @@ export class ServerCnxns {
     const c = this.bySession.get(session);
     if (c === undefined) return;
     this.drop(c.client.id);
-    this.send(c.client, { type: 'ConnectionClosed', sessionId: session }, 16);
+    this.send(c.client, { type: 'ConnectionClosed', sessionId: session }, this.framing.packet);
   }
 
   /** The server stopped serving: every connection is closed; clients reconnect elsewhere. */
   closeAll(): void {
-    for (const c of this.byClient.values()) this.send(c.client, { type: 'ConnectionClosed', sessionId: c.sessionId }, 16);
+    for (const c of this.byClient.values()) this.send(c.client, { type: 'ConnectionClosed', sessionId: c.sessionId }, this.framing.packet);
     this.byClient.clear();
     this.bySession.clear();
     this.connecting.clear();
@@ -330,8 +359,8 @@ function txnResponse(t: Txn): Response {
   return { code: 'OK', created, createdZxids, zxid: t.zxid };
 }
 
-function responseBytes(r: Response, c: ZkServerCosts): number {
-  let b = 16;
+function responseBytes(r: Response, c: ZkServerCosts, packetHeaderBytes: number): number {
+  let b = packetHeaderBytes;
   if (r.stat !== undefined) b += c.statBytes;
   if (r.partitionState !== undefined) b += c.partitionStateZnodeBytes + c.statBytes;
   if (r.children !== undefined) for (const ch of r.children) b += 4 + ch.length;

@@ -4,7 +4,7 @@ import type { ZabAudit } from './audit.ts';
 import { DataTree, type Trigger } from './datatree.ts';
 import { FastLeaderElection } from './election.ts';
 import { PrepRequestProcessor } from './prep.ts';
-import { ServerCnxns, type ZkServerCosts } from './cnxn.ts';
+import { framing, ServerCnxns, type ZkServerCosts } from './cnxn.ts';
 import { SessionTracker } from './session-tracker.ts';
 import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type SyncPayload, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
 
@@ -36,7 +36,17 @@ interface LearnerHandler {
   round: number;
 }
 
-const TXN_HEADER_BYTES = 40;
+/**
+ * FastLeaderElection notification (FastLeaderElection.buildMsg): state 4 + leader 8 + zxid 8 +
+ * electionEpoch 8 + peerEpoch 8 + version 4 + config length 4.
+ */
+const NOTIFICATION_BYTES = 44;
+/** LearnerPing data per session (LearnerSessionTracker touches): sessionId 8 + timeout 4. */
+const PING_BYTES_PER_SESSION = 12;
+/** FOLLOWERINFO data (LearnerInfo): serverid 8 + protocolVersion 4 + configVersion 8. */
+const LEARNER_INFO_BYTES = 20;
+/** A forwarded REQUEST's data beyond the request body: sessionId 8 + cxid 4 + type 4 (Request.serialize). */
+const FORWARDED_REQUEST_BYTES = 16;
 
 /**
  * One ZooKeeper server (QuorumPeer): FastLeaderElection while LOOKING, then Leader or Follower.
@@ -81,11 +91,14 @@ export class QuorumPeer implements NodeBehavior {
   private touches = new Map<number, number>();
   private syncTokens = new Map<number, () => void>();
   private nextSyncToken = 1;
+  /** Packet framing sizes (zk.packet.header.bytes, zk.quorum.packet.header.bytes, zk.txn.header.bytes). */
+  private readonly framing: ReturnType<typeof framing>;
 
   constructor(
     readonly node: SimNode,
     readonly cfg: ZkServerConfig,
   ) {
+    this.framing = framing(cfg.costs);
     const store = node.store;
     this.zab = store.get<DurableZab>('zab') ?? { currentEpoch: 0, acceptedEpoch: 0 };
     const snap = store.get<{ tree: DataTree; count: number }>('snapshot');
@@ -106,7 +119,7 @@ export class QuorumPeer implements NodeBehavior {
       lastLoggedZxid: () => this.lastLogged,
       currentEpoch: () => this.zab.currentEpoch,
       broadcast: (vote, ee) => {
-        for (const p of peers) this.sendPeer(p, { type: 'Notification', vote, electionEpoch: ee, state: 'LOOKING', sid: cfg.sid }, 40);
+        for (const p of peers) this.sendPeer(p, { type: 'Notification', vote, electionEpoch: ee, state: 'LOOKING', sid: cfg.sid }, NOTIFICATION_BYTES);
       },
       setTimer: (label, ms, fn) => node.setTimer(label, ms * 1000, fn),
       cancelTimer: (id) => node.cancelTimer(id),
@@ -269,7 +282,7 @@ export class QuorumPeer implements NodeBehavior {
       case 'LeaderPing':
         if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
         this.heardLeader();
-        this.sendPeer(peer, { type: 'LearnerPing', epoch: msg.epoch, touches: [...this.touches] }, 16 + 12 * this.touches.size);
+        this.sendPeer(peer, { type: 'LearnerPing', epoch: msg.epoch, touches: [...this.touches] }, this.framing.quorum + PING_BYTES_PER_SESSION * this.touches.size);
         this.touches.clear();
         return;
       case 'LearnerPing': {
@@ -291,7 +304,7 @@ export class QuorumPeer implements NodeBehavior {
       }
       case 'SyncRequest':
         if (this.state !== 'LEADING' || !this.established) return;
-        this.whenCommitted(this.lastLogged, () => this.sendPeer(peer, { type: 'SyncResponse', epoch: this.leaderEpoch, token: msg.token }, 24));
+        this.whenCommitted(this.lastLogged, () => this.sendPeer(peer, { type: 'SyncResponse', epoch: this.leaderEpoch, token: msg.token }, this.framing.quorum));
         return;
       case 'SyncResponse': {
         const fn = this.syncTokens.get(msg.token);
@@ -309,7 +322,7 @@ export class QuorumPeer implements NodeBehavior {
       this.state === 'LOOKING'
         ? this.election.vote ?? { leader: this.sid, zxid: this.lastLogged, peerEpoch: this.zab.currentEpoch }
         : { leader: this.state === 'LEADING' ? this.sid : this.leaderSid, zxid: this.lastLogged, peerEpoch: this.zab.currentEpoch };
-    this.sendPeer(peer, { type: 'Notification', vote, electionEpoch: this.election.logicalClock, state: this.state, sid: this.sid }, 40);
+    this.sendPeer(peer, { type: 'Notification', vote, electionEpoch: this.election.logicalClock, state: this.state, sid: this.sid }, NOTIFICATION_BYTES);
   }
 
   // ---- log, fsync (SyncRequestProcessor group commit), apply ----
@@ -360,7 +373,7 @@ export class QuorumPeer implements NodeBehavior {
 
   private onSynced(upTo: Zxid, gen: number): void {
     if (this.state === 'FOLLOWING' && this.leaderSid >= 0 && this.synced) {
-      this.sendPeer(this.leaderSid, { type: 'Ack', epoch: this.zab.currentEpoch, zxid: upTo }, 24);
+      this.sendPeer(this.leaderSid, { type: 'Ack', epoch: this.zab.currentEpoch, zxid: upTo }, this.framing.quorum);
     } else if (this.state === 'LEADING') {
       this.tryCommit();
     }
@@ -422,7 +435,7 @@ export class QuorumPeer implements NodeBehavior {
     }
     const token = this.nextSyncToken++;
     this.syncTokens.set(token, fn);
-    this.sendPeer(this.leaderSid, { type: 'SyncRequest', epoch: this.zab.currentEpoch, token }, 24);
+    this.sendPeer(this.leaderSid, { type: 'SyncRequest', epoch: this.zab.currentEpoch, token }, this.framing.quorum);
   }
 
   // ---- leader ----
@@ -498,7 +511,8 @@ export class QuorumPeer implements NodeBehavior {
     const committed = entries.slice(0, this.appliedIndex);
     if (idx >= 0) {
       const txns = committed.slice(idx);
-      let bytes = 32;
+      // The DIFF / TRUNC packet and NEWLEADER (the txns' own PROPOSAL / COMMIT framing is left out).
+      let bytes = 2 * this.framing.quorum;
       for (const t of txns) bytes += t.sizeBytes;
       const kind = fromZxid === lastZxid ? 'diff' : 'trunc';
       this.sendPeer(l.sid, { type: 'NewLeader', epoch: this.leaderEpoch, round: l.round, sync: { kind, fromZxid, txns } }, bytes);
@@ -527,7 +541,7 @@ export class QuorumPeer implements NodeBehavior {
     l.newLeaderAcked = true;
     l.lastHeardUs = this.node.monoNowUs;
     if (this.established) {
-      this.sendPeer(peer, { type: 'UpToDate', epoch }, 16);
+      this.sendPeer(peer, { type: 'UpToDate', epoch }, this.framing.quorum);
       return;
     }
     let acked = 1;
@@ -535,7 +549,7 @@ export class QuorumPeer implements NodeBehavior {
     if (acked < this.quorum) return;
     this.node.cancelTimer(this.phaseTimer);
     this.establish();
-    for (const h of this.learners.values()) if (h.newLeaderAcked) this.sendPeer(h.sid, { type: 'UpToDate', epoch }, 16);
+    for (const h of this.learners.values()) if (h.newLeaderAcked) this.sendPeer(h.sid, { type: 'UpToDate', epoch }, this.framing.quorum);
   }
 
   private establish(): void {
@@ -563,7 +577,7 @@ export class QuorumPeer implements NodeBehavior {
     let synced = 1;
     for (const l of this.learners.values()) {
       if (l.newLeaderAcked && now - l.lastHeardUs <= this.cfg.syncLimit * this.tickUs) synced++;
-      this.sendPeer(l.sid, { type: 'LeaderPing', epoch: this.leaderEpoch }, 16);
+      this.sendPeer(l.sid, { type: 'LeaderPing', epoch: this.leaderEpoch }, this.framing.quorum);
     }
     if (synced < this.quorum) {
       // Leader.lead: "Not sufficient followers synced, only synced with sids: ..."
@@ -573,7 +587,7 @@ export class QuorumPeer implements NodeBehavior {
     }
     for (const s of this.sessions!.expire(now)) {
       this.node.note('zk.session.expire', s);
-      this.propose(-1, s, 0, this.prep!.prepClose(s, this.nextZxid()), -1, 16);
+      this.propose(-1, s, 0, this.prep!.prepClose(s, this.nextZxid()), -1, this.framing.txn);
     }
     this.schedulePing();
   }
@@ -584,7 +598,7 @@ export class QuorumPeer implements NodeBehavior {
 
   /** A write reached the leader (from its own clients or forwarded by a follower). */
   submitWrite(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
-    let bytes = TXN_HEADER_BYTES;
+    let bytes = this.framing.txn;
     for (const op of ops) bytes += opBytes(op, this.cfg.costs);
     this.sessions?.touch(session, this.node.monoNowUs);
     this.node.executor('zk-request').submit('PrepRequestProcessor', this.cfg.costs.writeUs, () => {
@@ -615,14 +629,14 @@ export class QuorumPeer implements NodeBehavior {
       if (this.outbox.length > 0) {
         const txns = this.outbox;
         this.outbox = [];
-        let bytes = 16;
+        let bytes = this.framing.quorum;
         for (const t of txns) bytes += t.sizeBytes;
         for (const l of this.learners.values()) this.sendPeer(l.sid, { type: 'Proposal', epoch: this.leaderEpoch, txns }, bytes);
       }
       if (this.pendingCommit >= 0) {
         const z = this.pendingCommit;
         this.pendingCommit = -1;
-        for (const l of this.learners.values()) this.sendPeer(l.sid, { type: 'Commit', epoch: this.leaderEpoch, zxid: z }, 24);
+        for (const l of this.learners.values()) this.sendPeer(l.sid, { type: 'Commit', epoch: this.leaderEpoch, zxid: z }, this.framing.quorum);
       }
     });
   }
@@ -660,7 +674,7 @@ export class QuorumPeer implements NodeBehavior {
   /** Learner.connectToLeader: the leader may not have finished its own election yet; retry every second. */
   private sendFollowerInfo(): void {
     if (this.state !== 'FOLLOWING' || this.synced) return;
-    this.sendPeer(this.leaderSid, { type: 'FollowerInfo', sid: this.sid, acceptedEpoch: this.zab.acceptedEpoch, lastZxid: this.lastLogged, round: this.followRound }, 32);
+    this.sendPeer(this.leaderSid, { type: 'FollowerInfo', sid: this.sid, acceptedEpoch: this.zab.acceptedEpoch, lastZxid: this.lastLogged, round: this.followRound }, this.framing.quorum + LEARNER_INFO_BYTES);
     const leader = this.leaderSid;
     this.node.setTimer('zk-follower-connect', 1_000_000, () => {
       if (this.leaderSid === leader) this.sendFollowerInfo();
@@ -717,7 +731,7 @@ export class QuorumPeer implements NodeBehavior {
     }
     this.lastCommitted = this.lastLogged;
     this.persistEpochs({ currentEpoch: epoch, acceptedEpoch: epoch }, () => {
-      if (this.state === 'FOLLOWING') this.sendPeer(this.leaderSid, { type: 'AckNewLeader', epoch }, 16);
+      if (this.state === 'FOLLOWING') this.sendPeer(this.leaderSid, { type: 'AckNewLeader', epoch }, this.framing.quorum);
     });
     this.fsyncLog();
   }
@@ -745,7 +759,7 @@ export class QuorumPeer implements NodeBehavior {
 
   /** A client's write arrived at this follower: forward it (FollowerRequestProcessor). */
   forwardWrite(session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
-    let bytes = 32;
+    let bytes = this.framing.quorum + FORWARDED_REQUEST_BYTES;
     for (const op of ops) bytes += opBytes(op, this.cfg.costs);
     this.sendPeer(this.leaderSid, { type: 'ForwardRequest', epoch: this.zab.currentEpoch, origin: this.sid, sessionId: session, cxid, ops, writerEpoch }, bytes);
   }
