@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario } from '../../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
-import { failover, run } from './run.ts';
+import { buildZkCluster } from '../../sim/zkmode/cluster.ts';
+import { failover, run, ZK_TEST_PARAMS } from './run.ts';
 
 /**
  * Broker 3 is cut off from everything at 5 s (its session expires; it keeps running with
@@ -18,7 +17,7 @@ const staleElector = defineScenario({
   description: 'test: a broker that missed two failovers wins the next election',
   modes: ['zk'],
   until: '30m',
-  params: { ...CLUSTER_PARAMS, ...ZK_PARAMS, bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true } },
+  params: ZK_TEST_PARAMS,
   build(ctx) {
     const h = buildZkCluster(ctx);
     return {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../core/index.ts';
 import { makeLayout } from '../../sim/cluster/layout.ts';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario } from '../../sim/scenario.ts';
 import type { ZkBroker } from '../../sim/zkmode/broker.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
+import { buildZkCluster } from '../../sim/zkmode/cluster.ts';
+import { ZK_TEST_PARAMS } from './run.ts';
 
 const FIRST = 2; // shut down first: LeaderAndIsr A (leader epoch 1 for its partitions)
 const SECOND = 3; // shut down later: LeaderAndIsr B (leader epoch 2 where both were replicas)
@@ -30,7 +30,7 @@ const delayed = defineScenario({
   description: 'test: an old LeaderAndIsr arrives after a newer one',
   modes: ['zk'],
   until: '30m',
-  params: { ...CLUSTER_PARAMS, ...ZK_PARAMS, bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true } },
+  params: ZK_TEST_PARAMS,
   build(ctx) {
     const h = buildZkCluster(ctx);
     const sim = ctx.sim;

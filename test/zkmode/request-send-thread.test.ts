@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../core/index.ts';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario } from '../../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
+import { buildZkCluster } from '../../sim/zkmode/cluster.ts';
+import { ZK_TEST_PARAMS } from './run.ts';
 
 const CONTROLLER = 'broker-0'; // warm start: broker-0 is the active controller
 const TARGET = 'broker-2';
@@ -31,7 +31,7 @@ const clogged = defineScenario({
   description: 'test: a control request to a clogged broker',
   modes: ['zk'],
   until: '30m',
-  params: { ...CLUSTER_PARAMS, ...ZK_PARAMS, bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true } },
+  params: ZK_TEST_PARAMS,
   build(ctx) {
     const h = buildZkCluster(ctx);
     const sim = ctx.sim;

@@ -1,11 +1,14 @@
 import { Simulation } from '../../core/index.ts';
 import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
-import { defaults, type ParamValue } from '../../sim/params.ts';
+import { defaults, type ParamSpecs, type ParamValue } from '../../sim/params.ts';
 import type { RunResult } from '../../sim/result.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario, type Scenario } from '../../sim/scenario.ts';
 import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
 import zombie from '../../scenarios/zombie-controller.ts';
+
+/** The parameters of a ZK-mode test scenario: cluster shape, cost model, ZK-mode configs, bugs. */
+export const ZK_TEST_PARAMS: ParamSpecs = { ...CLUSTER_PARAMS, ...ZK_PARAMS, bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true } };
 
 /** Crash of the active controller (what scenarios/controller-failover.ts does in ZK mode). */
 export const failover: Scenario = defineScenario({

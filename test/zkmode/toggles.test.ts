@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import type { FaultStep } from '../../core/index.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario, type Scenario } from '../../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
-import { failover, run, zombie } from './run.ts';
+import { buildZkCluster } from '../../sim/zkmode/cluster.ts';
+import { failover, run, zombie, ZK_TEST_PARAMS } from './run.ts';
 
 function planned(name: string, steps: (brokers: number) => FaultStep[]): Scenario {
   return defineScenario({
@@ -13,7 +12,7 @@ function planned(name: string, steps: (brokers: number) => FaultStep[]): Scenari
     description: `test: ${name}`,
     modes: ['zk'],
     until: '30m',
-    params: { ...CLUSTER_PARAMS, ...ZK_PARAMS, bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true } },
+    params: ZK_TEST_PARAMS,
     build(ctx) {
       const h = buildZkCluster(ctx);
       return { plan: { steps: steps(ctx.params['brokers'] as number) }, metrics: () => h.tracker.metrics(), extra: () => ({ ...h.tracker.extra(), ...h.extra() }) };

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario } from '../../sim/scenario.ts';
 import type { ZkBroker } from '../../sim/zkmode/broker.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, CONTROLLER_EPOCH_PATH } from '../../sim/zkmode/controller.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
+import { buildZkCluster } from '../../sim/zkmode/cluster.ts';
 import type { QuorumPeer } from '../../sim/zookeeper/peer.ts';
 import { client, ensemble } from './harness.ts';
+import { ZK_TEST_PARAMS } from '../zkmode/run.ts';
 
 const create = (path: string) => ({ type: 'create' as const, path, data: path, dataBytes: 8, ephemeral: false, sequential: false });
 
@@ -112,7 +112,7 @@ const idle = defineScenario({
   description: 'test: a ZK-mode cluster from scratch, no faults',
   modes: ['zk'],
   until: '10m',
-  params: { ...CLUSTER_PARAMS, ...ZK_PARAMS, bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true } },
+  params: ZK_TEST_PARAMS,
   build(ctx) {
     const h = buildZkCluster(ctx);
     const { sim } = ctx;
