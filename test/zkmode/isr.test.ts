@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario } from '../../sim/scenario.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
+import { buildZkCluster, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
+import { ZK_TEST_PARAMS } from './run.ts';
 
 const F = 5;
 
@@ -18,10 +18,8 @@ const isrScenario = defineScenario({
   modes: ['zk'],
   until: '30m',
   params: {
-    ...CLUSTER_PARAMS,
-    ...ZK_PARAMS,
+    ...ZK_TEST_PARAMS,
     'heal.ms': { default: 80_000, unit: 'ms', description: 'heal time', min: 0 },
-    bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true },
   },
   build(ctx) {
     const h = buildZkCluster(ctx);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_PARAMS } from '../../sim/cluster/params.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { runOnce } from '../../sim/run.ts';
 import { defineScenario } from '../../sim/scenario.ts';
 import type { ZkBroker } from '../../sim/zkmode/broker.ts';
-import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from '../../sim/zkmode/cluster.ts';
+import { buildZkCluster } from '../../sim/zkmode/cluster.ts';
+import { ZK_TEST_PARAMS } from './run.ts';
 
 /**
  * The active controller crashes; a broker connected to a ZooKeeper follower wins the election and
@@ -20,10 +20,8 @@ const lagging = defineScenario({
   modes: ['zk'],
   until: '30m',
   params: {
-    ...CLUSTER_PARAMS,
-    ...ZK_PARAMS,
+    ...ZK_TEST_PARAMS,
     'clog.ms': { default: 4000, unit: 'ms', description: 'how long the leader → controller server link is held', min: 0 },
-    bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true },
   },
   build(ctx) {
     const h = buildZkCluster(ctx);
@@ -69,11 +67,9 @@ const writersAhead = defineScenario({
   modes: ['zk'],
   until: '30m',
   params: {
-    ...CLUSTER_PARAMS,
-    ...ZK_PARAMS,
+    ...ZK_TEST_PARAMS,
     'clog.ms': { default: 6000, unit: 'ms', description: 'how long the leader → controller server link is held', min: 0 },
     'heal.at.ms': { default: 25_500, unit: 'ms', description: 'when broker 3 fetches again', min: 0 },
-    bugs: { default: '', unit: '', description: 'bugs', choices: [...ZK_BUGS], list: true },
   },
   build(ctx) {
     const h = buildZkCluster(ctx);
