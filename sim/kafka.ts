@@ -1,4 +1,4 @@
-import { CLUSTER_PARAMS } from './cluster/params.ts';
+import { CLUSTER_BUGS, CLUSTER_PARAMS } from './cluster/params.ts';
 import type { KafkaClusterHandle } from './cluster/handle.ts';
 import { buildKraftCluster, KRAFT_BUGS, KRAFT_PARAMS } from './kraft/cluster.ts';
 import type { ParamSpecs } from './params.ts';
@@ -9,7 +9,7 @@ import { buildZkCluster, ZK_BUGS, ZK_PARAMS } from './zkmode/cluster.ts';
  * What Kafka scenarios share: every parameter of both modes (cluster shape, cost model, Kafka and
  * ZooKeeper configs) and one `bugs` list, so `--set` takes the same keys whichever mode runs.
  */
-export const KAFKA_BUGS: readonly string[] = [...KRAFT_BUGS, ...ZK_BUGS];
+export const KAFKA_BUGS: readonly string[] = [...KRAFT_BUGS, ...ZK_BUGS, ...CLUSTER_BUGS];
 
 export const KAFKA_PARAMS: ParamSpecs = {
   ...CLUSTER_PARAMS,

@@ -3,12 +3,21 @@ import type { Metrics } from '../result.ts';
 
 export type Milestone = 'detect' | 'elect' | 'load';
 
+/** The name of the property that catches a recovered verdict followed by an outage with no new fault. */
+export const RECOVERY_HOLDS = 'cluster.recovery-holds';
+
 /**
  * Health over time and the run's end: when the cluster last became healthy, when total divergence
- * last reached zero, the recovery milestones the models report, and the auto-stop — once every
- * timed fault step has run and the cluster has been healthy for settle.ms since both its last
- * transition to healthy and the last fault action, sim.stop('recovered and settled'). The check is
- * scheduled on transitions (and, while fault steps remain, every settle.ms), never per event.
+ * last reached zero, the recovery milestones the models report, the verdict and the auto-stop.
+ *
+ * The verdict: once every timed fault step has run and the cluster has been healthy for settle.ms
+ * since both its last transition to healthy and the last fault action, the run is declared
+ * "recovered" (a `verdict.recovered` trace record). The run then goes on for probation.ms, during
+ * which the property `cluster.recovery-holds` watches it: a loss of health with no fault action
+ * since the verdict is a violation (the verdict was premature: something still pending — a
+ * controller loading, requests queued — undid it). A fault action after the verdict voids it. At
+ * the end of the probation, sim.stop('recovered and settled'). The checks are scheduled on
+ * transitions (and, while fault steps remain, every settle.ms), never per event.
  */
 export class RecoveryWatch {
   healthy = false;
@@ -18,11 +27,25 @@ export class RecoveryWatch {
   private prevDivergence = 0;
   private lastConvergedUs = -1;
   private readonly milestoneUs = { detect: -1, elect: -1, load: -1 };
+  /** When the current verdict was given (µs), or -1. */
+  private verdictUs = -1;
+  /** The first outage after a verdict with no fault in between: one sentence, or null. */
+  private outage: string | null = null;
+  /** A loss of health after a verdict, to be judged once its event is over (was a fault action part of it?). */
+  private lost: { verdictUs: number; atUs: number; sinceUs: number; what: string } | null = null;
 
   constructor(
     private readonly sim: Simulation,
     private readonly settleUs: number,
+    private readonly probationUs: number,
+    /** What the tracker knows about the state that broke health, for the violation's sentence. */
+    private readonly describe: () => string,
   ) {}
+
+  /** When the run was declared recovered (µs), or -1. */
+  get verdictAtUs(): number {
+    return this.verdictUs;
+  }
 
   /** Called after every change of the tracked state. */
   update(healthy: boolean, totalDivergence: number): void {
@@ -35,10 +58,32 @@ export class RecoveryWatch {
     if (healthy) {
       this.healthySinceUs = now;
       this.schedule(now + this.settleUs);
-    } else if (this.handle >= 0) {
+      return;
+    }
+    if (this.handle >= 0) {
       this.sim.cancel(this.handle);
       this.handle = -1;
     }
+    if (this.verdictUs >= 0) {
+      this.lost = { verdictUs: this.verdictUs, atUs: now, sinceUs: this.healthySinceUs, what: this.describe() };
+      this.sim.trace.record(now, 'state', -1, -1, 'verdict.lost', now - this.verdictUs);
+      this.verdictUs = -1;
+    }
+  }
+
+  /**
+   * The check of cluster.recovery-holds, run after the event that lost health: a violation unless
+   * a fault action ran since the verdict (in that event or before it).
+   */
+  judge(): string | null {
+    const l = this.lost;
+    if (l !== null && this.outage === null) {
+      this.lost = null;
+      if (this.sim.faults.lastActionAtUs <= l.verdictUs) {
+        this.outage = `the cluster was declared recovered at ${l.verdictUs / 1000} ms (healthy since ${l.sinceUs / 1000} ms, no fault since) and lost health at ${l.atUs / 1000} ms: ${l.what}`;
+      }
+    }
+    return this.outage;
   }
 
   /** The first call of each milestone at or after the main fault counts. */
@@ -49,7 +94,12 @@ export class RecoveryWatch {
     this.sim.trace.record(this.sim.nowUs, 'state', -1, -1, `milestone.${name}`, this.sim.nowUs - fault);
   }
 
-  /** recoveryMs, phases and convergedAtMs (see ClusterTracker for the definitions). */
+  /**
+   * recoveryMs, phases and convergedAtMs (see ClusterTracker for the definitions). The phases chain
+   * fault → detect → elect → load → recovered; when no controller changed (neither 'elect' nor
+   * 'load' was reported), electMs and loadMs are null and propagateMs runs from 'detect'. A phase
+   * whose milestones are missing or out of order is null, and so is propagateMs after it.
+   */
   figures(totalDivergence: number): Pick<Metrics, 'recoveryMs' | 'phases'> & { convergedAtMs: number | null; afterFault: string | null } {
     const fault = this.sim.faults.mainFaultAtUs;
     const span = (from: number, to: number): number | null => (from < 0 || to < 0 || to < from ? null : (to - from) / 1000);
@@ -58,9 +108,21 @@ export class RecoveryWatch {
     const converged = fault >= 0 && totalDivergence === 0 && this.lastConvergedUs >= fault;
     let afterFault: string | null = null;
     if (fault >= 0) afterFault = totalDivergence > 0 ? 'diverged' : converged ? 'converged' : 'none';
+    // A milestone after recovery is not part of it.
+    const within = (t: number): number => (recoveredUs >= 0 && t > recoveredUs ? -1 : t);
+    const detect = within(m.detect);
+    const elect = within(m.elect);
+    const load = within(m.load);
+    const noControllerChange = elect < 0 && load < 0;
+    const propagateFrom = noControllerChange ? detect : span(detect, elect) !== null && span(elect, load) !== null ? load : -1;
     return {
       recoveryMs: span(fault, recoveredUs),
-      phases: { detectMs: span(fault, m.detect), electMs: span(m.detect, m.elect), loadMs: span(m.elect, m.load), propagateMs: span(m.load, recoveredUs) },
+      phases: {
+        detectMs: span(fault, detect),
+        electMs: noControllerChange ? null : span(detect, elect),
+        loadMs: noControllerChange ? null : span(elect, load),
+        propagateMs: span(propagateFrom, recoveredUs),
+      },
       convergedAtMs: converged ? this.lastConvergedUs / 1000 : null,
       afterFault,
     };
@@ -83,9 +145,21 @@ export class RecoveryWatch {
       this.schedule(now + Math.max(this.settleUs, 1000));
       return;
     }
+    if (this.verdictUs >= 0 && faults.lastActionAtUs > this.verdictUs) this.verdictUs = -1; // a trigger fired: the verdict is void
     const dueUs = Math.max(this.healthySinceUs, faults.lastActionAtUs) + this.settleUs;
     if (dueUs > now) {
       this.schedule(dueUs);
+      return;
+    }
+    if (this.verdictUs < 0) {
+      this.verdictUs = now;
+      this.sim.trace.record(now, 'state', -1, -1, 'verdict.recovered', now - Math.max(this.healthySinceUs, 0));
+      if (this.probationUs > 0) {
+        this.schedule(now + this.probationUs);
+        return;
+      }
+    } else if (this.verdictUs + this.probationUs > now) {
+      this.schedule(this.verdictUs + this.probationUs);
       return;
     }
     this.sim.stop('recovered and settled');

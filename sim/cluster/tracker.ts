@@ -4,9 +4,9 @@ import { BrokerMetadataCache, NO_STATE_EPOCH } from './cache.ts';
 import type { ClusterLayout } from './layout.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
-import { RecoveryWatch, type Milestone } from './recovery.ts';
+import { RECOVERY_HOLDS, RecoveryWatch, type Milestone } from './recovery.ts';
 
-export type { Milestone } from './recovery.ts';
+export { RECOVERY_HOLDS, type Milestone } from './recovery.ts';
 
 /** How a broker's cached state of a partition compares with truth (design §5). */
 export const EQUAL = 0;
@@ -17,8 +17,15 @@ export const PHANTOM = 2;
 export type CacheStatus = typeof EQUAL | typeof STALE | typeof PHANTOM;
 
 export interface TrackerOptions {
-  /** Healthy this long after the last fault step ⇒ sim.stop('recovered and settled'). */
+  /** Healthy this long after the last fault step ⇒ the run is declared recovered. */
   readonly settleMs: number;
+  /** After the verdict the run goes on this long, watched by cluster.recovery-holds, then stops (default 0). */
+  readonly probationMs?: number;
+  /**
+   * What-if 'tracker.loading-blind': the old definition of healthy, which counts an active
+   * controller that is still loading as a controller. Exists to show cluster.recovery-holds firing.
+   */
+  readonly loadingBlind?: boolean;
 }
 
 /**
@@ -43,12 +50,17 @@ export interface TrackerOptions {
  * - available(p): truth's leader is a live, serving broker whose own cache holds that leader and
  *   leaderEpoch. unavailablePartitionMs = ∫ unavailable dt; maxUnavailablePartitions its max.
  * - active controllers: nodes flagged by setControllerActive that are up and not paused (a crash
- *   clears the flag). splitBrainMs = time with more than one.
- * - healthy: exactly one active controller, no unavailable partition, zero divergence.
- *   recoveryMs = main fault → the last transition to healthy (0 when health was never lost after
- *   the fault; null with no main fault or when unhealthy at the end). Phases: detect = fault →
- *   'detect', elect = 'detect' → 'elect', load = 'elect' → 'load', propagate = 'load' → recovered;
- *   null when either end is missing or they are out of order.
+ *   clears the flag). splitBrainMs = time with more than one. An active controller is *loading*
+ *   from setControllerActive(n, true) until setControllerReady(n): ZK mode, until
+ *   onControllerFailover has returned; KRaft, until it has replayed the log up to its epoch's start
+ *   (the high watermark once its first record committed).
+ * - healthy: exactly one active controller and it has finished loading, no unavailable partition,
+ *   zero divergence. recoveryMs = main fault → the last transition to healthy (0 when health was
+ *   never lost after the fault; null with no main fault or when unhealthy at the end). Phases:
+ *   detect = fault → 'detect', elect = 'detect' → 'elect', load = 'elect' → 'load', propagate =
+ *   'load' → recovered, or 'detect' → recovered when no controller changed (elect and load null);
+ *   null when an end is missing or they are out of order. See RecoveryWatch for the verdict and
+ *   the property cluster.recovery-holds.
  * - extra.dualLeaderPartitionsMax: max partitions with two or more live brokers whose own cache
  *   names themselves leader.
  *
@@ -77,7 +89,11 @@ export class ClusterTracker {
   private nPhantom = 0;
   private nDualLeaders = 0;
   private nActiveControllers = 0;
+  /** Active controllers (up, not paused) that have finished loading. */
+  private nReadyControllers = 0;
   private readonly controllerFlags = new Set<number>();
+  private readonly readyFlags = new Set<number>();
+  private readonly loadingBlind: boolean;
 
   // integrals (partition·µs, µs) and maxima
   private lastUs: number;
@@ -105,7 +121,8 @@ export class ClusterTracker {
     this.truth = new PartitionTable(layout);
     this.history = new TruthHistory(layout.partitions);
     this.initialIsr = fullIsrMask(layout.replicationFactor);
-    this.recovery = new RecoveryWatch(sim, Math.round(opts.settleMs * 1000));
+    this.loadingBlind = opts.loadingBlind === true;
+    this.recovery = new RecoveryWatch(sim, Math.round(opts.settleMs * 1000), Math.round((opts.probationMs ?? 0) * 1000), () => this.describeHealth());
     const B = layout.brokers;
     const P = layout.partitions;
     this.caches = [];
@@ -131,6 +148,8 @@ export class ClusterTracker {
     this.lastUs = sim.nowUs;
     sim.onLifecycle((node, event) => this.onLifecycle(node, event));
     this.updateHealth();
+    // Every Kafka run, both modes: a recovered verdict is not followed by an outage without a fault.
+    sim.props.safety(RECOVERY_HOLDS, () => this.recovery.judge(), { on: ['verdict.lost'] });
   }
 
   // ---- what models report ----
@@ -235,6 +254,23 @@ export class ClusterTracker {
     this.advance();
     if (active) this.controllerFlags.add(id);
     else this.controllerFlags.delete(id);
+    // A new activation starts loading; a resignation ends both.
+    this.readyFlags.delete(id);
+    this.recountControllers();
+    this.updateHealth();
+  }
+
+  /**
+   * The active controller on this node has finished loading and is ready to act (ZK mode:
+   * onControllerFailover returned; KRaft: replayed up to its epoch's start). Ignored unless the
+   * node is flagged active.
+   */
+  setControllerReady(node: SimNode | number): void {
+    const id = typeof node === 'number' ? node : node.id;
+    if (this.sim.nodes[id] === undefined) throw new Error(`ClusterTracker.setControllerReady: no simulation node with id ${id}`);
+    if (!this.controllerFlags.has(id) || this.readyFlags.has(id)) return;
+    this.advance();
+    this.readyFlags.add(id);
     this.recountControllers();
     this.updateHealth();
   }
@@ -269,6 +305,17 @@ export class ClusterTracker {
   /** Nodes acting as active controller now (flagged, up, not paused). */
   get activeControllers(): number {
     return this.nActiveControllers;
+  }
+
+  /** Active controllers that have finished loading, now. */
+  get readyControllers(): number {
+    return this.nReadyControllers;
+  }
+
+  /** When the run was declared recovered (ms), or null (no verdict, or it was voided). */
+  get verdictAtMs(): number | null {
+    const us = this.recovery.verdictAtUs;
+    return us < 0 ? null : us / 1000;
   }
 
   get isHealthy(): boolean {
@@ -329,6 +376,8 @@ export class ClusterTracker {
       healthyAtEnd: this.recovery.healthy ? 'yes' : 'no',
       divergenceAtEnd: this.nDivergent,
       unavailableAtEnd: this.nUnavailable,
+      loadingControllersAtEnd: this.nActiveControllers - this.nReadyControllers,
+      verdictAtMs: this.verdictAtMs,
     };
   }
 
@@ -339,7 +388,10 @@ export class ClusterTracker {
     const isController = this.controllerFlags.has(node.id);
     if (b === undefined && !isController) return;
     this.advance();
-    if (event === 'crash' && isController) this.controllerFlags.delete(node.id);
+    if (event === 'crash' && isController) {
+      this.controllerFlags.delete(node.id);
+      this.readyFlags.delete(node.id);
+    }
     if (isController) this.recountControllers();
     if (b !== undefined) this.setLive(b, event === 'start' || event === 'resume');
     this.updateHealth();
@@ -371,11 +423,15 @@ export class ClusterTracker {
 
   private recountControllers(): void {
     let n = 0;
+    let ready = 0;
     for (const id of this.controllerFlags) {
       const node = this.sim.nodes[id]!;
-      if (node.up && !node.paused) n++;
+      if (!node.up || node.paused) continue;
+      n++;
+      if (this.readyFlags.has(id)) ready++;
     }
     this.nActiveControllers = n;
+    this.nReadyControllers = ready;
   }
 
   private classifyPast(p: number, leader: number, leaderEpoch: number, isr: number): CacheStatus {
@@ -455,8 +511,17 @@ export class ClusterTracker {
     }
   }
 
-  /** Healthy = exactly one active controller, every partition available, zero divergence on live brokers. */
+  /**
+   * Healthy = exactly one active controller and it has finished loading, every partition
+   * available, zero divergence on live brokers. ('tracker.loading-blind': loading or not.)
+   */
   private updateHealth(): void {
-    this.recovery.update(this.nActiveControllers === 1 && this.nUnavailable === 0 && this.nDivergent === 0, this.nDivergent);
+    const controller = this.nActiveControllers === 1 && (this.loadingBlind || this.nReadyControllers === 1);
+    this.recovery.update(controller && this.nUnavailable === 0 && this.nDivergent === 0, this.nDivergent);
+  }
+
+  /** What health lacks now, in one phrase. */
+  private describeHealth(): string {
+    return `${this.nActiveControllers} active controller(s) (${this.nActiveControllers - this.nReadyControllers} loading), ${this.nUnavailable} unavailable partition(s), ${this.nDivergent} divergent broker-partition(s)`;
   }
 }

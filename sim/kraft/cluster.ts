@@ -3,6 +3,7 @@ import { costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
+import { trackerOptions } from '../cluster/params.ts';
 import { UsageError } from '../errors.ts';
 import { bool, listParam, num, type ParamSpec, type ParamSpecs } from '../params.ts';
 import type { ScenarioContext } from '../scenario.ts';
@@ -254,7 +255,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   const controllerNodes = voterIds.map(nodeOf);
   (raftInvariants as unknown as { voters: SimNode[] }).voters.push(...controllerNodes);
 
-  tracker = new ClusterTracker(sim, layout, brokerNodes, { settleMs: num(params, 'settle.ms') });
+  tracker = new ClusterTracker(sim, layout, brokerNodes, trackerOptions(params));
   kraftInvariants = new KraftInvariants(sim, raftInvariants, tracker, partsOf, cold ? snapshotEnd : warmHw);
   const only = opts.safety;
   const include = (name: string): boolean => (only === undefined || only === true ? true : only === false ? false : only.includes(name));

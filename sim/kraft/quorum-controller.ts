@@ -4,6 +4,7 @@ import type { CostModel } from '../cluster/cost.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
+import { LeaderState } from '../raft/leader-state.ts';
 import type { RaftListener } from '../raft/raft-listener.ts';
 import type { RaftSnapshot, RecordBatch } from '../raft/types.ts';
 import { BrokerHeartbeatManager, calculateNextBrokerState, isFencedState } from './broker-heartbeat-manager.ts';
@@ -51,6 +52,10 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   /** End offset of the last record this activation wrote, and of the last committed record replayed. */
   private lastWriteEnd = 0;
   private committedEnd = 0;
+  /** End offset of what the committed image holds (replayed records and loaded snapshots). */
+  private replayedEnd = 0;
+  /** The active controller is loading until replayedEnd reaches this (its epoch start + 1); -1 when ready. */
+  private readyAt = -1;
   /** Replies waiting for their writes to commit, in offset order. */
   private purgatory: { offset: number; to: SimNode; resp: ControllerResponse | AlterPartitionResponse }[] = [];
   /** Every SHUTDOWN_NOW granted (for tests: the offsets the grant was decided on). */
@@ -121,7 +126,10 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     const chunks = Math.max(1, Math.ceil(s.recordCount / MAX_RECORDS_PER_BATCH));
     for (let i = 0; i < chunks; i++) {
       const n = Math.min(MAX_RECORDS_PER_BATCH, s.recordCount - i * MAX_RECORDS_PER_BATCH);
-      this.events.submit('load-snapshot', n * this.usPerRecord, i === chunks - 1 ? () => this.committed.loadSnapshot(s.image) : () => {});
+      this.events.submit('load-snapshot', n * this.usPerRecord, i === chunks - 1 ? () => {
+        this.committed.loadSnapshot(s.image);
+        this.replayed(s.endOffset);
+      } : () => {});
     }
   }
 
@@ -146,8 +154,14 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     this.ctx.invariants.onActivate(this.node, epoch);
     this.ctx.tracker.setControllerActive(this.node, true);
     this.ctx.tracker.milestone('elect');
-    // A hot standby has replayed the log already: it can act the moment it activates.
-    this.ctx.tracker.milestone('load');
+    // Ready once the image holds everything committed before this epoch: the Raft client fires
+    // handleLeaderChange only after the listener consumed past the epoch start offset
+    // (KafkaRaftClient.ListenerContext.maybeFireLeaderChange), and activation queues behind that
+    // replay, so a hot standby is ready the moment it activates (loadMs = 0). With
+    // 'leader-change-before-commit' it activates earlier and loads until its replay catches up.
+    const s = this.raft.quorum.state;
+    this.readyAt = s instanceof LeaderState ? s.epochStartOffset + 1 : 0;
+    this.replayed(this.replayedEnd);
     const noOp = (): void => {
       if (!this.isActive) return;
       this.events.submit('NoOpRecord', this.usPerRecord, () => this.write({ partitionChanges: null, brokers: [], noOps: 1 }));
@@ -161,6 +175,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   private renounce(): void {
     this.node.note('kraft.renounce', this.activeEpoch);
     this.activeEpoch = -1;
+    this.readyAt = -1;
     for (const t of this.timers) this.node.cancelTimer(t);
     this.timers = [];
     this.fenceTimer = -1;
@@ -407,9 +422,20 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     else this.purgatory.push({ offset: this.lastWriteEnd, to, resp });
   }
 
+  /** The committed image now holds everything below `end`; the active controller may be done loading. */
+  private replayed(end: number): void {
+    if (end > this.replayedEnd) this.replayedEnd = end;
+    if (this.readyAt < 0 || this.replayedEnd < this.readyAt || !this.isActive) return;
+    this.readyAt = -1;
+    this.node.note('kraft.ready', this.activeEpoch);
+    this.ctx.tracker.setControllerReady(this.node);
+    this.ctx.tracker.milestone('load');
+  }
+
   /** DeferredEventQueue.completeUpTo, on the event thread after the commit's replay. */
   private completeUpTo(end: number): void {
     if (end > this.committedEnd) this.committedEnd = end;
+    this.replayed(end);
     let n = 0;
     while (n < this.purgatory.length && this.purgatory[n]!.offset <= this.committedEnd) {
       const d = this.purgatory[n++]!;

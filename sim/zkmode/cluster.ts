@@ -4,6 +4,7 @@ import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { fullIsrMask, NO_LEADER } from '../cluster/partitions.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
+import { trackerOptions } from '../cluster/params.ts';
 import { bool, listParam, num } from '../params.ts';
 import type { ScenarioContext } from '../scenario.ts';
 import { ZkEnsemble } from '../zookeeper/ensemble.ts';
@@ -142,7 +143,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       }),
     );
   }
-  tracker = new ClusterTracker(sim, layout, brokers, { settleMs: num(params, 'settle.ms') });
+  tracker = new ClusterTracker(sim, layout, brokers, trackerOptions(params));
 
   // ---- the ZooKeeper tree a long-running cluster has (kafka.zk.ZkData) ----
   const tree = ensemble.tree;
@@ -254,6 +255,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         'zk.controller.zk.write.conflicts': stats.zkWriteConflicts,
         'zk.controller.fenced.writes': stats.fencedWrites,
         'zk.controller.stale.reads': stats.staleReads,
+        'zk.controller.context.load.ms': stats.lastContextLoadMs ?? null,
         'zk.controller.epoch': inv.controllerEpoch,
         'zk.controller.broker': ctrl?.id ?? null,
         'zk.leader': leader?.name ?? null,

@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation, type FaultPlan, type SimNode } from '../../core/index.ts';
 import { makeLayout, type ClusterLayout } from '../../sim/cluster/layout.ts';
-import { ClusterTracker, EQUAL, PHANTOM, STALE } from '../../sim/cluster/tracker.ts';
+import { ClusterTracker, EQUAL, PHANTOM, RECOVERY_HOLDS, STALE } from '../../sim/cluster/tracker.ts';
 
 /** A tiny cluster: 4 brokers, 2 controller nodes, 20 partitions (rf 3), no behaviour of its own. */
-function setup(opts: { settleMs?: number; partitions?: number } = {}) {
+function setup(opts: { settleMs?: number; partitions?: number; probationMs?: number; loadingBlind?: boolean } = {}) {
   const sim = new Simulation({ seed: 1 });
   const layout = makeLayout({ partitions: opts.partitions ?? 20, 'partitions.per.topic': 10, brokers: 4, 'replication.factor': 3 });
   const idle = () => ({ onMessage() {} });
   const brokers: SimNode[] = [0, 1, 2, 3].map((b) => sim.addNode(`broker-${b}`, idle));
   const controllers = [sim.addNode('controller-0', idle), sim.addNode('controller-1', idle)];
-  const tracker = new ClusterTracker(sim, layout, brokers, { settleMs: opts.settleMs ?? 1000 });
+  const tracker = new ClusterTracker(sim, layout, brokers, { settleMs: opts.settleMs ?? 1000, probationMs: opts.probationMs ?? 0, loadingBlind: opts.loadingBlind ?? false });
   return { sim, layout, brokers, controllers, tracker };
+}
+
+/** An active controller that has finished loading (a warm one). */
+function activeReady(tracker: ClusterTracker, node: SimNode): void {
+  tracker.setControllerActive(node, true);
+  tracker.setControllerReady(node);
 }
 
 const ms = (x: number) => x * 1000;
@@ -169,7 +175,7 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
     const { sim, controllers, brokers, tracker } = env;
     const [c0, c1] = controllers as [SimNode, SimNode];
     sim.faults.defineRole('activeController', () => c0);
-    tracker.setControllerActive(c0, true);
+    activeReady(tracker, c0);
     at(sim, 500, () => tracker.milestone('detect')); // before the fault: ignored
     at(sim, 1500, () => tracker.milestone('detect'));
     at(sim, 2000, () => {
@@ -177,6 +183,7 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
       tracker.milestone('elect');
     });
     at(sim, 2500, () => {
+      tracker.setControllerReady(c1);
       tracker.milestone('load');
       tracker.milestone('detect'); // a second call does not move the first
       for (let p = 0; p < 5; p++) tracker.commit(p, tracker.truth.leader[p]!, 1, 1, 0b111);
@@ -213,9 +220,9 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
     const { sim, controllers, tracker } = env;
     const [c0, c1] = controllers as [SimNode, SimNode];
     sim.faults.defineRole('activeController', () => c0);
-    tracker.setControllerActive(c0, true);
+    activeReady(tracker, c0);
     at(sim, 1200, () => tracker.milestone('elect'));
-    at(sim, 1200, () => tracker.setControllerActive(c1, true));
+    at(sim, 1200, () => activeReady(tracker, c1));
     sim.installFaults(crashController);
     sim.run({ untilUs: ms(60_000) });
     const m = tracker.metrics();
@@ -246,7 +253,7 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
 
   it('reports null for fault-relative figures when there is no main fault', () => {
     const { sim, tracker, controllers } = setup();
-    tracker.setControllerActive(controllers[0]!, true);
+    activeReady(tracker, controllers[0]!);
     const outcome = sim.run({ untilUs: ms(20_000) });
     expect(outcome.reason).toBe('stopped');
     const m = tracker.metrics();
@@ -260,7 +267,7 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
 
   it('reports recovery 0 and no convergence time when the fault disturbed nothing', () => {
     const { sim, tracker, controllers, brokers } = setup();
-    tracker.setControllerActive(controllers[0]!, true);
+    activeReady(tracker, controllers[0]!);
     sim.faults.defineRole('spare', () => controllers[1]!);
     sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@spare' }, main: true }] });
     const outcome = sim.run({ untilUs: ms(20_000) });
@@ -274,7 +281,7 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
 
   it('counts a restarted broker as divergent until it reloads, then converges', () => {
     const { sim, tracker, controllers, brokers, layout } = setup();
-    tracker.setControllerActive(controllers[0]!, true);
+    activeReady(tracker, controllers[0]!);
     sim.faults.defineRole('b2', () => brokers[2]!);
     sim.installFaults({
       steps: [
@@ -298,6 +305,136 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
     expect(m.divergence.convergedAtMs).toBe(2700);
     expect(m.recoveryMs).toBe(1700);
     expect(outcome.nowUs).toBe(ms(3700));
+  });
+});
+
+describe('ClusterTracker: a loading controller, the verdict and cluster.recovery-holds', () => {
+  const crashController: FaultPlan = { steps: [{ atMs: 1000, action: { type: 'crash', node: '@activeController' }, main: true }] };
+
+  /** c0 crashes at 1 s; c1 is elected at 2 s and loads until 4 s; nothing else is disturbed. */
+  function loadingFailover(opts: { loadingBlind?: boolean; probationMs?: number; settleMs?: number; after?: (env: ReturnType<typeof setup>) => void } = {}) {
+    const env = setup({ settleMs: opts.settleMs ?? 1000, probationMs: opts.probationMs ?? 0, loadingBlind: opts.loadingBlind ?? false });
+    const { sim, controllers, tracker } = env;
+    const [c0, c1] = controllers as [SimNode, SimNode];
+    sim.faults.defineRole('activeController', () => c0);
+    activeReady(tracker, c0);
+    at(sim, 1500, () => tracker.milestone('detect'));
+    at(sim, 2000, () => {
+      tracker.setControllerActive(c1, true);
+      tracker.milestone('elect');
+    });
+    at(sim, 4000, () => {
+      tracker.setControllerReady(c1);
+      tracker.milestone('load');
+    });
+    opts.after?.(env);
+    sim.installFaults(crashController);
+    const outcome = sim.run({ untilUs: ms(60_000) });
+    return { ...env, outcome };
+  }
+
+  it('an active controller that is still loading is not healthy: recovery waits for it', () => {
+    const { tracker, outcome } = loadingFailover();
+    expect(tracker.activeControllers).toBe(1);
+    expect(tracker.readyControllers).toBe(1);
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBe(3000);
+    expect(m.phases).toEqual({ detectMs: 500, electMs: 500, loadMs: 2000, propagateMs: 0 });
+    // healthy from 4 s, the verdict 1 s later, no probation: the stop
+    expect(outcome.reason).toBe('stopped');
+    expect(outcome.nowUs).toBe(ms(5000));
+    expect(tracker.verdictAtMs).toBe(5000);
+  });
+
+  it("what-if 'tracker.loading-blind': the old definition declares recovery while the controller loads", () => {
+    const { tracker, outcome } = loadingFailover({ loadingBlind: true });
+    expect(tracker.metrics().recoveryMs).toBe(1000);
+    expect(outcome.nowUs).toBe(ms(3000));
+  });
+
+  it('a loss of health after the verdict with no fault in between violates cluster.recovery-holds', () => {
+    // The loading-blind verdict comes at 3 s; at 4.5 s the controller, done loading, moves a leader.
+    const { sim, outcome } = loadingFailover({
+      loadingBlind: true,
+      probationMs: 5000,
+      after: ({ sim: s, tracker: t }) => at(s, 4500, () => t.commit(0, t.truth.leader[0]!, 1, 1, 0b111)),
+    });
+    expect(outcome.reason).toBe('violation');
+    const v = sim.props.violation!;
+    expect(v.invariant).toBe(RECOVERY_HOLDS);
+    expect(v.atUs).toBe(ms(4500));
+    expect(v.detail).toMatch(/declared recovered at 3000 ms.*lost health at 4500 ms.*1 unavailable partition/);
+  });
+
+  it('stays quiet when the same late change comes with the honest definition, and the run stops after the probation', () => {
+    const { sim, tracker, brokers, outcome } = loadingFailover({
+      probationMs: 5000,
+      after: ({ sim: s, tracker: t, brokers: bs }) => {
+        at(s, 4000, () => t.commit(0, t.truth.leader[0]!, 1, 1, 0b111));
+        at(s, 4200, () => { for (let b = 0; b < bs.length; b++) t.brokerApply(b, 0, t.truth.leader[0]!, 1, 1, 0b111); });
+      },
+    });
+    expect(sim.props.violation).toBeNull();
+    expect(tracker.metrics().recoveryMs).toBe(3200);
+    // healthy from 4.2 s, the verdict at 5.2 s, the stop 5 s later
+    expect(tracker.verdictAtMs).toBe(5200);
+    expect(outcome.reason).toBe('stopped');
+    expect(outcome.nowUs).toBe(ms(10_200));
+    void brokers;
+  });
+
+  it('an outage that follows a new fault action is not a broken verdict', () => {
+    const env = setup({ probationMs: 10_000 });
+    const { sim, controllers, brokers, tracker } = env;
+    activeReady(tracker, controllers[0]!);
+    sim.faults.defineRole('b1', () => brokers[1]!);
+    // The main fault disturbs nothing; the verdict comes at 2 s; a trigger crashes broker 1 at 3 s.
+    sim.installFaults({
+      steps: [{ atMs: 1000, action: { type: 'crash', node: 'controller-1' }, main: true }],
+      triggers: [{ when: { kind: 'state', label: 'verdict.recovered' }, afterMs: 1000, action: { type: 'crash', node: '@b1' } }],
+    });
+    const outcome = sim.run({ untilUs: ms(30_000) });
+    expect(sim.props.violation).toBeNull();
+    expect(tracker.isHealthy).toBe(false);
+    expect(outcome.reason).not.toBe('violation');
+  });
+
+  it('a broker failure without a controller change: electMs and loadMs are null, propagateMs runs from detection', () => {
+    const env = setup();
+    const { sim, controllers, brokers, tracker, layout } = env;
+    activeReady(tracker, controllers[0]!);
+    sim.faults.defineRole('b1', () => brokers[1]!);
+    sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@b1' }, main: true }] });
+    at(sim, 1800, () => tracker.milestone('detect'));
+    at(sim, 2000, () => {
+      // the controller moves broker 1's leaderships; the brokers apply them 500 ms later
+      const t = tracker.truth;
+      const moved = ledBy(layout, 1);
+      for (const p of moved) tracker.commit(p, otherReplica(layout, p, 1), 1, 1, t.isr[p]!);
+      at(sim, 2500, () => {
+        for (let b = 0; b < brokers.length; b++) for (const p of moved) tracker.brokerApply(b, p, t.leader[p]!, 1, 1, t.isr[p]!);
+      });
+    });
+    sim.run({ untilUs: ms(30_000) });
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBe(1500);
+    expect(m.phases).toEqual({ detectMs: 800, electMs: null, loadMs: null, propagateMs: 700 });
+  });
+
+  it('a milestone after recovery is not part of it', () => {
+    const env = setup();
+    const { sim, controllers, tracker } = env;
+    const [c0, c1] = controllers as [SimNode, SimNode];
+    sim.faults.defineRole('activeController', () => c0);
+    activeReady(tracker, c0);
+    at(sim, 1100, () => tracker.milestone('detect'));
+    at(sim, 1200, () => activeReady(tracker, c1));
+    at(sim, 1600, () => tracker.milestone('elect'));
+    sim.installFaults(crashController);
+    sim.run({ untilUs: ms(60_000) });
+    const m = tracker.metrics();
+    expect(m.recoveryMs).toBe(200);
+    expect(m.phases).toEqual({ detectMs: 100, electMs: null, loadMs: null, propagateMs: 100 });
   });
 });
 
