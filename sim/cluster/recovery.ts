@@ -11,8 +11,8 @@ export const RECOVERY_HOLDS = 'cluster.recovery-holds';
  * last reached zero, the recovery milestones the models report, the verdict and the auto-stop.
  *
  * The verdict: once every timed fault step has run and the cluster has been healthy for settle.ms
- * since both its last transition to healthy and the last fault action, the run is declared
- * "recovered" (a `verdict.recovered` trace record). The run then goes on for probation.ms, during
+ * since both its last transition to healthy and the last fault action, a run with a main fault is
+ * declared "recovered" (a `verdict.recovered` trace record); a run without one just stops. The run then goes on for probation.ms, during
  * which the property `cluster.recovery-holds` watches it: a loss of health with no fault action
  * since the verdict is a violation (the verdict was premature: something still pending — a
  * controller loading, requests queued — undid it). A fault action after the verdict voids it. At
@@ -149,6 +149,11 @@ export class RecoveryWatch {
     const dueUs = Math.max(this.healthySinceUs, faults.lastActionAtUs) + this.settleUs;
     if (dueUs > now) {
       this.schedule(dueUs);
+      return;
+    }
+    // Without a main fault there is no recovery to judge: the run has settled and stops.
+    if (faults.mainFaultAtUs < 0) {
+      this.sim.stop('recovered and settled');
       return;
     }
     if (this.verdictUs < 0) {
