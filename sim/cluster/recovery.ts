@@ -13,9 +13,12 @@ export const RECOVERY_HOLDS = 'cluster.recovery-holds';
  * The verdict: once every timed fault step has run and the cluster has been healthy for settle.ms
  * since both its last transition to healthy and the last fault action, a run with a main fault is
  * declared "recovered" (a `verdict.recovered` trace record); a run without one just stops. The run then goes on for probation.ms, during
- * which the property `cluster.recovery-holds` watches it: a loss of health with no fault action
- * since the verdict is a violation (the verdict was premature: something still pending — a
- * controller loading, requests queued — undid it). A fault action after the verdict voids it. At
+ * which the property `cluster.recovery-holds` watches it: an outage — no single ready controller,
+ * or a partition unavailable — with no fault action since the verdict is a violation (the verdict
+ * was premature: something still pending — a controller loading, requests queued — undid it).
+ * Divergence alone (brokers briefly behind a committed change, e.g. an ISR change a lagging
+ * follower caused) withdraws the verdict — recovery is the last transition to healthy — but is
+ * ordinary propagation, not an outage, unless an outage follows before health returns. A fault action after the verdict voids it. At
  * the end of the probation, sim.stop('recovered and settled'). The checks are scheduled on
  * transitions (and, while fault steps remain, every settle.ms), never per event.
  */
@@ -29,6 +32,8 @@ export class RecoveryWatch {
   private readonly milestoneUs = { detect: -1, elect: -1, load: -1 };
   /** When the current verdict was given (µs), or -1. */
   private verdictUs = -1;
+  /** A verdict whose health was since lost to divergence alone, still unhealthy (µs), or -1. */
+  private unsettledVerdictUs = -1;
   /** The first outage after a verdict with no fault in between: one sentence, or null. */
   private outage: string | null = null;
   /** A loss of health after a verdict, to be judged once its event is over (was a fault action part of it?). */
@@ -47,15 +52,25 @@ export class RecoveryWatch {
     return this.verdictUs;
   }
 
-  /** Called after every change of the tracked state. */
-  update(healthy: boolean, totalDivergence: number): void {
+  /**
+   * Called after every change of the tracked state. `outage`: health is lost in a way that is not
+   * ordinary metadata propagation — no single ready controller, or a partition unavailable.
+   */
+  update(healthy: boolean, totalDivergence: number, outage: boolean): void {
     const now = this.sim.nowUs;
     if (this.prevDivergence > 0 && totalDivergence === 0) this.lastConvergedUs = now;
     this.prevDivergence = totalDivergence;
+    if (!healthy && outage && this.unsettledVerdictUs >= 0) {
+      // Since the verdict, health was lost to divergence alone (brokers behind a committed change);
+      // now it is an outage.
+      this.lostAfter(this.unsettledVerdictUs, now);
+      this.unsettledVerdictUs = -1;
+    }
     if (healthy === this.healthy) return;
     this.healthy = healthy;
     this.gen++;
     if (healthy) {
+      this.unsettledVerdictUs = -1;
       this.healthySinceUs = now;
       this.schedule(now + this.settleUs);
       return;
@@ -65,10 +80,15 @@ export class RecoveryWatch {
       this.handle = -1;
     }
     if (this.verdictUs >= 0) {
-      this.lost = { verdictUs: this.verdictUs, atUs: now, sinceUs: this.healthySinceUs, what: this.describe() };
-      this.sim.trace.record(now, 'state', -1, -1, 'verdict.lost', now - this.verdictUs);
+      if (outage) this.lostAfter(this.verdictUs, now);
+      else this.unsettledVerdictUs = this.verdictUs;
       this.verdictUs = -1;
     }
+  }
+
+  private lostAfter(verdictUs: number, now: number): void {
+    this.lost = { verdictUs, atUs: now, sinceUs: this.healthySinceUs, what: this.describe() };
+    this.sim.trace.record(now, 'state', -1, -1, 'verdict.lost', now - verdictUs);
   }
 
   /**

@@ -517,7 +517,8 @@ export class ClusterTracker {
    */
   private updateHealth(): void {
     const controller = this.nActiveControllers === 1 && (this.loadingBlind || this.nReadyControllers === 1);
-    this.recovery.update(controller && this.nUnavailable === 0 && this.nDivergent === 0, this.nDivergent);
+    const outage = !controller || this.nUnavailable > 0;
+    this.recovery.update(!outage && this.nDivergent === 0, this.nDivergent, outage);
   }
 
   /** What health lacks now, in one phrase. */

@@ -383,6 +383,26 @@ describe('ClusterTracker: a loading controller, the verdict and cluster.recovery
     void brokers;
   });
 
+  it('divergence alone after the verdict withdraws it but is no outage; an outage before health returns is', () => {
+    const late = (unavailable: boolean) => loadingFailover({
+      probationMs: 5000,
+      after: ({ sim: s, tracker: t, brokers: bs }) => {
+        // At 6 s (verdict at 5 s) a committed ISR change the brokers apply 100 ms later; with
+        // `unavailable`, a leader move lands at 6.05 s, before they have.
+        const p = 0;
+        at(s, 6000, () => t.commit(p, t.truth.leader[p]!, 0, 1, 0b011));
+        if (unavailable) at(s, 6050, () => t.commit(1, otherReplica(t.layout, 1, t.truth.leader[1]!), 1, 2, 0b111));
+        at(s, 6100, () => { for (let b = 0; b < bs.length; b++) t.brokerApply(b, p, t.truth.leader[p]!, 0, 1, 0b011); });
+      },
+    });
+    const quiet = late(false);
+    expect(quiet.sim.props.violation).toBeNull();
+    expect(quiet.tracker.metrics().recoveryMs).toBe(5100);
+    const loud = late(true);
+    expect(loud.sim.props.violation?.invariant).toBe(RECOVERY_HOLDS);
+    expect(loud.sim.props.violation!.atUs).toBe(ms(6050));
+  });
+
   it('an outage that follows a new fault action is not a broken verdict', () => {
     const env = setup({ probationMs: 10_000 });
     const { sim, controllers, brokers, tracker } = env;
