@@ -15,6 +15,7 @@ const FOUND: readonly [Mode, number, string][] = [
   ['zk', 141, 'a rejoining follower took proposals before its NEWLEADER'],
   ['zk', 233, "a follower's DIFF sync dropped a txn the new leader had committed"],
   ['zk', 1214, 'a forwarded request from a peer without a learner handler crashed the leader'],
+  ['zk', 7133, 'a follower logged past a proposal lost on a lossy link and committed a history with a hole'],
   ['kraft', 167, 'check-quorum invariant fired before the resumed leader could run its timer'],
   ['kraft', 171, 'same'],
   ['kraft', 237, 'same'],
