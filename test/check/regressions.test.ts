@@ -30,3 +30,27 @@ describe('swarm seeds found by sim check', () => {
     });
   }
 });
+
+/**
+ * Swarm seeds where ZooKeeper-mode Kafka itself stays divergent: an AlterPartition ISR write
+ * committed, its response was lost with the connection, and the retry after the reconnect failed
+ * BADVERSION, so the controller kept its older context (KafkaController.processAlterPartition →
+ * INVALID_UPDATE_VERSION) and so did the brokers. They once failed the convergence property;
+ * they must hold every property, and the divergence left must be exactly that.
+ */
+const KAFKA_KEEPS: readonly [Mode, number][] = [
+  ['zk', 12315],
+  ['zk', 12382],
+];
+
+describe('swarm seeds that end with the divergence ZooKeeper-mode Kafka keeps', () => {
+  for (const [mode, seed] of KAFKA_KEEPS) {
+    it(`${mode} seed ${seed}: an ISR write retried after a lost response leaves the controller behind ZooKeeper`, () => {
+      const r = runOnce({ file: 'scenarios/swarm.ts', scenario: swarm, seed, mode, overrides: {}, untilUs: 600_000_000 });
+      expect(r.violation, JSON.stringify(r.violation)).toBeNull();
+      expect(r.extra['unavailableAtEnd']).toBe(0);
+      expect(r.extra['divergenceAtEnd']).toBeGreaterThan(0);
+      expect(r.extra['divergenceAtEnd']).toBe(r.extra['zk.controller.context.behind.zk']);
+    });
+  }
+});
