@@ -102,7 +102,10 @@ export function processAlterPartition(c: KafkaController, from: SimNode, msg: Al
         reply('NOT_CONTROLLER', empty, []);
         return done();
       }
-      for (const p of conflicts) errors[index.get(p)!] = 'INVALID_UPDATE_VERSION';
+      for (const p of conflicts) {
+        errors[index.get(p)!] = 'INVALID_UPDATE_VERSION';
+        c.contextMaybeBehindZk.add(p);
+      }
       const out = PartitionStateBatch.ofSize(s.count);
       for (let i = 0; i < s.count; i++) {
         const p = s.partition[i]!;

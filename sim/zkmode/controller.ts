@@ -79,6 +79,12 @@ export class KafkaController {
   channel: ControllerChannelManager | null = null;
   /** ControllerContext.shuttingDownBrokerIds */
   readonly shuttingDown = new Set<number>();
+  /**
+   * Partitions whose AlterPartition write came back BADVERSION: processAlterPartition answers
+   * INVALID_UPDATE_VERSION and keeps its context without re-reading ZooKeeper, so the context (and
+   * what it sends) may stay behind the committed state until an election or failover reads it.
+   */
+  readonly contextMaybeBehindZk = new Set<number>();
   private readonly queue: { label: string; step: Step }[] = [];
   private running = false;
   /** Bumped on resignation: work of an older incarnation of the active role stops. */
@@ -285,6 +291,7 @@ export class KafkaController {
     const h = this.h;
     const P = h.layout.partitions;
     this.liveBrokers.clear();
+    this.contextMaybeBehindZk.clear();
     this.ctx ??= new PartitionTable(h.layout);
     const ctx = this.ctx;
     const truth = h.tracker.truth;

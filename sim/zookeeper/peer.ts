@@ -263,8 +263,7 @@ export class QuorumPeer implements NodeBehavior {
       case 'Proposal':
         if (this.state !== 'FOLLOWING' || peer !== this.leaderSid || !this.synced || msg.epoch !== this.zab.currentEpoch) return;
         this.heardLeader();
-        for (const t of msg.txns) this.logAppend(t);
-        this.fsyncLog();
+        this.onProposal(msg.txns);
         return;
       case 'Commit':
         if (this.state !== 'FOLLOWING' || peer !== this.leaderSid || !this.synced || msg.epoch !== this.zab.currentEpoch) return;
@@ -734,6 +733,40 @@ export class QuorumPeer implements NodeBehavior {
       if (this.state === 'FOLLOWING') this.sendPeer(this.leaderSid, { type: 'AckNewLeader', epoch }, this.framing.quorum);
     });
     this.fsyncLog();
+  }
+
+  /**
+   * PROPOSAL on the learner's stream. Zab needs the leader's stream in order and without gaps, as
+   * one TCP connection delivers it; Follower.processPacket checks each zxid against lastQueued + 1.
+   * Link chaos beyond TCP (a lost, duplicated or overtaking packet) breaks that: a txn already
+   * logged is a duplicate the stream would not carry and is skipped; a zxid past the next one means
+   * the stream lost a proposal. Logging past the hole would ACK (cumulatively) and commit a history
+   * with a txn missing, so the follower drops the leader as on a broken socket (Follower.followLeader
+   * → LOOKING) and resyncs with a DIFF from its last logged zxid. ZooKeeper itself only warns at
+   * the gap and exits at the next COMMIT that does not match the head of its pending txns
+   * (FollowerZooKeeperServer.commit → UNMATCHED_TXN_COMMIT), to rejoin after a restart.
+   */
+  private onProposal(txns: readonly Txn[]): void {
+    let appended = false;
+    for (const t of txns) {
+      if (t.zxid <= this.lastLogged) continue;
+      if (!this.nextInStream(t.zxid)) {
+        this.node.note('zk.follower.stream.gap', t.zxid - this.lastLogged);
+        if (appended) this.fsyncLog();
+        this.lookForLeader();
+        return;
+      }
+      this.logAppend(t);
+      appended = true;
+    }
+    if (appended) this.fsyncLog();
+  }
+
+  /** The zxid that follows our last logged one: the next counter, or the first of a newer epoch. */
+  private nextInStream(zxid: Zxid): boolean {
+    const last = this.lastLogged;
+    if (zxidEpoch(zxid) === zxidEpoch(last)) return zxid === last + 1;
+    return zxidEpoch(zxid) > zxidEpoch(last) && zxidCounter(zxid) === 1;
   }
 
   /**

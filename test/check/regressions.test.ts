@@ -15,6 +15,7 @@ const FOUND: readonly [Mode, number, string][] = [
   ['zk', 141, 'a rejoining follower took proposals before its NEWLEADER'],
   ['zk', 233, "a follower's DIFF sync dropped a txn the new leader had committed"],
   ['zk', 1214, 'a forwarded request from a peer without a learner handler crashed the leader'],
+  ['zk', 7133, 'a follower logged past a proposal lost on a lossy link and committed a history with a hole'],
   ['kraft', 167, 'check-quorum invariant fired before the resumed leader could run its timer'],
   ['kraft', 171, 'same'],
   ['kraft', 237, 'same'],
@@ -26,6 +27,30 @@ describe('swarm seeds found by sim check', () => {
       const r = runOnce({ file: 'scenarios/swarm.ts', scenario: swarm, seed, mode, overrides: {}, untilUs: 600_000_000 });
       expect(r.violation, JSON.stringify(r.violation)).toBeNull();
       expect(r.extra['healthyAtEnd']).toBe('yes');
+    });
+  }
+});
+
+/**
+ * Swarm seeds where ZooKeeper-mode Kafka itself stays divergent: an AlterPartition ISR write
+ * committed, its response was lost with the connection, and the retry after the reconnect failed
+ * BADVERSION, so the controller kept its older context (KafkaController.processAlterPartition →
+ * INVALID_UPDATE_VERSION) and so did the brokers. They once failed the convergence property;
+ * they must hold every property, and the divergence left must be exactly that.
+ */
+const KAFKA_KEEPS: readonly [Mode, number][] = [
+  ['zk', 12315],
+  ['zk', 12382],
+];
+
+describe('swarm seeds that end with the divergence ZooKeeper-mode Kafka keeps', () => {
+  for (const [mode, seed] of KAFKA_KEEPS) {
+    it(`${mode} seed ${seed}: an ISR write retried after a lost response leaves the controller behind ZooKeeper`, () => {
+      const r = runOnce({ file: 'scenarios/swarm.ts', scenario: swarm, seed, mode, overrides: {}, untilUs: 600_000_000 });
+      expect(r.violation, JSON.stringify(r.violation)).toBeNull();
+      expect(r.extra['unavailableAtEnd']).toBe(0);
+      expect(r.extra['divergenceAtEnd']).toBeGreaterThan(0);
+      expect(r.extra['divergenceAtEnd']).toBe(r.extra['zk.controller.context.behind.zk']);
     });
   }
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LinkFault } from '../../core/network.ts';
 import type { QuorumPeer } from '../../sim/zookeeper/peer.ts';
 import { client, ensemble } from './harness.ts';
 
@@ -71,4 +72,45 @@ describe('ZAB learner sync', () => {
     expect(fp.committedCount).toBe((leader.behavior as QuorumPeer).committedCount);
     expect(zk.audit.prefixViolation).toBeNull();
   });
+
+  // Link chaos beyond TCP on the leader → follower stream, for exactly one proposal: without the
+  // follower's zxid check (Follower.processPacket: lastQueued + 1) it logged past a lost proposal,
+  // logged a duplicate twice or a later proposal before an earlier one, and committed that.
+  const chaos: [string, LinkFault][] = [
+    ['lost', { drop: 1 }],
+    ['duplicated', { duplicate: 1 }],
+    ['overtaken by the next one', { reorder: 1, reorderWindowUs: 1, delayUs: 50_000 }],
+  ];
+  for (const [what, fault] of chaos) {
+    it(`a proposal ${what} on the way to a follower: it commits the leader's history, never one with a hole or a txn twice`, () => {
+      const { sim, zk } = ensemble(13);
+      const cs = [0, 1, 2, 3, 4, 5].map((i) => client(sim, zk, `c${i}`, 30000));
+      sim.run({ untilUs: 20_000_000 });
+      const leader = zk.leader()!;
+      const lp = leader.behavior as QuorumPeer;
+      const f = zk.nodes.find((n) => n !== leader)!;
+      const fp = f.behavior as QuorumPeer;
+      const writer = cs.find((c) => c.zk().connected && c.zk().serverIndex === zk.nodes.indexOf(leader))!;
+      expect(writer).toBeDefined();
+      const before = lp.lastZxid;
+      sim.net.setLinkFault(leader.id, f.id, fault);
+      writer.zk().write([create('/a')], () => undefined);
+      // Only the proposal of /a meets the fault: clear it as soon as the leader has proposed.
+      // (sim.nowUs stays at the last event run, so step on our own clock.)
+      let t = 20_000_000;
+      while (lp.lastZxid === before && t < 20_100_000) sim.run({ untilUs: (t += 10) });
+      expect(lp.lastZxid).toBeGreaterThan(before);
+      sim.run({ untilUs: (t += 10) });
+      sim.net.clearLinkFaults();
+      sim.run({ untilUs: (t += 5_000) });
+      writer.zk().write([create('/b')], () => undefined);
+      sim.run({ untilUs: 60_000_000 });
+      expect(zk.audit.prefixViolation).toBeNull();
+      expect(fp.state).toBe('FOLLOWING');
+      expect(fp.serving).toBe(true);
+      expect(fp.committedCount).toBe(lp.committedCount);
+      expect(fp.tree.lastProcessedZxid).toBe(lp.tree.lastProcessedZxid);
+      for (const path of ['/a', '/b']) expect(fp.tree.get(path)).toBeDefined();
+    });
+  }
 });
