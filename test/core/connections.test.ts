@@ -45,7 +45,8 @@ function world(opts: { timeoutMs?: number; replyDelayUs?: number; seed?: string 
   const conn = (): ReturnType<SimNode['connection']> => client.connection(server, 'test');
   const request = (atUs: number, seq: number): void => {
     sim.at(atUs, () => {
-      conn().send({ type: 'Ping', seq } satisfies Req, 100);
+      const ping: Req = { type: 'Ping', seq };
+      conn().send(ping, 100);
       outstanding.set(seq, client.setTimer('request-timeout', timeoutUs, () => {
         outstanding.delete(seq);
         conn().close();
