@@ -121,6 +121,8 @@ export class Connection {
   private attempt = 0;
   private connectAtPending = false;
   private serverInc = -1;
+  /** Virtual time the current connection was established (-1 while there is none). */
+  readySinceUs = -1;
   /** Connections opened (handshakes completed) and closed, for figures and tests. */
   opened = 0;
   closed = 0;
@@ -141,7 +143,7 @@ export class Connection {
   }
 
   /** Sends a request on the connection, opening it first if need be. */
-  send(msg: Message, sizeBytes: number): void {
+  send<M extends Message>(msg: M, sizeBytes: number): void {
     if (!this.client.up) return;
     if (this.state === 'ready') {
       if (this.server.incarnation !== this.serverInc) this.reset(CLOSE_CRASH);
@@ -152,17 +154,23 @@ export class Connection {
   }
 
   /**
-   * The client closes the connection (NetworkClient.handleTimedOutRequests → selector.close →
-   * processTimeoutDisconnection): what is in flight or held on it, either way, is dropped. A
-   * connect still in progress goes on (only an established connection has requests in flight);
-   * the sends waiting for it expire with the request (InterBrokerSendThread.failExpiredRequests).
+   * A request on it timed out (NetworkClient.handleTimedOutRequests → selector.close →
+   * processTimeoutDisconnection): an established connection is closed, and what is in flight or
+   * held on it, either way, is dropped. A connect still in progress goes on (only an established
+   * connection has requests in flight); the sends waiting for it expire with the request
+   * (InterBrokerSendThread.failExpiredRequests).
    */
-  close(): void {
+  expire(): void {
     if (this.state === 'connecting') {
       this.dropWaiting();
       return;
     }
     if (this.state === 'ready') this.reset(CLOSE_BY_CLIENT);
+  }
+
+  /** NetworkClient.close(node): closes it whatever its state, a connect in progress included. */
+  close(): void {
+    if (this.state !== 'disconnected' || this.waiting.length > 0) this.reset(CLOSE_BY_CLIENT);
   }
 
   /** The connection breaks: drops its packets, counts a failed attempt, and is disconnected. */
@@ -171,12 +179,19 @@ export class Connection {
     if (this.state === 'disconnected' && this.waiting.length === 0 && this.outstanding.size === 0) return;
     const wasConnecting = this.state === 'connecting';
     this.state = 'disconnected';
+    this.readySinceUs = -1;
     this.gen++;
     this.ref = { conn: this, gen: this.gen };
     this.attempt++;
     this.closed++;
     sim.trace.record(sim.nowUs, 'close', this.client.id, this.server.id, this.name, reason);
-    for (const p of this.outstanding) this.net.dropPacket(p, DROP_CLOSED);
+    // What the client's TCP still had to send or resend — held by a partition, in a clog, or not
+    // yet connected — is gone with it, and so is everything coming back to it (its socket is
+    // closed: the peer gets a reset). A request already on the wire, unblocked, still arrives.
+    for (const p of this.outstanding) {
+      if (p.where === 0 && p.from === this.client) p.orphan = true;
+      else this.net.dropPacket(p, DROP_CLOSED);
+    }
     this.outstanding.clear();
     // ClusterConnectionStates.disconnected: the backoff grows; a failed connect also grows the setup timeout.
     this.backoffUntilUs = sim.nowUs + this.jittered(this.config.reconnectBackoffMs, this.failedAttempts, this.config.reconnectBackoffMaxMs) * 1000;
@@ -247,6 +262,7 @@ export class Connection {
     if (this.attempt !== attempt || this.state !== 'connecting') return;
     const sim = this.net.simulation;
     this.state = 'ready';
+    this.readySinceUs = sim.nowUs;
     this.serverInc = this.server.incarnation;
     this.opened++;
     // ClusterConnectionStates.ready: the backoffs start over.
@@ -291,6 +307,10 @@ export interface Packet {
   readonly seq: number;
   /** The connection it travels on, or null for a plain link message (ZooKeeper's own model, gossip). */
   readonly via: ConnRef | null;
+  /** On the wire (0), held by a partition for retransmission (1), or in a clog buffer (2). */
+  where: number;
+  /** Left on the wire when its connection closed: it still arrives (nothing recalls sent bytes). */
+  orphan: boolean;
 }
 
 /**
@@ -469,7 +489,7 @@ export class Network {
       return;
     }
     const p: Packet = {
-      from, to, msg, sizeBytes, link: l, gen: this.connGen[l]!, senderInc: from.incarnation, receiverInc: to.incarnation, sentUs: sim.nowUs, seq: this.packetSeq++, via,
+      from, to, msg, sizeBytes, link: l, gen: this.connGen[l]!, senderInc: from.incarnation, receiverInc: to.incarnation, sentUs: sim.nowUs, seq: this.packetSeq++, via, where: 0, orphan: false,
     };
     if (via !== null) via.conn.outstanding.add(p);
     // Blocked, or still waiting for the retransmission after a heal: new data queues behind.
@@ -481,6 +501,7 @@ export class Network {
       let buf = this.clogBuffers.get(l);
       if (buf === undefined) this.clogBuffers.set(l, (buf = []));
       buf.push(p);
+      p.where = 2;
       return;
     }
     this.schedule(p, p.sizeBytes, fault);
@@ -489,6 +510,7 @@ export class Network {
 
   private schedule(pkt: Packet, sizeBytes: number, fault: LinkFault | undefined): void {
     const l = pkt.link;
+    pkt.where = 0;
     const now = this.sim.nowUs;
     const p = this.profile;
     const start = Math.max(now, this.busyUntilUs[l]!);
@@ -507,7 +529,7 @@ export class Network {
 
   /** A packet on a connection that has since closed: already dropped (and recorded) by the close. */
   private dead(p: Packet): boolean {
-    return p.via !== null && p.via.conn.gen !== p.via.gen;
+    return p.via !== null && p.via.conn.gen !== p.via.gen && !p.orphan;
   }
 
   private arrive(p: Packet): void {
@@ -525,6 +547,17 @@ export class Network {
       sim.trace.record(sim.nowUs, 'deliver', to.id, p.from.id, p.msg.type, p.sizeBytes);
       const via = p.via;
       if (via === null || via.conn.client !== p.from) return to.behavior.onMessage(p.from, p.msg);
+      if (p.orphan) {
+        // The server reads it (its end of the connection is still open); the answer meets a reset.
+        const prev = this.inbound;
+        this.inbound = via;
+        try {
+          to.behavior.onMessage(p.from, p.msg);
+        } finally {
+          this.inbound = prev;
+        }
+        return;
+      }
       // A request: remember its connection for the reply, and expose it while it is handled.
       let byType = this.requestConns.get(this.link(to.id, p.from.id));
       if (byType === undefined) this.requestConns.set(this.link(to.id, p.from.id), (byType = new Map()));
@@ -543,6 +576,8 @@ export class Network {
 
   /** A partition holds the packet: the sender's TCP keeps retransmitting it until heal or give-up. */
   private hold(p: Packet): void {
+    if (p.orphan) return this.dropMessage(p.from.id, p.to.id, p.msg, DROP_CLOSED);
+    p.where = 1;
     let list = this.held.get(p.link);
     if (list === undefined) this.held.set(p.link, (list = []));
     list.push(p);

@@ -772,7 +772,7 @@ export class KafkaRaftClient<P, S> {
       u.timer = -1;
       u.sentMonoUs.length = 0;
       this.node.note('raft.request-timeout', to);
-      this.node.connection(this.opts.nodeOf(to), 'raft', this.cfg.connection).close();
+      this.node.connection(this.opts.nodeOf(to), 'raft', this.cfg.connection).expire();
       this.onRequestsLost(to);
     });
   }

@@ -49,7 +49,7 @@ function world(opts: { timeoutMs?: number; replyDelayUs?: number; seed?: string 
       conn().send(ping, 100);
       outstanding.set(seq, client.setTimer('request-timeout', timeoutUs, () => {
         outstanding.delete(seq);
-        conn().close();
+        conn().expire();
       }));
     });
   };
@@ -114,6 +114,18 @@ describe('connections', () => {
     w.sim.run({ untilUs: 10_000_000 });
     expect(w.requests).toHaveLength(1);
     expect(w.responses).toHaveLength(0);
+  });
+
+  it('a request already on the wire when the client closes still arrives (nothing recalls sent bytes); its answer does not', () => {
+    const w = world();
+    w.request(1_000, 1); // sets the connection up
+    w.sim.at(100_000, () => w.sim.net.setLinkFault(w.client.id, w.server.id, { delayUs: 5_000_000 }));
+    w.request(200_000, 2); // on the wire for 5 s; the client closes at 2.2 s
+    w.sim.run({ untilUs: 10_000_000 });
+    expect(w.requests.map((r) => r.seq)).toEqual([1, 2]);
+    expect(w.requests[1]!.atUs).toBeGreaterThanOrEqual(5_200_000);
+    expect(w.responses.map((r) => r.seq)).toEqual([1]);
+    expect(closes(w.records, CLOSE_BY_CLIENT)).toHaveLength(1);
   });
 
   it('a new connection cannot be set up across a partition: the attempt fails at the setup timeout, nothing is held for the heal', () => {
