@@ -284,12 +284,16 @@ export class KafkaRaftClient<P, S> {
     const wasLeader = this.quorum.state instanceof LeaderState ? this.quorum.state.epoch : -1;
     this.prevStateName = this.quorum.state.name;
     this.abandonFetch();
-    for (const p of this.parked.values()) this.node.cancelTimer(p.timer);
+    const parked = [...this.parked.values()];
+    for (const p of parked) this.node.cancelTimer(p.timer);
     this.parked.clear();
     this.pendingAppends = [];
     this.pendingRecords = 0;
     this.lingerTimer = -1;
     fn();
+    // fetchPurgatory.completeAllExceptionally: a leader that steps down answers its parked fetches
+    // with NOT_LEADER_OR_FOLLOWER (and the new epoch) instead of leaving them to time out.
+    for (const p of parked) this.sendFetchResponse(p.from, p.req, 'NOT_LEADER_OR_FOLLOWER', [], null, null);
     if (wasLeader >= 0) {
       this.leaderFired = false;
       this.opts.observer?.onLeaderEnd(this.node, wasLeader);
