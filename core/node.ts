@@ -1,4 +1,5 @@
 import { NodeClock } from './clock.ts';
+import type { Connection, ConnectionConfig, ConnRef } from './network.ts';
 import type { Rng } from './rng.ts';
 import type { EventAction, EventFn, EventTask, Simulation } from './sim.ts';
 import { DurableStore } from './storage.ts';
@@ -169,8 +170,22 @@ export class SimNode {
     return this.sim.at(this.sim.nowUs + delayUs, fn, this);
   }
 
-  send<M extends Message>(to: SimNode, msg: M, sizeBytes: number): void {
-    this.sim.net.send(this, to, msg, sizeBytes);
+  /**
+   * Sends a message. A response goes back on the connection its request came in on (`via`, or the
+   * one the network remembers for that request type); anything else on the plain link.
+   */
+  send<M extends Message>(to: SimNode, msg: M, sizeBytes: number, via?: ConnRef | null): void {
+    this.sim.net.send(this, to, msg, sizeBytes, via);
+  }
+
+  /** This node's connection named `name` to `server` (a Kafka client's NetworkClient entry for it). */
+  connection(server: SimNode, name: string, config?: ConnectionConfig): Connection {
+    return this.sim.net.connection(this, server, name, config);
+  }
+
+  /** The connection the message being handled arrived on (null for a plain-link message). */
+  get inboundConnection(): ConnRef | null {
+    return this.sim.net.inboundConnection;
   }
 
   /**
@@ -313,6 +328,7 @@ export class SimNode {
     this.up = false;
     this.paused = false;
     this.incarnation++;
+    this.sim.net.nodeDown(this);
     this.behavior = null;
     this.deferred = [];
     this.dropTimers();

@@ -1,4 +1,4 @@
-import { msToUs, type SimNode } from '../../core/index.ts';
+import { DEFAULT_CONNECTION, msToUs, type ConnectionConfig, type SimNode } from '../../core/index.ts';
 import type { ClusterTracker } from '../cluster/tracker.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
 import type { RaftListener } from '../raft/raft-listener.ts';
@@ -8,6 +8,13 @@ import type { ImageSnapshot } from './metadata-image.ts';
 import { type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ControllerResponse } from './messages.ts';
 import { MAX_RECORDS_PER_BATCH, type MetadataPayload } from './records.ts';
 import type { KraftReplicaManager } from './replica-manager.ts';
+
+/**
+ * The BrokerLifecycleManager's channel to the controller (NodeToControllerChannelManagerImpl
+ * .buildNetworkClient): reconnect backoff 50 ms, max 50 ms; socket.connection.setup.timeout.ms and
+ * its max at their defaults.
+ */
+export const CONTROLLER_CHANNEL_CONNECTION: ConnectionConfig = { ...DEFAULT_CONNECTION, reconnectBackoffMs: 50, reconnectBackoffMaxMs: 50 };
 
 export interface BrokerConfig {
   readonly heartbeatIntervalMs: number;
@@ -156,9 +163,14 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
       this.shutdownRequestedAtUs = this.node.sim.nowUs;
       this.node.note('kraft.want-shutdown', this.brokerId);
     }
-    this.node.send(this.nodeOf(to), msg, this.config.rpcBytes);
+    // On the lifecycle manager's own connection to that controller ("heartbeat" channel).
+    const conn = this.node.connection(this.nodeOf(to), 'heartbeat', CONTROLLER_CHANNEL_CONNECTION);
+    conn.send(msg, this.config.rpcBytes);
     this.node.setTimer('kraft.broker-request-timeout', msToUs(this.config.requestTimeoutMs), () => {
       if (this.inFlight !== id) return;
+      // NetworkClient.handleTimedOutRequests: the connection is closed with what it carried;
+      // NodeToControllerRequestThread forgets the controller and sends again (on a new connection).
+      conn.expire();
       this.inFlight = -1;
       this.controllerId = NO_LEADER;
       this.communicate();

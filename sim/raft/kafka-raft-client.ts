@@ -73,7 +73,12 @@ export class KafkaRaftClient<P, S> {
   private readonly listeners: ListenerSlot<P, S>[] = [];
   private highWatermark = 0;
   private correlation = 0;
-  private inFlight: { id: number; to: number; timer: number; kind: 'Fetch' | 'FetchSnapshot' } | null = null;
+  private inFlight: { id: number; to: number; kind: 'Fetch' | 'FetchSnapshot' } | null = null;
+  /**
+   * Per destination, the local mono time each request still unanswered was sent at, oldest first,
+   * and the timer of the oldest one (NetworkClient's InFlightRequests for the raft channel).
+   */
+  private readonly unanswered = new Map<number, { sentMonoUs: number[]; timer: number }>();
   private fetchingSnapshot: { endOffset: number; epoch: number; position: number } | null = null;
   private flushingFetch = false;
   private readonly parked = new Map<number, ParkedFetch>();
@@ -238,7 +243,7 @@ export class KafkaRaftClient<P, S> {
       } else this.discoverLeader();
     } else if (s instanceof ResignedState) {
       this.armElectionTimer(s, this.randomElectionTimeoutUs(), () => this.startElection(0));
-      for (const v of s.unackedVoters) this.send(v, { type: 'EndQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id, preferredSuccessors: s.preferredSuccessors }, this.cfg.rpcHeaderBytes);
+      for (const v of s.unackedVoters) this.request(v, { type: 'EndQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id, preferredSuccessors: s.preferredSuccessors }, this.cfg.rpcHeaderBytes);
     } else if (s instanceof CandidateState || s instanceof ProspectiveState) {
       // Armed by startElection.
     }
@@ -279,12 +284,16 @@ export class KafkaRaftClient<P, S> {
     const wasLeader = this.quorum.state instanceof LeaderState ? this.quorum.state.epoch : -1;
     this.prevStateName = this.quorum.state.name;
     this.abandonFetch();
-    for (const p of this.parked.values()) this.node.cancelTimer(p.timer);
+    const parked = [...this.parked.values()];
+    for (const p of parked) this.node.cancelTimer(p.timer);
     this.parked.clear();
     this.pendingAppends = [];
     this.pendingRecords = 0;
     this.lingerTimer = -1;
     fn();
+    // fetchPurgatory.completeAllExceptionally: a leader that steps down answers its parked fetches
+    // with NOT_LEADER_OR_FOLLOWER (and the new epoch) instead of leaving them to time out.
+    for (const p of parked) this.sendFetchResponse(p.from, p.req, 'NOT_LEADER_OR_FOLLOWER', [], null, null);
     if (wasLeader >= 0) {
       this.leaderFired = false;
       this.opts.observer?.onLeaderEnd(this.node, wasLeader);
@@ -293,7 +302,6 @@ export class KafkaRaftClient<P, S> {
   }
 
   private abandonFetch(): void {
-    if (this.inFlight !== null) this.node.cancelTimer(this.inFlight.timer);
     this.inFlight = null;
     this.fetchingSnapshot = null;
   }
@@ -314,8 +322,12 @@ export class KafkaRaftClient<P, S> {
   private runElection(s: CandidateState | ProspectiveState, preVote: boolean): void {
     if (s.won) return this.electionWon(s);
     this.armElectionTimer(s, this.randomElectionTimeoutUs(), () => this.electionFailed(s));
-    const req: VoteRequest = { type: 'Vote', candidateEpoch: s.epoch, candidateId: this.id, lastOffsetEpoch: this.log.lastEpoch, lastOffset: this.log.endOffset, preVote };
-    for (const v of this.cfg.voterIds) if (v !== this.id) this.send(v, req, this.cfg.rpcHeaderBytes);
+    for (const v of this.cfg.voterIds) if (v !== this.id) this.sendVote(s, v);
+  }
+
+  private sendVote(s: CandidateState | ProspectiveState, to: number): void {
+    const req: VoteRequest = { type: 'Vote', candidateEpoch: s.epoch, candidateId: this.id, lastOffsetEpoch: this.log.lastEpoch, lastOffset: this.log.endOffset, preVote: s instanceof ProspectiveState };
+    this.request(to, req, this.cfg.rpcHeaderBytes);
   }
 
   private electionWon(s: CandidateState | ProspectiveState): void {
@@ -384,7 +396,7 @@ export class KafkaRaftClient<P, S> {
 
   private sendBeginQuorumEpoch(s: LeaderState): void {
     if (this.quorum.state !== s) return;
-    for (const v of s.unackedBeginQuorum) this.send(v, { type: 'BeginQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id }, this.cfg.rpcHeaderBytes);
+    for (const v of s.unackedBeginQuorum) this.request(v, { type: 'BeginQuorumEpoch', leaderEpoch: s.epoch, leaderId: this.id }, this.cfg.rpcHeaderBytes);
     // Resent until acknowledged, every fetch timeout / 2 (LeaderState).
     if (s.unackedBeginQuorum.size > 0) s.timers.push(this.node.setTimer('raft.begin-quorum-resend', msToUs(this.cfg.fetchTimeoutMs / 2), () => this.sendBeginQuorumEpoch(s)));
   }
@@ -487,20 +499,8 @@ export class KafkaRaftClient<P, S> {
       type: 'Fetch', correlationId: id, replicaId: this.id, currentLeaderEpoch: this.epoch,
       fetchOffset: this.log.endOffset, lastFetchedEpoch: this.log.lastEpoch, maxWaitMs: this.cfg.maxFetchWaitMs,
     };
-    this.arm(id, target, 'Fetch');
-    this.send(target, req, this.cfg.rpcHeaderBytes);
-  }
-
-  /** One request in flight; no answer within controller.quorum.request.timeout.ms → try again. */
-  private arm(id: number, to: number, kind: 'Fetch' | 'FetchSnapshot'): void {
-    const s = this.quorum.state;
-    const timer = this.node.setTimer('raft.request-timeout', msToUs(this.cfg.requestTimeoutMs), () => {
-      if (this.inFlight?.id !== id) return;
-      this.inFlight = null;
-      this.retryFetchLater();
-    });
-    s.timers.push(timer);
-    this.inFlight = { id, to, timer, kind };
+    this.inFlight = { id, to: target, kind: 'Fetch' };
+    this.request(target, req, this.cfg.rpcHeaderBytes);
   }
 
   private retryFetchLater(): void {
@@ -584,7 +584,6 @@ export class KafkaRaftClient<P, S> {
 
   private handleFetchResponse(from: SimNode, r: FetchResponse<P>): void {
     if (this.inFlight?.id !== r.correlationId) return;
-    this.node.cancelTimer(this.inFlight.timer);
     this.inFlight = null;
     if (r.error !== 'NONE') {
       if (!this.maybeTransition(r.leaderEpoch, r.leaderId)) this.retryFetchLater();
@@ -648,8 +647,8 @@ export class KafkaRaftClient<P, S> {
     if (!(s instanceof FollowerState) || f === null) return;
     const id = ++this.correlation;
     const req: FetchSnapshotRequest = { type: 'FetchSnapshot', correlationId: id, replicaId: this.id, currentLeaderEpoch: s.epoch, snapshotEndOffset: f.endOffset, snapshotEpoch: f.epoch, position: f.position };
-    this.arm(id, s.leaderId, 'FetchSnapshot');
-    this.send(s.leaderId, req, this.cfg.rpcHeaderBytes);
+    this.inFlight = { id, to: s.leaderId, kind: 'FetchSnapshot' };
+    this.request(s.leaderId, req, this.cfg.rpcHeaderBytes);
   }
 
   private handleFetchSnapshot(from: SimNode, req: FetchSnapshotRequest): void {
@@ -674,7 +673,6 @@ export class KafkaRaftClient<P, S> {
 
   private handleFetchSnapshotResponse(r: FetchSnapshotResponse<S>): void {
     if (this.inFlight?.id !== r.correlationId) return;
-    this.node.cancelTimer(this.inFlight.timer);
     this.inFlight = null;
     const s = this.quorum.state;
     const f = this.fetchingSnapshot;
@@ -753,11 +751,67 @@ export class KafkaRaftClient<P, S> {
 
   // ---- messages ----
 
+  /** A response: it goes back on the connection its request came in on. */
   private send(to: number, msg: RaftMessage<P, S>, bytes: number): void {
     this.node.send(this.opts.nodeOf(to), msg, bytes);
   }
 
+  /**
+   * A request, on this node's raft connection to `to` (KafkaNetworkChannel → the raft NetworkClient,
+   * opened on demand). NetworkClient.handleTimedOutRequests: when the oldest unanswered request to
+   * a node is older than controller.quorum.request.timeout.ms the connection is closed, and what it
+   * carried — that request and any after it, either way — is lost.
+   */
+  private request(to: number, msg: RaftMessage<P, S>, bytes: number): void {
+    this.node.connection(this.opts.nodeOf(to), 'raft', this.cfg.connection).send(msg, bytes);
+    let u = this.unanswered.get(to);
+    if (u === undefined) this.unanswered.set(to, (u = { sentMonoUs: [], timer: -1 }));
+    u.sentMonoUs.push(this.node.monoNowUs);
+    if (u.sentMonoUs.length === 1) this.armRequestTimeout(to, u);
+  }
+
+  private armRequestTimeout(to: number, u: { sentMonoUs: number[]; timer: number }): void {
+    const dueUs = u.sentMonoUs[0]! + msToUs(this.cfg.requestTimeoutMs) - this.node.monoNowUs;
+    u.timer = this.node.setTimer('raft.request-timeout', Math.max(0, dueUs), () => {
+      u.timer = -1;
+      u.sentMonoUs.length = 0;
+      this.node.note('raft.request-timeout', to);
+      this.node.connection(this.opts.nodeOf(to), 'raft', this.cfg.connection).expire();
+      this.onRequestsLost(to);
+    });
+  }
+
+  /** A response from `to` answers the oldest request to it (one connection, answered in order). */
+  private answered(to: number): void {
+    const u = this.unanswered.get(to);
+    if (u === undefined || u.sentMonoUs.length === 0) return;
+    u.sentMonoUs.shift();
+    this.node.cancelTimer(u.timer);
+    u.timer = -1;
+    if (u.sentMonoUs.length > 0) this.armRequestTimeout(to, u);
+  }
+
+  /**
+   * The requests to `to` failed with the connection (RequestManager.onResponseResult, not
+   * successful): a fetch is retried after controller.quorum.retry.backoff.ms, and a candidate sends
+   * its Vote again to a voter it has no answer from (KafkaRaftClient.maybeSendVoteRequests).
+   * BeginQuorumEpoch has its own resend timer.
+   */
+  private onRequestsLost(to: number): void {
+    if (this.inFlight?.to === to) {
+      this.inFlight = null;
+      this.retryFetchLater();
+    }
+    const s = this.quorum.state;
+    if ((s instanceof CandidateState || s instanceof ProspectiveState) && !s.granted.has(to) && !s.rejected.has(to)) {
+      s.timers.push(this.node.setTimer('raft.vote-retry', msToUs(this.cfg.retryBackoffMs), () => {
+        if (this.quorum.state === s && !s.granted.has(to) && !s.rejected.has(to)) this.sendVote(s, to);
+      }));
+    }
+  }
+
   handle(from: SimNode, msg: RaftMessage<P, S>): void {
+    if (msg.type.endsWith('Response')) this.answered(from.id);
     switch (msg.type) {
       case 'Vote':
         return this.handleVote(from, msg);

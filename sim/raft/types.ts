@@ -1,4 +1,4 @@
-import type { Message } from '../../core/index.ts';
+import { DEFAULT_CONNECTION, type ConnectionConfig, type Message } from '../../core/index.ts';
 import { cost } from '../cluster/cost.ts';
 
 /**
@@ -168,6 +168,8 @@ export interface RaftConfig {
   readonly maxFetchBytes: number;
   /** FetchSnapshot chunk (KafkaRaftClient.MAX_FETCH_SIZE_BYTES as well). */
   readonly snapshotChunkBytes: number;
+  /** The raft NetworkClient's connection settings (KafkaRaftManager.buildNetworkClient). */
+  readonly connection: ConnectionConfig;
   /** Bytes of the fixed part of each RPC (request header + fields), for the network: raft.rpc.header.bytes. */
   readonly rpcHeaderBytes: number;
   readonly preVote: boolean;
@@ -205,6 +207,9 @@ export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, 'voterIds'> = {
   maxFetchWaitMs: 500,
   maxFetchBytes: 8 * 1024 * 1024,
   snapshotChunkBytes: 8 * 1024 * 1024,
+  // KafkaRaftManager.buildNetworkClient: reconnectBackoffMs = 50, reconnectBackoffMaxMs = 500 (constants,
+  // not configs); socket.connection.setup.timeout.ms / .max.ms at their defaults (10 s / 30 s).
+  connection: { ...DEFAULT_CONNECTION, reconnectBackoffMs: 50, reconnectBackoffMaxMs: 500 },
   rpcHeaderBytes: cost({}, 'raft.rpc.header.bytes'),
   preVote: false,
   bugs: NO_BUGS,

@@ -1,4 +1,4 @@
-import type { SimNode } from '../../core/index.ts';
+import { DEFAULT_CONNECTION, type Connection, type ConnectionConfig, type SimNode } from '../../core/index.ts';
 import type { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { CostModel } from '../cluster/cost.ts';
 import { CONTROL_CHUNK_CONTINUATION_BYTES, type ZkModeMsg } from './messages.ts';
@@ -16,11 +16,21 @@ export interface QueuedRequest {
 export const SEND_RETRY_BACKOFF_MS = 100;
 
 /**
+ * The controller's NetworkClient per broker (ControllerChannelManager.addNewBroker): reconnect
+ * backoff 0 and max 0; socket.connection.setup.timeout.ms and its max at their defaults.
+ */
+export const CONTROLLER_TO_BROKER_CONNECTION: ConnectionConfig = { ...DEFAULT_CONNECTION, reconnectBackoffMs: 0, reconnectBackoffMaxMs: 0 };
+
+/**
  * ControllerChannelManager: one RequestSendThread per live broker, each sending ONE request at a
- * time and waiting for its response before the next (ControllerChannelManager.scala). A request
- * with no answer within controller.socket.timeout.ms is re-sent after a 100 ms backoff, the same
- * request, until it is answered or the broker is removed. Shutting the manager down (controller
- * resignation) drops what is queued — but what is already on the wire still arrives.
+ * time on its own connection to the broker and waiting for its response before the next
+ * (ControllerChannelManager.scala). RequestSendThread.doWork: brokerReady() waits up to
+ * controller.socket.timeout.ms for the connection, then sendAndReceive waits for the answer up to the
+ * NetworkClient's request timeout (request.timeout.ms, 30 s — the same default; the model uses
+ * controller.socket.timeout.ms for both); on either failure it closes the connection
+ * (networkClient.close: what it carried is lost), backs off 100 ms and sends the same request again
+ * on a new connection, until it is answered or the broker is removed. Shutting the manager down
+ * (controller resignation) drops what is queued — but what is already on the wire still arrives.
  */
 export class ControllerChannelManager {
   private readonly threads = new Map<number, RequestSendThread>();
@@ -109,22 +119,33 @@ class RequestSendThread {
     const m = this.mgr;
     const c = m.costs.zkmode;
     const to = m.brokers[this.broker]!;
+    const conn = m.node.connection(to, 'controller-channel', CONTROLLER_TO_BROKER_CONNECTION);
     m.requestsSent++;
     for (let i = 0; i < req.chunks.length; i++) {
       const states = req.chunks[i]!;
       const base = { controllerId: m.controllerId, controllerEpoch: req.controllerEpoch, brokerEpoch: req.brokerEpoch, requestId: id, chunkIndex: i, chunks: req.chunks.length, states };
       if (req.type === 'LeaderAndIsr') {
-        m.node.send<ZkModeMsg>(to, { type: 'LeaderAndIsr', ...base }, (i === 0 ? c.leaderAndIsrHeaderBytes : CONTROL_CHUNK_CONTINUATION_BYTES) + states.count * c.leaderAndIsrBytesPerPartition);
+        conn.send({ type: 'LeaderAndIsr', ...base } satisfies ZkModeMsg, (i === 0 ? c.leaderAndIsrHeaderBytes : CONTROL_CHUNK_CONTINUATION_BYTES) + states.count * c.leaderAndIsrBytesPerPartition);
       } else {
         const brokersBytes = i === 0 ? req.liveBrokers.length * c.updateMetadataBytesPerLiveBroker : 0;
-        m.node.send<ZkModeMsg>(to, { type: 'UpdateMetadata', liveBrokers: req.liveBrokers, ...base }, (i === 0 ? c.updateMetadataHeaderBytes : CONTROL_CHUNK_CONTINUATION_BYTES) + brokersBytes + states.count * c.updateMetadataBytesPerPartition);
+        conn.send({ type: 'UpdateMetadata', liveBrokers: req.liveBrokers, ...base } satisfies ZkModeMsg, (i === 0 ? c.updateMetadataHeaderBytes : CONTROL_CHUNK_CONTINUATION_BYTES) + brokersBytes + states.count * c.updateMetadataBytesPerPartition);
       }
     }
     m.node.cancelTimer(this.timer);
-    this.timer = m.node.setTimer('controller-socket-timeout', m.socketTimeoutMs * 1000, () => {
+    this.armTimeout(f, m.node.sim.nowUs, conn);
+  }
+
+  private armTimeout(f: { req: QueuedRequest; id: number }, startUs: number, conn: Connection): void {
+    const m = this.mgr;
+    const sim = m.node.sim;
+    const timeoutUs = m.socketTimeoutMs * 1000;
+    this.timer = m.node.setTimer('controller-socket-timeout', Math.max(0, startUs + timeoutUs - sim.nowUs), () => {
       if (this.stopped || this.inFlight !== f) return;
-      // NetworkClientUtils.sendAndReceive failed: reconnect, back off, send the same request again.
+      // Connected (and so sent) after the transmission began: sendAndReceive has its own full timeout.
+      if (conn.ready && conn.readySinceUs > startUs) return this.armTimeout(f, conn.readySinceUs, conn);
+      // brokerReady() or sendAndReceive failed: networkClient.close, back off, send the same request again.
       m.retries++;
+      conn.close();
       this.timer = m.node.setTimer('controller-send-backoff', SEND_RETRY_BACKOFF_MS * 1000, () => {
         if (!this.stopped && this.inFlight === f) this.transmit();
       });

@@ -18,8 +18,9 @@ const DELAY_MS = 20_000;
 
 /**
  * A LeaderAndIsr older than what a broker holds, delivered by the model itself: the controller's
- * link to broker X is slow (20 s) and does not keep order from A_AT_MS to SLOW_UNTIL_MS (a
- * RequestSendThread re-send goes out on a new connection; the old one's bytes are still in flight).
+ * link to broker X is slow (20 s) and does not keep order from A_AT_MS (once A's connection is up)
+ * to SLOW_UNTIL_MS (a RequestSendThread re-send goes out on a new connection once one can be set up;
+ * the closed one's bytes already on the wire still arrive).
  * LeaderAndIsr A (FIRST's controlled shutdown) times out and is re-sent until a copy sent after the
  * link recovered is answered; then B (SECOND's controlled shutdown) bumps the same partitions again
  * and is applied; the slow copies of A land ~20 s after they were sent, on a broker that has B.
@@ -87,11 +88,12 @@ const delayed = defineScenario({
     return {
       plan: {
         steps: [
-          { atMs: A_AT_MS, action: { type: 'link-fault', from: 'broker-0', to: `broker-${x}`, delayMs: DELAY_MS, reorder: 1 } },
           { atMs: SLOW_UNTIL_MS, action: { type: 'clear-link-faults' } },
           // Keeps the run going until after the check.
           { atMs: CHECK_AT_MS, action: { type: 'clear-link-faults' } },
         ],
+        // The link turns slow as soon as the controller's connection to X is up for A, before A goes out on it.
+        triggers: [{ when: { kind: 'connected', node: 'broker-0', peer: `broker-${x}`, label: 'controller-channel', fromMs: A_AT_MS }, action: { type: 'link-fault', from: 'broker-0', to: `broker-${x}`, delayMs: DELAY_MS, reorder: 1 } }],
       },
       metrics: () => h.tracker.metrics(),
       extra: () => ({
