@@ -161,11 +161,14 @@ export class Connection {
    * (InterBrokerSendThread.failExpiredRequests).
    */
   expire(): void {
-    if (this.state === 'connecting') {
+    // Not connected (connecting, or waiting out the reconnect backoff after a refused or timed-out
+    // connect): the sends waiting for it expire, and with nothing left to send the client stops
+    // trying to connect (NetworkClient only initiates a connect for a request it wants to send).
+    if (this.state !== 'ready') {
       this.dropWaiting();
       return;
     }
-    if (this.state === 'ready') this.reset(CLOSE_BY_CLIENT);
+    this.reset(CLOSE_BY_CLIENT);
   }
 
   /** NetworkClient.close(node): closes it whatever its state, a connect in progress included. */
