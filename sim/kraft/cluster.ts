@@ -191,7 +191,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
         requestTimeoutMs: Math.max(1, Math.floor(num(params, 'broker.session.timeout.ms') / 2)),
         retryBackoffMs: num(params, 'kraft.broker.to.controller.retry.ms'),
         rpcBytes: k.brokerRpcBytes,
-        applyUsPerRecord: k.brokerApplyUsPerRecord,
+        costs: cost.broker,
         appliesUncommitted: has('broker-applies-beyond-hw'),
       }, nodeOf, first ? { brokerEpoch: brokerId, appliedOffset: warm ? warmHw : snapshotEnd } : null);
       brokerServers.set(brokerId, broker);
@@ -199,7 +199,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       const bs = broker;
       broker.replicas = new KraftReplicaManager(node, brokerId, tracker!, partsOf,
         {
-          usPerPartition: k.brokerIsrExpandUsPerPartition, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: k.brokerRpcBytes,
+          usPerPartition: cost.broker.isrCheckUsPerPartition, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: k.brokerRpcBytes,
           fetchRequestBytes: cost.replicaFetchRequestBytes, fetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
         },
         (b) => brokerNodes[b]!, () => bs.controllerNode, () => bs.currentBrokerEpoch);

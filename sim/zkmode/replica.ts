@@ -170,7 +170,7 @@ export class ReplicaManager {
     const now = this.h.node.monoNowUs;
     const step = (from: number): void => {
       const to = Math.min(P, from + chunk);
-      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.zkmode.brokerIsrScanUsPerPartition, () => {
+      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.broker.isrCheckUsPerPartition, () => {
         let batch: PartitionStateBatch | null = null;
         for (let p = from; p < to; p++) {
           if (this.leader[p] !== me || this.pending[p] === 1) continue;
