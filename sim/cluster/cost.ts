@@ -35,12 +35,18 @@ const NETWORK_DISK: ParamSpecs = {
  * LeaderEpochFileCache.assign still writes and fsyncs synchronously (writeToFile).
  */
 export const LEADER_EPOCH_CHECKPOINT_FSYNCS = 2;
+/** AlterPartitionRequest.json v2+: BrokerId 4 + BrokerEpoch 8 + Topics length 1 + TopicId 16 + Partitions length 1 + tags 2 (the same RPC in both modes). */
+export const ALTER_PARTITION_REQUEST_BODY_BYTES = 32;
+/** AlterPartitionResponse.json: ThrottleTimeMs 4 + ErrorCode 2 + Topics length 1 + TopicId 16 + Partitions length 1 + tags 2. */
+export const ALTER_PARTITION_RESPONSE_BODY_BYTES = 26;
 
 const BROKER: ParamSpecs = {
   'broker.metadata.apply.us.per.partition': p(2, 'µs/partition', 'broker cost to apply one partition state (or one other metadata record) to its metadata: ZK mode ZkMetadataCache.updateMetadata per UpdateMetadata partition state; KRaft MetadataLoader → MetadataDelta.replay → image per record', 'estimate: a copy-on-write map update per partition state, JVM ≈ 1–5 µs; the same work in both modes'),
   'broker.make.leader.follower.us.per.partition': p(40, 'µs/partition', 'CPU of becoming leader or follower of one partition at a new leader epoch: Partition.makeLeader / makeFollower (updateAssignmentAndIsr, replica state reset, state-change log line), ReplicaFetcherManager.removeFetcherForPartitions / addFetcherForPartitions, and the leader-epoch checkpoint\'s file calls besides its fsyncs', 'estimate: log4j state-change line ≈ 10 µs + Partition lock and collections ≈ 5 µs + fetcher-manager maps under its lock ≈ 10 µs + temp-file create/write/rename syscalls for a new leader ≈ 15 µs; ZK mode ReplicaManager.becomeLeaderOrFollower and KRaft ReplicaManager.applyLocalLeadersDelta / applyLocalFollowersDelta call the same Partition methods'),
   'broker.partition.examine.us.per.partition': p(5, 'µs/partition', 'broker cost for a partition state that brings no new leader epoch: ZK mode becomeLeaderOrFollower skips it (epoch not newer, one warn/info line); KRaft makeLeader / makeFollower on a changed partition epoch only update ISR and assignment (updateAssignmentAndIsr, "Skipped the become-…" line)', 'estimate: an epoch comparison, a small collection update and one state-change log line ≈ 2–10 µs'),
   'broker.leader.epoch.checkpoint.bytes': p(32, 'bytes', 'leader-epoch-checkpoint file written when a partition\'s leader takes a new leader epoch (Partition.makeLeader → UnifiedLog.maybeAssignEpochStartOffset → LeaderEpochFileCache.assign); fsynced twice on the node\'s disk (LEADER_EPOCH_CHECKPOINT_FSYNCS)', 'LeaderEpochCheckpointFile: version line "0", count line, one "<epoch> <startOffset>" line per entry ≈ 2 + 2 + ≈ 12 per entry, a few entries ≈ 32'),
+  'broker.alter.partition.request.bytes.per.partition': p(54, 'bytes/partition', 'one PartitionData of an AlterPartition request (leader → controller, both modes)', 'AlterPartitionRequest.json v3: PartitionIndex 4 + LeaderEpoch 4 + NewIsrWithEpochs (length 1 + 3 × (BrokerId 4 + BrokerEpoch 8 + tags 1)) + LeaderRecoveryState 1 + PartitionEpoch 4 + tags 1 = 54 at rf 3'),
+  'broker.alter.partition.response.bytes.per.partition': p(33, 'bytes/partition', 'one PartitionData of an AlterPartition response (controller → leader, both modes)', 'AlterPartitionResponse.json: PartitionIndex 4 + ErrorCode 2 + LeaderId 4 + LeaderEpoch 4 + Isr (length 1 + 3 × 4) + LeaderRecoveryState 1 + PartitionEpoch 4 + tags 1 = 33 at rf 3'),
   'broker.isr.check.us.per.partition': p(2, 'µs/partition', 'leader-side work per partition examined for an ISR shrink or expansion (Partition.maybeShrinkIsr on the isr-expiration task, Partition.maybeExpandIsr on a follower\'s fetch)', 'estimate: a leadership check and a lag test per replica ≈ 1–5 µs, as broker.metadata.apply.us.per.partition; the same Partition code in both modes'),
 };
 
@@ -81,7 +87,7 @@ const ZOOKEEPER: ParamSpecs = {
   'zkmode.update.metadata.bytes.per.partition': p(48, 'bytes/partition', 'UpdateMetadataPartitionState in an UpdateMetadata request', 'UpdateMetadataRequest.json v6+: index 4 + controllerEpoch 4 + leader 4 + leaderEpoch 4 + isr 13 + zkVersion 4 + replicas 13 + offline 1 + tags 1 = 48'),
   'zkmode.update.metadata.header.bytes': p(60, 'bytes', 'fixed part of an UpdateMetadata request (request header, controller id/epoch, broker epoch)', 'estimate: request header ≈ 30 + controllerId 4 + controllerEpoch 4 + brokerEpoch 8 + array lengths'),
   'zkmode.update.metadata.bytes.per.live.broker': p(45, 'bytes/broker', 'one UpdateMetadataBroker entry (id, one endpoint, rack)', 'UpdateMetadataRequest.json: id 4 + endpoint (port 4 + host ≈ 20 + listener ≈ 10 + protocol 2) + rack 1 + tags ≈ 45'),
-  'zkmode.controller.shutdown.scan.us.per.partition': p(2, 'µs/partition', 'controller event-thread cost to examine one partition for a ControlledShutdown (KafkaController.doControlledShutdown: partitions led by or replicated on the broker)', 'estimate: a ControllerContext lookup and a replica-set test per partition, a map update\'s order (≈ 1–5 µs, as broker.metadata.apply.us.per.partition)'),
+  'zkmode.controller.replica.scan.us.per.partition': p(2, 'µs/partition', 'controller event-thread cost to examine one partition for replicas on a broker, per broker: ControllerContext.partitionsOnBroker (doControlledShutdown) and replicasOnBrokers (onBrokerFailure) walk every partition assignment', 'estimate: a replica-set test per partition, a map update\'s order (≈ 1–5 µs, as broker.metadata.apply.us.per.partition); KRaft keeps a per-broker index instead (BrokersToIsrs)'),
   'zkmode.broker.registration.bytes': p(200, 'bytes', 'data of /brokers/ids/<id> (the broker registration znode)', 'JSON {"features":{},"listener_security_protocol_map":{…},"endpoints":["PLAINTEXT://host:9092"],"jmx_port":-1,"port":9092,"host":"…","version":5,"timestamp":"…"} (kafka.zk.BrokerIdZNode) ≈ 200 bytes'),
   'zkmode.isr.change.notification.bytes.per.partition': p(35, 'bytes/partition', 'one partition entry of an /isr_change_notification/isr_change_<seq> znode', 'JSON {"topic":"<name ≈ 15>","partition":N}, (kafka.zk.IsrChangeNotificationSequenceZNode) ≈ 35 bytes; the {"version":1,"partitions":[…]} wrapper (29 bytes) is added in sim/zkmode/replica.ts'),
 };
@@ -148,7 +154,7 @@ export interface CostModel {
     readonly updateMetadataBytesPerPartition: number;
     readonly updateMetadataHeaderBytes: number;
     readonly updateMetadataBytesPerLiveBroker: number;
-    readonly controllerShutdownScanUsPerPartition: number;
+    readonly controllerReplicaScanUsPerPartition: number;
     readonly brokerRegistrationBytes: number;
     readonly isrChangeNotificationBytesPerPartition: number;
   };
@@ -161,6 +167,8 @@ export interface BrokerCosts {
   readonly partitionExamineUsPerPartition: number;
   readonly leaderEpochCheckpointBytes: number;
   readonly isrCheckUsPerPartition: number;
+  readonly alterPartitionRequestBytesPerPartition: number;
+  readonly alterPartitionResponseBytesPerPartition: number;
 }
 
 /** Reads a cost parameter, falling back to its default when a scenario did not declare it. */
@@ -207,6 +215,8 @@ export function costModel(params: Params): CostModel {
       partitionExamineUsPerPartition: cost(params, 'broker.partition.examine.us.per.partition'),
       leaderEpochCheckpointBytes: cost(params, 'broker.leader.epoch.checkpoint.bytes'),
       isrCheckUsPerPartition: cost(params, 'broker.isr.check.us.per.partition'),
+      alterPartitionRequestBytesPerPartition: cost(params, 'broker.alter.partition.request.bytes.per.partition'),
+      alterPartitionResponseBytesPerPartition: cost(params, 'broker.alter.partition.response.bytes.per.partition'),
     },
     kraft: {
       // Replicas and Isr are int32 arrays: 4 bytes each per replica beyond the rf-3 default.
@@ -241,7 +251,7 @@ export function costModel(params: Params): CostModel {
       updateMetadataBytesPerPartition: cost(params, 'zkmode.update.metadata.bytes.per.partition'),
       updateMetadataHeaderBytes: cost(params, 'zkmode.update.metadata.header.bytes'),
       updateMetadataBytesPerLiveBroker: cost(params, 'zkmode.update.metadata.bytes.per.live.broker'),
-      controllerShutdownScanUsPerPartition: cost(params, 'zkmode.controller.shutdown.scan.us.per.partition'),
+      controllerReplicaScanUsPerPartition: cost(params, 'zkmode.controller.replica.scan.us.per.partition'),
       brokerRegistrationBytes: cost(params, 'zkmode.broker.registration.bytes'),
       isrChangeNotificationBytesPerPartition: cost(params, 'zkmode.isr.change.notification.bytes.per.partition'),
     },

@@ -1,5 +1,5 @@
 import { assertNever, type Message, type SimNode } from '../../core/index.ts';
-import { costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from '../cluster/cost.ts';
+import { ALTER_PARTITION_REQUEST_BODY_BYTES, costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
@@ -199,7 +199,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       const bs = broker;
       broker.replicas = new KraftReplicaManager(node, brokerId, tracker!, partsOf,
         {
-          usPerPartition: cost.broker.isrCheckUsPerPartition, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: k.brokerRpcBytes,
+          usPerPartition: cost.broker.isrCheckUsPerPartition, bytesPerPartition: cost.broker.alterPartitionRequestBytesPerPartition, headerBytes: cost.rpcHeaderBytes + ALTER_PARTITION_REQUEST_BODY_BYTES,
           fetchRequestBytes: cost.replicaFetchRequestBytes, fetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
         },
         (b) => brokerNodes[b]!, () => bs.controllerNode, () => bs.currentBrokerEpoch);
