@@ -61,19 +61,30 @@ class TimerRec implements EventTask {
 
 interface Task {
   readonly label: string;
+  /** Fixed cost in µs, or -1 when `plan` computes it as the task starts. */
   readonly costUs: number;
-  readonly fn: EventFn;
+  readonly plan: (() => number) | null;
+  readonly fn: EventFn | null;
+  /** A blocking task: the executor waits after it until `resume` is called. */
+  readonly blocking: ((resume: () => void) => void) | null;
 }
 
 /**
  * A named serial executor (a thread with a queue): the ZK-mode controller's event thread, a
  * broker's request handler, a send thread. Each task declares its cost in µs; its effects happen
  * when it completes, and later tasks wait behind it. This is how O(partitions) work becomes time.
+ *
+ * Two variants for work whose size depends on the state the thread finds when it gets to it:
+ * `submitPlanned` computes the cost when the task starts (after every earlier task's effects),
+ * not when it is queued; `submitBlocking` also keeps the thread waiting after the CPU part until
+ * the task calls `resume` — a thread blocked on I/O it issued to another executor (the disk).
  */
 export class Executor {
   private queue: Task[] = [];
   private head = 0;
   private running = false;
+  /** Bumped by reset(): a resume from before a crash must not restart the queue. */
+  private generation = 0;
   /** Total µs of work completed, for utilisation figures. */
   busyUs = 0;
   maxQueued = 0;
@@ -93,7 +104,25 @@ export class Executor {
 
   submit(label: string, costUs: number, fn: EventFn): void {
     if (!(costUs >= 0)) throw new Error(`Executor ${this.name}: cost must be >= 0 µs, got ${costUs}`);
-    this.queue.push({ label, costUs, fn });
+    this.enqueue({ label, costUs, plan: null, fn, blocking: null });
+  }
+
+  /** A task whose cost `plan()` computes when the executor starts it; `fn` runs that long after. */
+  submitPlanned(label: string, plan: () => number, fn: EventFn): void {
+    this.enqueue({ label, costUs: -1, plan, fn, blocking: null });
+  }
+
+  /**
+   * A task whose cost `plan()` computes when it starts; when that CPU time has passed, `fn(resume)`
+   * runs and the executor starts nothing else until `resume()` is called (once; later calls, and
+   * calls after a crash reset the executor, do nothing).
+   */
+  submitBlocking(label: string, plan: () => number, fn: (resume: () => void) => void): void {
+    this.enqueue({ label, costUs: -1, plan, fn: null, blocking: fn });
+  }
+
+  private enqueue(task: Task): void {
+    this.queue.push(task);
     const q = this.queue.length - this.head;
     if (q > this.maxQueued) this.maxQueued = q;
     if (!this.running) this.startNext();
@@ -108,16 +137,28 @@ export class Executor {
       return;
     }
     this.running = true;
-    this.node.after(Math.round(task.costUs), () => {
+    const costUs = task.plan === null ? task.costUs : task.plan();
+    if (!(costUs >= 0)) throw new Error(`Executor ${this.name}: cost of ${task.label} must be >= 0 µs, got ${costUs}`);
+    const generation = this.generation;
+    this.node.after(Math.round(costUs), () => {
       this.head++;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
-      this.busyUs += task.costUs;
-      this.node.sim.trace.record(this.node.sim.nowUs, 'exec', this.node.id, -1, task.label, task.costUs);
-      task.fn();
-      this.startNext();
+      this.busyUs += costUs;
+      this.node.sim.trace.record(this.node.sim.nowUs, 'exec', this.node.id, -1, task.label, costUs);
+      if (task.blocking === null) {
+        task.fn!();
+        this.startNext();
+        return;
+      }
+      let resumed = false;
+      task.blocking(() => {
+        if (resumed || generation !== this.generation) return;
+        resumed = true;
+        this.startNext();
+      });
     });
   }
 
@@ -126,6 +167,7 @@ export class Executor {
     this.queue = [];
     this.head = 0;
     this.running = false;
+    this.generation++;
   }
 }
 

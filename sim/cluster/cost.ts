@@ -7,8 +7,11 @@ import { num, type Params, type ParamSpec, type ParamSpecs } from '../params.ts'
  * KIP, a figure of kafka-facts.md, or "estimate: <reasoning>" where nothing was published.
  * Overridable with `--set`, listed by `sim params`.
  *
- * Three sections: network & disk, KRaft, ZooKeeper & ZK mode. Mode owners may add entries to their
- * own section (and to CostModel / costModel below).
+ * Four sections: network & disk, the broker work both modes share (`broker.*`), KRaft, ZooKeeper &
+ * ZK mode. Work Kafka does with the same code in both modes (ReplicaManager, Partition, the
+ * metadata cache) has one `broker.*` entry; ARCHITECTURE.md "Cost audit" says which work pays which
+ * entry on which executor. Mode owners may add entries to their own section (and to CostModel /
+ * costModel below).
  */
 
 const p = (d: number, unit: string, description: string, source: string, min = 0): ParamSpec => ({ default: d, unit, description, source, min });
@@ -24,6 +27,29 @@ const NETWORK_DISK: ParamSpecs = {
   'net.rpc.header.bytes': p(32, 'bytes', 'framing of one Kafka request or response: size prefix plus RequestHeader / ResponseHeader', 'RequestHeader.json v2: size 4 + ApiKey 2 + ApiVersion 2 + CorrelationId 4 + ClientId (2 + ≈ 17) + tags 1 ≈ 32; ResponseHeader v1 (size 4 + CorrelationId 4 + tags 1 = 9) is charged the same'),
 };
 
+// ---- broker work both modes share (Kafka 3.9: the same ReplicaManager / Partition code) -------
+/**
+ * CheckpointFile.write (Kafka 3.9) writes a temp file, fsyncs it, then renames it over the old one
+ * with Utils.atomicMoveWithFallback(…, needFlushParentDir = true), which fsyncs the directory: two
+ * fsyncs per leader-epoch checkpoint. KAFKA-15046 removed the fsync from the truncation paths only;
+ * LeaderEpochFileCache.assign still writes and fsyncs synchronously (writeToFile).
+ */
+export const LEADER_EPOCH_CHECKPOINT_FSYNCS = 2;
+/** AlterPartitionRequest.json v2+: BrokerId 4 + BrokerEpoch 8 + Topics length 1 + TopicId 16 + Partitions length 1 + tags 2 (the same RPC in both modes). */
+export const ALTER_PARTITION_REQUEST_BODY_BYTES = 32;
+/** AlterPartitionResponse.json: ThrottleTimeMs 4 + ErrorCode 2 + Topics length 1 + TopicId 16 + Partitions length 1 + tags 2. */
+export const ALTER_PARTITION_RESPONSE_BODY_BYTES = 26;
+
+const BROKER: ParamSpecs = {
+  'broker.metadata.apply.us.per.partition': p(2, 'µs/partition', 'broker cost to apply one partition state (or one other metadata record) to its metadata: ZK mode ZkMetadataCache.updateMetadata per UpdateMetadata partition state; KRaft MetadataLoader → MetadataDelta.replay → image per record', 'estimate: a copy-on-write map update per partition state, JVM ≈ 1–5 µs; the same work in both modes'),
+  'broker.make.leader.follower.us.per.partition': p(40, 'µs/partition', 'CPU of becoming leader or follower of one partition at a new leader epoch: Partition.makeLeader / makeFollower (updateAssignmentAndIsr, replica state reset, state-change log line), ReplicaFetcherManager.removeFetcherForPartitions / addFetcherForPartitions, and the leader-epoch checkpoint\'s file calls besides its fsyncs', 'estimate: log4j state-change line ≈ 10 µs + Partition lock and collections ≈ 5 µs + fetcher-manager maps under its lock ≈ 10 µs + temp-file create/write/rename syscalls for a new leader ≈ 15 µs; ZK mode ReplicaManager.becomeLeaderOrFollower and KRaft ReplicaManager.applyLocalLeadersDelta / applyLocalFollowersDelta call the same Partition methods'),
+  'broker.partition.examine.us.per.partition': p(5, 'µs/partition', 'broker cost for a partition state that brings no new leader epoch: ZK mode becomeLeaderOrFollower skips it (epoch not newer, one warn/info line); KRaft makeLeader / makeFollower on a changed partition epoch only update ISR and assignment (updateAssignmentAndIsr, "Skipped the become-…" line)', 'estimate: an epoch comparison, a small collection update and one state-change log line ≈ 2–10 µs'),
+  'broker.leader.epoch.checkpoint.bytes': p(32, 'bytes', 'leader-epoch-checkpoint file written when a partition\'s leader takes a new leader epoch (Partition.makeLeader → UnifiedLog.maybeAssignEpochStartOffset → LeaderEpochFileCache.assign); fsynced twice on the node\'s disk (LEADER_EPOCH_CHECKPOINT_FSYNCS)', 'LeaderEpochCheckpointFile: version line "0", count line, one "<epoch> <startOffset>" line per entry ≈ 2 + 2 + ≈ 12 per entry, a few entries ≈ 32'),
+  'broker.alter.partition.request.bytes.per.partition': p(54, 'bytes/partition', 'one PartitionData of an AlterPartition request (leader → controller, both modes)', 'AlterPartitionRequest.json v3: PartitionIndex 4 + LeaderEpoch 4 + NewIsrWithEpochs (length 1 + 3 × (BrokerId 4 + BrokerEpoch 8 + tags 1)) + LeaderRecoveryState 1 + PartitionEpoch 4 + tags 1 = 54 at rf 3'),
+  'broker.alter.partition.response.bytes.per.partition': p(33, 'bytes/partition', 'one PartitionData of an AlterPartition response (controller → leader, both modes)', 'AlterPartitionResponse.json: PartitionIndex 4 + ErrorCode 2 + LeaderId 4 + LeaderEpoch 4 + Isr (length 1 + 3 × 4) + LeaderRecoveryState 1 + PartitionEpoch 4 + tags 1 = 33 at rf 3'),
+  'broker.isr.check.us.per.partition': p(2, 'µs/partition', 'leader-side work per partition examined for an ISR shrink or expansion (Partition.maybeShrinkIsr on the isr-expiration task, Partition.maybeExpandIsr on a follower\'s fetch)', 'estimate: a leadership check and a lag test per replica ≈ 1–5 µs, as broker.metadata.apply.us.per.partition; the same Partition code in both modes'),
+};
+
 // ---- KRaft -------------------------------------------------------------------------------------
 // Record sizes are the serialized ApiMessageAndVersion (frame version + apiKey + version varints,
 // 3 bytes) plus the message body plus the DefaultRecord framing (length, attributes, timestamp and
@@ -36,11 +62,9 @@ const KRAFT: ParamSpecs = {
   'kraft.record.noop.bytes': p(11, 'bytes', 'NoOpRecord (empty body)', 'NoOpRecord.json has no fields: tags 1 + frame 3 + record 7 = 11'),
   'kraft.record.fence.broker.bytes': p(23, 'bytes', 'FenceBrokerRecord', 'FenceBrokerRecord.json: Id int32 4 + Epoch int64 8 + tags 1 + frame 3 + record 7 = 23'),
   'kraft.record.batch.overhead.bytes': p(61, 'bytes', 'fixed header of one record batch', 'DefaultRecordBatch.RECORD_BATCH_OVERHEAD = 61 (clients/src/main/java/org/apache/kafka/common/record/DefaultRecordBatch.java)'),
-  'kraft.broker.apply.us.per.record': p(2, 'µs/record', 'broker cost to apply one committed metadata record (MetadataLoader → MetadataDelta → image → BrokerMetadataPublisher)', 'estimate: a few hash-map updates plus image rebuild share per record; JVM ≈ 1–5 µs'),
   'kraft.controller.us.per.record': p(5, 'µs/record', 'active controller cost to generate and replay one record (QuorumController + timeline structures); standbys replay at the same cost', 'estimate: record generation, validation and replay into timeline hash maps; JVM ≈ 2–10 µs'),
   'kraft.record.leader.change.bytes': p(20, 'bytes', 'LeaderChangeMessage control record (after the batch header)', 'estimate from LeaderChangeMessage.json: Version 2 + LeaderId 4 + Voters (3 × 4 + 1) + GrantingVoters ≈ 1 + tags 1 ≈ 20 (control key and record framing share the batch overhead)'),
   'kraft.broker.rpc.body.bytes': p(64, 'bytes', 'body of a BrokerRegistration / BrokerHeartbeat request or response (net.rpc.header.bytes is added)', 'estimate: BrokerHeartbeatRequest.json BrokerId 4 + BrokerEpoch 8 + CurrentMetadataOffset 8 + WantFence 1 + WantShutDown 1 + tags ≈ 23; BrokerRegistrationRequest ≈ 120 (IncarnationId 16, listeners, features); responses ≈ 20; one figure in between'),
-  'kraft.broker.isr.expand.us.per.partition': p(2, 'µs/partition', 'leader-side work per partition examined for an ISR expansion (Partition.maybeExpandIsr on a follower\'s fetch)', 'estimate: a follower-state lookup and an ISR membership test per partition, the order of a metadata-cache map update (≈ 1–5 µs, as kraft.broker.apply.us.per.record)'),
   'raft.rpc.header.bytes': p(64, 'bytes', 'fixed part of a KIP-595 RPC (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot and responses) besides records', 'estimate: net.rpc.header.bytes ≈ 32 + ClusterId (2 + 22) + one topic "__cluster_metadata" / partition 0 entry with epochs and offsets ≈ 10 ≈ 64 (VoteRequest.json, FetchRequest.json)'),
   'kraft.snapshot.bytes.per.partition': p(80, 'bytes/partition', 'metadata snapshot size per partition (KIP-630)', 'estimate: one PartitionRecord (73 bytes at rf 3) + the TopicRecord share and batch headers'),
 };
@@ -63,15 +87,12 @@ const ZOOKEEPER: ParamSpecs = {
   'zkmode.update.metadata.bytes.per.partition': p(48, 'bytes/partition', 'UpdateMetadataPartitionState in an UpdateMetadata request', 'UpdateMetadataRequest.json v6+: index 4 + controllerEpoch 4 + leader 4 + leaderEpoch 4 + isr 13 + zkVersion 4 + replicas 13 + offline 1 + tags 1 = 48'),
   'zkmode.update.metadata.header.bytes': p(60, 'bytes', 'fixed part of an UpdateMetadata request (request header, controller id/epoch, broker epoch)', 'estimate: request header ≈ 30 + controllerId 4 + controllerEpoch 4 + brokerEpoch 8 + array lengths'),
   'zkmode.update.metadata.bytes.per.live.broker': p(45, 'bytes/broker', 'one UpdateMetadataBroker entry (id, one endpoint, rack)', 'UpdateMetadataRequest.json: id 4 + endpoint (port 4 + host ≈ 20 + listener ≈ 10 + protocol 2) + rack 1 + tags ≈ 45'),
-  'zkmode.broker.leader.and.isr.us.per.partition': p(50, 'µs/partition', 'broker cost to apply one partition of LeaderAndIsr (ReplicaManager.becomeLeaderOrFollower: makeLeader/makeFollower, fetcher changes)', 'estimate: Partition state change, leader-epoch cache update and fetcher-manager bookkeeping per partition, JVM ≈ 20–100 µs'),
-  'zkmode.broker.update.metadata.us.per.partition': p(2, 'µs/partition', 'broker cost to apply one partition of UpdateMetadata (ZkMetadataCache.updateMetadata)', 'estimate: copy-on-write map update per partition state ≈ 1–5 µs'),
-  'zkmode.controller.shutdown.scan.us.per.partition': p(2, 'µs/partition', 'controller event-thread cost to examine one partition for a ControlledShutdown (KafkaController.doControlledShutdown: partitions led by or replicated on the broker)', 'estimate: a ControllerContext lookup and a replica-set test per partition, a map update\'s order (≈ 1–5 µs, as zkmode.broker.update.metadata.us.per.partition)'),
-  'zkmode.broker.isr.scan.us.per.partition': p(2, 'µs/partition', 'leader broker cost to examine one partition in the ISR shrink/expand scan (ReplicaManager.maybeShrinkIsr → Partition.maybeShrinkIsr / maybeExpandIsr)', 'estimate: a leadership check and a lag test per replica per partition ≈ 1–5 µs (as zkmode.broker.update.metadata.us.per.partition)'),
+  'zkmode.controller.replica.scan.us.per.partition': p(2, 'µs/partition', 'controller event-thread cost to examine one partition for replicas on a broker, per broker: ControllerContext.partitionsOnBroker (doControlledShutdown) and replicasOnBrokers (onBrokerFailure) walk every partition assignment', 'estimate: a replica-set test per partition, a map update\'s order (≈ 1–5 µs, as broker.metadata.apply.us.per.partition); KRaft keeps a per-broker index instead (BrokersToIsrs)'),
   'zkmode.broker.registration.bytes': p(200, 'bytes', 'data of /brokers/ids/<id> (the broker registration znode)', 'JSON {"features":{},"listener_security_protocol_map":{…},"endpoints":["PLAINTEXT://host:9092"],"jmx_port":-1,"port":9092,"host":"…","version":5,"timestamp":"…"} (kafka.zk.BrokerIdZNode) ≈ 200 bytes'),
   'zkmode.isr.change.notification.bytes.per.partition': p(35, 'bytes/partition', 'one partition entry of an /isr_change_notification/isr_change_<seq> znode', 'JSON {"topic":"<name ≈ 15>","partition":N}, (kafka.zk.IsrChangeNotificationSequenceZNode) ≈ 35 bytes; the {"version":1,"partitions":[…]} wrapper (29 bytes) is added in sim/zkmode/replica.ts'),
 };
 
-export const COST_PARAMS: ParamSpecs = { ...NETWORK_DISK, ...KRAFT, ...ZOOKEEPER };
+export const COST_PARAMS: ParamSpecs = { ...NETWORK_DISK, ...BROKER, ...KRAFT, ...ZOOKEEPER };
 
 /**
  * Kafka broker configs both modes share. Not costs: they live here, beside the model both modes
@@ -98,6 +119,8 @@ export interface CostModel {
   /** Kafka request/response framing (size prefix + RequestHeader / ResponseHeader). */
   readonly rpcHeaderBytes: number;
   readonly replicaFetchRequestBytes: number;
+  /** Broker work both modes share. */
+  readonly broker: BrokerCosts;
   readonly kraft: {
     readonly partitionRecordBytes: number;
     readonly partitionChangeRecordBytes: number;
@@ -105,13 +128,11 @@ export interface CostModel {
     readonly noOpRecordBytes: number;
     readonly fenceBrokerRecordBytes: number;
     readonly batchOverheadBytes: number;
-    readonly brokerApplyUsPerRecord: number;
     readonly controllerUsPerRecord: number;
     readonly snapshotBytesPerPartition: number;
     readonly leaderChangeRecordBytes: number;
     /** BrokerRegistration / BrokerHeartbeat request or response, header included. */
     readonly brokerRpcBytes: number;
-    readonly brokerIsrExpandUsPerPartition: number;
     readonly raftRpcHeaderBytes: number;
   };
   readonly zk: {
@@ -133,13 +154,21 @@ export interface CostModel {
     readonly updateMetadataBytesPerPartition: number;
     readonly updateMetadataHeaderBytes: number;
     readonly updateMetadataBytesPerLiveBroker: number;
-    readonly brokerLeaderAndIsrUsPerPartition: number;
-    readonly brokerUpdateMetadataUsPerPartition: number;
-    readonly controllerShutdownScanUsPerPartition: number;
-    readonly brokerIsrScanUsPerPartition: number;
+    readonly controllerReplicaScanUsPerPartition: number;
     readonly brokerRegistrationBytes: number;
     readonly isrChangeNotificationBytesPerPartition: number;
   };
+}
+
+/** The broker work both modes share (section BROKER). */
+export interface BrokerCosts {
+  readonly metadataApplyUsPerPartition: number;
+  readonly makeLeaderFollowerUsPerPartition: number;
+  readonly partitionExamineUsPerPartition: number;
+  readonly leaderEpochCheckpointBytes: number;
+  readonly isrCheckUsPerPartition: number;
+  readonly alterPartitionRequestBytesPerPartition: number;
+  readonly alterPartitionResponseBytesPerPartition: number;
 }
 
 /** Reads a cost parameter, falling back to its default when a scenario did not declare it. */
@@ -180,6 +209,15 @@ export function costModel(params: Params): CostModel {
     disk: diskProfile(params),
     rpcHeaderBytes: cost(params, 'net.rpc.header.bytes'),
     replicaFetchRequestBytes: cost(params, 'net.replica.fetch.request.bytes'),
+    broker: {
+      metadataApplyUsPerPartition: cost(params, 'broker.metadata.apply.us.per.partition'),
+      makeLeaderFollowerUsPerPartition: cost(params, 'broker.make.leader.follower.us.per.partition'),
+      partitionExamineUsPerPartition: cost(params, 'broker.partition.examine.us.per.partition'),
+      leaderEpochCheckpointBytes: cost(params, 'broker.leader.epoch.checkpoint.bytes'),
+      isrCheckUsPerPartition: cost(params, 'broker.isr.check.us.per.partition'),
+      alterPartitionRequestBytesPerPartition: cost(params, 'broker.alter.partition.request.bytes.per.partition'),
+      alterPartitionResponseBytesPerPartition: cost(params, 'broker.alter.partition.response.bytes.per.partition'),
+    },
     kraft: {
       // Replicas and Isr are int32 arrays: 4 bytes each per replica beyond the rf-3 default.
       partitionRecordBytes: cost(params, 'kraft.record.partition.bytes') + 8 * (rf - 3),
@@ -188,12 +226,10 @@ export function costModel(params: Params): CostModel {
       noOpRecordBytes: cost(params, 'kraft.record.noop.bytes'),
       fenceBrokerRecordBytes: cost(params, 'kraft.record.fence.broker.bytes'),
       batchOverheadBytes: cost(params, 'kraft.record.batch.overhead.bytes'),
-      brokerApplyUsPerRecord: cost(params, 'kraft.broker.apply.us.per.record'),
       controllerUsPerRecord: cost(params, 'kraft.controller.us.per.record'),
       snapshotBytesPerPartition: cost(params, 'kraft.snapshot.bytes.per.partition'),
       leaderChangeRecordBytes: cost(params, 'kraft.record.leader.change.bytes'),
       brokerRpcBytes: cost(params, 'net.rpc.header.bytes') + cost(params, 'kraft.broker.rpc.body.bytes'),
-      brokerIsrExpandUsPerPartition: cost(params, 'kraft.broker.isr.expand.us.per.partition'),
       raftRpcHeaderBytes: cost(params, 'raft.rpc.header.bytes'),
     },
     zk: {
@@ -215,10 +251,7 @@ export function costModel(params: Params): CostModel {
       updateMetadataBytesPerPartition: cost(params, 'zkmode.update.metadata.bytes.per.partition'),
       updateMetadataHeaderBytes: cost(params, 'zkmode.update.metadata.header.bytes'),
       updateMetadataBytesPerLiveBroker: cost(params, 'zkmode.update.metadata.bytes.per.live.broker'),
-      brokerLeaderAndIsrUsPerPartition: cost(params, 'zkmode.broker.leader.and.isr.us.per.partition'),
-      brokerUpdateMetadataUsPerPartition: cost(params, 'zkmode.broker.update.metadata.us.per.partition'),
-      controllerShutdownScanUsPerPartition: cost(params, 'zkmode.controller.shutdown.scan.us.per.partition'),
-      brokerIsrScanUsPerPartition: cost(params, 'zkmode.broker.isr.scan.us.per.partition'),
+      controllerReplicaScanUsPerPartition: cost(params, 'zkmode.controller.replica.scan.us.per.partition'),
       brokerRegistrationBytes: cost(params, 'zkmode.broker.registration.bytes'),
       isrChangeNotificationBytesPerPartition: cost(params, 'zkmode.isr.change.notification.bytes.per.partition'),
     },

@@ -1,4 +1,8 @@
 import { DEFAULT_CONNECTION, msToUs, type ConnectionConfig, type SimNode } from '../../core/index.ts';
+import { RoleWork, writeLeaderEpochCheckpoints } from '../cluster/broker-work.ts';
+import { BrokerMetadataCache } from '../cluster/cache.ts';
+import type { BrokerCosts } from '../cluster/cost.ts';
+import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { ClusterTracker } from '../cluster/tracker.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
 import type { RaftListener } from '../raft/raft-listener.ts';
@@ -23,22 +27,43 @@ export interface BrokerConfig {
   readonly retryBackoffMs: number;
   /** BrokerRegistration / BrokerHeartbeat bytes (cost model). */
   readonly rpcBytes: number;
-  readonly applyUsPerRecord: number;
+  /** Broker work both modes share (cost model): metadata apply, makeLeader / makeFollower, leader-epoch checkpoints. */
+  readonly costs: BrokerCosts;
   /** Bug: apply fetched records before they are committed. */
   readonly appliesUncommitted: boolean;
 }
 
 /**
  * A KRaft broker's metadata side: its MetadataLoader is a listener of a Raft client (an observer
- * in isolated mode, the local voter in combined mode) and applies committed records to the
- * broker's metadata cache on its own thread at a cost per record, in chunks; its
- * BrokerLifecycleManager registers with the active controller and heartbeats every
- * broker.heartbeat.interval.ms, reporting how far it has applied the log.
+ * in isolated mode, the local voter in combined mode) and applies committed records on its own
+ * thread (`metadata-loader`) at a cost per record, in chunks; its BrokerLifecycleManager registers
+ * with the active controller and heartbeats every broker.heartbeat.interval.ms, reporting how far
+ * it has published the log.
+ *
+ * Publishing (BrokerMetadataPublisher.onMetadataUpdate, on the loader's thread) puts the new
+ * partition states in the cache the broker acts on (the tracker's cache of this broker) and runs
+ * ReplicaManager.applyDelta: for the partitions this broker is a replica of whose partition epoch
+ * changed, makeLeader / makeFollower — a full transition where the leader epoch changed, with the
+ * new leader's leader-epoch checkpoint written and fsynced on the disk while the thread waits;
+ * only the ISR and assignment otherwise (TopicsDelta.localChanges). A state counts as applied once
+ * that work is done. The work is counted when the loader reaches the batch, against the states it
+ * holds then.
+ *
+ * A restarted broker holds its loader's image aside and publishes nothing until it has caught up
+ * to the high watermark (MetadataLoader.stillNeedToCatchUp: the HW is known and the image reaches
+ * it); its cache is empty until then. Its first publish is the whole image, as
+ * MetadataLoader.initializeNewPublishers hands a new publisher a delta from the empty image.
  */
 export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot> {
   readonly readsUncommitted: boolean;
-  /** Offset after the last record applied to the cache. */
+  /** Offset after the last record published: applied to the cache the broker acts on (and reported in heartbeats). */
   appliedOffset = 0;
+  /** Offset after the last record the loader has read into its image (past appliedOffset while catching up). */
+  private loadedOffset = 0;
+  /** The loader's image while a restarted broker catches up (nothing it may act on); null once published. */
+  private image: BrokerMetadataCache | null = null;
+  private publishing = false;
+  private catchUpTimer = -1;
   private brokerEpoch: number;
   private registering: boolean;
   private inFlight = -1;
@@ -73,11 +98,18 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     this.brokerEpoch = warm?.brokerEpoch ?? -1;
     this.registering = warm === null;
     this.fenced = warm === null;
-    if (warm !== null) this.appliedOffset = warm.appliedOffset;
-    else tracker.brokerCacheReset(brokerId);
+    if (warm !== null) {
+      this.appliedOffset = warm.appliedOffset;
+      this.loadedOffset = warm.appliedOffset;
+    } else {
+      tracker.brokerCacheReset(brokerId);
+      this.image = new BrokerMetadataCache(tracker.layout, brokerId);
+      this.image.clear();
+    }
   }
 
   start(): void {
+    if (this.image !== null) this.pollCatchUp();
     this.schedule(this.node.rng.int(msToUs(this.config.heartbeatIntervalMs)));
   }
 
@@ -94,11 +126,10 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
 
   handleCommit(batches: readonly RecordBatch<MetadataPayload>[]): void {
     for (const b of batches) {
-      const r = b.records;
-      this.loader.submit('MetadataLoader.apply', b.count * this.config.applyUsPerRecord, () => {
-        const pc = r?.partitionChanges ?? null;
-        if (pc !== null) for (let i = 0; i < pc.count; i++) this.tracker.brokerApply(this.brokerId, pc.partition[i]!, pc.leader[i]!, pc.leaderEpoch[i]!, pc.partitionEpoch[i]!, pc.isr[i]!);
-        this.appliedOffset = b.baseOffset + b.count;
+      const end = b.baseOffset + b.count;
+      this.submitStates('MetadataLoader.apply', b.records?.partitionChanges ?? null, b.count, () => {
+        this.loadedOffset = end;
+        if (this.image === null) this.appliedOffset = end;
         if (!b.control) this.invariants.onBrokerApply(this.node, b);
       });
     }
@@ -108,15 +139,115 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     const img = s.image;
     const P = img.leader.length;
     this.node.note('kraft.broker-load-snapshot', s.endOffset);
-    this.loader.submit('MetadataLoader.reset', 0, () => this.tracker.brokerCacheReset(this.brokerId));
+    // MetadataLoader.handleLoadSnapshot: a delta from the current image to the snapshot's.
     for (let from = 0; from < P; from += MAX_RECORDS_PER_BATCH) {
       const to = Math.min(P, from + MAX_RECORDS_PER_BATCH);
-      this.loader.submit('MetadataLoader.snapshot', (to - from) * this.config.applyUsPerRecord, () => {
-        for (let p = from; p < to; p++) this.tracker.brokerApply(this.brokerId, p, img.leader[p]!, img.leaderEpoch[p]!, img.partitionEpoch[p]!, img.isr[p]!);
+      const states = PartitionStateBatch.ofSize(to - from);
+      for (let p = from; p < to; p++) states.push(p, img.leader[p]!, img.leaderEpoch[p]!, img.partitionEpoch[p]!, img.isr[p]!);
+      this.submitStates('MetadataLoader.snapshot', states, to - from, to < P ? null : () => {
+        this.loadedOffset = s.endOffset;
+        if (this.image === null) this.appliedOffset = s.endOffset;
       });
     }
-    this.loader.submit('MetadataLoader.snapshot-done', 0, () => {
-      this.appliedOffset = s.endOffset;
+  }
+
+  /**
+   * One loader task for `records` records carrying `states`. What it costs and does is decided when
+   * the loader reaches it: while catching up, it only loads the image; once published, it also
+   * pays makeLeader / makeFollower for the local partitions whose role changed and publishes.
+   */
+  private submitStates(label: string, states: PartitionStateBatch | null, records: number, after: (() => void) | null): void {
+    const c = this.config.costs;
+    const work = new RoleWork();
+    let publish = false;
+    this.loader.submitBlocking(label, () => {
+      publish = this.image === null;
+      if (publish && states !== null) this.countRoleWork(states, work);
+      return records * c.metadataApplyUsPerPartition + work.cpuUs(c);
+    }, (resume) => {
+      if (!publish) {
+        const image = this.image!;
+        if (states !== null) for (let i = 0; i < states.count; i++) image.set(states.partition[i]!, states.leader[i]!, states.leaderEpoch[i]!, states.partitionEpoch[i]!, states.isr[i]!);
+        after?.();
+        resume();
+        this.maybeFinishCatchUp();
+        return;
+      }
+      writeLeaderEpochCheckpoints(this.node, work.newLeaders, c, () => {
+        if (states !== null) this.tracker.brokerApplyBatch(this.brokerId, states);
+        after?.();
+        resume();
+      });
+    });
+  }
+
+  /**
+   * TopicsDelta.localChanges + ReplicaManager.applyLocalLeadersDelta / applyLocalFollowersDelta,
+   * against the states this broker has published: a partition of which it is a replica and whose
+   * partition epoch changed is made leader or follower; a full transition when the leader epoch
+   * changed (Partition.makeLeader / makeFollower: isNewLeaderEpoch), and a new leader writes its
+   * leader-epoch checkpoint.
+   */
+  private countRoleWork(states: PartitionStateBatch, work: RoleWork): void {
+    const cache = this.tracker.cacheOf(this.brokerId);
+    const me = this.brokerId;
+    for (let i = 0; i < states.count; i++) {
+      const p = states.partition[i]!;
+      if (cache.partitionEpoch[p] === states.partitionEpoch[i] || cache.slotOf(p, me) < 0) continue;
+      if (cache.leaderEpoch[p] === states.leaderEpoch[i]) {
+        work.examined++;
+        continue;
+      }
+      work.transitions++;
+      if (states.leader[i] === me) work.newLeaders++;
+    }
+  }
+
+  /**
+   * MetadataLoader.stillNeedToCatchUp, checked after each load and every 100 ms
+   * (initializeNewPublishers reschedules itself): once the high watermark is known and the image
+   * reaches it, the whole image is published, in chunks, as a delta from the empty image.
+   */
+  private maybeFinishCatchUp(): void {
+    const image = this.image;
+    if (image === null || this.publishing) return;
+    const hw = this.raft.hw;
+    if (hw <= 0 || this.loadedOffset < hw) return;
+    this.publishing = true;
+    if (this.catchUpTimer >= 0) this.node.cancelTimer(this.catchUpTimer);
+    this.catchUpTimer = -1;
+    this.node.note('kraft.broker-caught-up', this.loadedOffset);
+    const c = this.config.costs;
+    const P = image.size;
+    for (let from = 0; from < P; from += MAX_RECORDS_PER_BATCH) {
+      const to = Math.min(P, from + MAX_RECORDS_PER_BATCH);
+      const work = new RoleWork();
+      const states = PartitionStateBatch.ofSize(to - from);
+      this.loader.submitBlocking('MetadataLoader.initializeNewPublishers', () => {
+        // The image as it is when this chunk is published (loads queued before it have run).
+        for (let p = from; p < to; p++) states.push(p, image.leader[p]!, image.leaderEpoch[p]!, image.partitionEpoch[p]!, image.isr[p]!);
+        this.countRoleWork(states, work);
+        return states.count * c.metadataApplyUsPerPartition + work.cpuUs(c);
+      }, (resume) => {
+        writeLeaderEpochCheckpoints(this.node, work.newLeaders, c, () => {
+          this.tracker.brokerApplyBatch(this.brokerId, states);
+          if (to === P) {
+            this.image = null;
+            this.appliedOffset = this.loadedOffset;
+            this.node.note('kraft.broker-published', this.appliedOffset);
+          }
+          resume();
+        });
+      });
+    }
+  }
+
+  private pollCatchUp(): void {
+    this.catchUpTimer = this.node.setTimer('MetadataLoader.initializeNewPublishers', msToUs(100), () => {
+      this.catchUpTimer = -1;
+      if (this.image === null || this.publishing) return;
+      this.loader.submit('MetadataLoader.stillNeedToCatchUp', 0, () => this.maybeFinishCatchUp());
+      this.pollCatchUp();
     });
   }
 

@@ -1,5 +1,5 @@
 import { assertNever, type Message, type SimNode } from '../../core/index.ts';
-import { costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from '../cluster/cost.ts';
+import { ALTER_PARTITION_REQUEST_BODY_BYTES, costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
@@ -192,7 +192,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
         requestTimeoutMs: Math.max(1, Math.floor(num(params, 'broker.session.timeout.ms') / 2)),
         retryBackoffMs: num(params, 'kraft.broker.to.controller.retry.ms'),
         rpcBytes: k.brokerRpcBytes,
-        applyUsPerRecord: k.brokerApplyUsPerRecord,
+        costs: cost.broker,
         appliesUncommitted: has('broker-applies-beyond-hw'),
       }, nodeOf, first ? { brokerEpoch: brokerId, appliedOffset: warm ? warmHw : snapshotEnd } : null);
       brokerServers.set(brokerId, broker);
@@ -200,7 +200,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       const bs = broker;
       broker.replicas = new KraftReplicaManager(node, brokerId, tracker!, partsOf,
         {
-          usPerPartition: k.brokerIsrExpandUsPerPartition, bytesPerPartition: k.partitionChangeRecordBytes, headerBytes: k.brokerRpcBytes,
+          usPerPartition: cost.broker.isrCheckUsPerPartition, bytesPerPartition: cost.broker.alterPartitionRequestBytesPerPartition, headerBytes: cost.rpcHeaderBytes + ALTER_PARTITION_REQUEST_BODY_BYTES,
           fetchRequestBytes: cost.replicaFetchRequestBytes, fetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
         },
         (b) => brokerNodes[b]!, () => bs.controllerNode, () => bs.currentBrokerEpoch);

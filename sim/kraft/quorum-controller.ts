@@ -1,6 +1,6 @@
 import { assertNever, msToUs, type SimNode } from '../../core/index.ts';
 import type { ClusterTracker } from '../cluster/tracker.ts';
-import type { CostModel } from '../cluster/cost.ts';
+import { ALTER_PARTITION_RESPONSE_BODY_BYTES, type CostModel } from '../cluster/cost.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
@@ -383,7 +383,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     const accepted = new Uint8Array(st.count);
     const partitions = st.partition.slice(0, st.count);
     const respond = (error: AlterPartitionResponse['error']): AlterPartitionResponse => ({ type: 'AlterPartitionResponse', error, partitions, accepted });
-    const bytes = this.ctx.cost.kraft.brokerRpcBytes + st.count * 8;
+    const bytes = this.ctx.cost.rpcHeaderBytes + ALTER_PARTITION_RESPONSE_BODY_BYTES + st.count * this.ctx.cost.broker.alterPartitionResponseBytesPerPartition;
     this.events.submit('AlterPartition', Math.max(1, st.count) * this.usPerRecord, () => {
       if (!this.isActive) return this.node.send(from, respond('NOT_CONTROLLER'), bytes);
       const w = this.working!;

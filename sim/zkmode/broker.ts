@@ -1,5 +1,6 @@
 import type { Message, NodeBehavior, SimNode } from '../../core/index.ts';
 import type { CostModel } from '../cluster/cost.ts';
+import { RoleWork, writeLeaderEpochCheckpoints } from '../cluster/broker-work.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
 import type { ClusterTracker } from '../cluster/tracker.ts';
 import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
@@ -287,21 +288,8 @@ export class ZkBroker implements NodeBehavior {
     }
     if (!this.accepted.has(m.requestId)) return;
     const s = m.states;
-    const per = type === 'LeaderAndIsr' ? env.costs.zkmode.brokerLeaderAndIsrUsPerPartition : env.costs.zkmode.brokerUpdateMetadataUsPerPartition;
     const fromOld = m.controllerEpoch < env.committedControllerEpoch();
-    this.node.executor('request-handler').submit(type, s.count * per, () => {
-      const tracker = env.tracker();
-      let applied = 0;
-      for (let i = 0; i < s.count; i++) {
-        const p = s.partition[i]!;
-        if (type === 'LeaderAndIsr') {
-          // ReplicaManager.becomeLeaderOrFollower: only a newer leader epoch is applied.
-          if (s.leaderEpoch[i]! <= this.replicas.leaderEpoch[p]!) continue;
-          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-        }
-        tracker.brokerApply(this.id, p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-        applied++;
-      }
+    const finish = (applied: number): void => {
       if (fromOld) env.audit.statesFromOldController += applied;
       if (type === 'LeaderAndIsr' && !this.shuttingDown) this.replicas.start();
       const done = (this.accepted.get(m.requestId) ?? 0) + 1;
@@ -311,6 +299,48 @@ export class ZkBroker implements NodeBehavior {
       }
       this.accepted.delete(m.requestId);
       this.respond(from, type, m.requestId, 'NONE');
+    };
+    const handler = this.node.executor('request-handler');
+    if (type === 'UpdateMetadata') {
+      // ZkMetadataCache.updateMetadata: every partition state as sent.
+      handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
+        const tracker = env.tracker();
+        for (let i = 0; i < s.count; i++) tracker.brokerApply(this.id, s.partition[i]!, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+        finish(s.count);
+      });
+      return;
+    }
+    // ReplicaManager.becomeLeaderOrFollower: only partitions whose leader epoch is newer than the
+    // one this broker holds when the request is handled are made leader / follower; the rest are
+    // examined and skipped. Counted when the handler reaches the chunk, against the state earlier
+    // requests left. New leaders write their leader-epoch checkpoint (Partition.makeLeader →
+    // LeaderEpochFileCache.assign) on the disk while the handler waits; the states count as
+    // applied once that is done.
+    const work = new RoleWork();
+    handler.submitBlocking(type, () => {
+      const epochs = this.replicas.leaderEpoch;
+      for (let i = 0; i < s.count; i++) {
+        if (s.leaderEpoch[i]! <= epochs[s.partition[i]!]!) work.examined++;
+        else {
+          work.transitions++;
+          if (s.leader[i] === this.id) work.newLeaders++;
+        }
+      }
+      return work.cpuUs(env.costs.broker);
+    }, (resume) => {
+      writeLeaderEpochCheckpoints(this.node, work.newLeaders, env.costs.broker, () => {
+        const tracker = env.tracker();
+        let applied = 0;
+        for (let i = 0; i < s.count; i++) {
+          const p = s.partition[i]!;
+          if (s.leaderEpoch[i]! <= this.replicas.leaderEpoch[p]!) continue;
+          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          tracker.brokerApply(this.id, p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          applied++;
+        }
+        finish(applied);
+        resume();
+      });
     });
   }
 

@@ -2,6 +2,7 @@ import type { SimNode } from '../../core/index.ts';
 import { NO_LEADER, PartitionStateBatch } from '../cluster/partitions.ts';
 import type { PartitionStateData } from '../zookeeper/types.ts';
 import type { KafkaController } from './controller.ts';
+import { ALTER_PARTITION_RESPONSE_BODY_BYTES } from '../cluster/cost.ts';
 import { CONTROL_RESPONSE_BODY_BYTES, REMAINING_PARTITION_BYTES, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH } from './replica.ts';
 
@@ -54,7 +55,7 @@ export function processAlterPartition(c: KafkaController, from: SimNode, msg: Al
   const h = c.h;
   const s = msg.states;
   const reply = (error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void => {
-    h.node.send<ZkModeMsg>(from, { type: 'AlterPartitionResponse', requestId: msg.requestId, error, states, errors }, h.costs.rpcHeaderBytes + CONTROL_RESPONSE_BODY_BYTES + states.count * h.costs.zkmode.leaderAndIsrBytesPerPartition);
+    h.node.send<ZkModeMsg>(from, { type: 'AlterPartitionResponse', requestId: msg.requestId, error, states, errors }, h.costs.rpcHeaderBytes + ALTER_PARTITION_RESPONSE_BODY_BYTES + states.count * h.costs.broker.alterPartitionResponseBytesPerPartition);
   };
   const empty = PartitionStateBatch.ofSize(0);
   if (!c.active) {
@@ -147,7 +148,7 @@ export function processControlledShutdown(c: KafkaController, from: SimNode, msg
   const gen = c.gen;
   const P = h.layout.partitions;
   h.node.note('controller.controlled.shutdown', b);
-  c.cpu('controlledShutdown', P * h.costs.zkmode.controllerShutdownScanUsPerPartition, () => {
+  c.cpu('controlledShutdown', P * h.costs.zkmode.controllerReplicaScanUsPerPartition, () => {
     const affected: number[] = [];
     for (let p = 0; p < P; p++) if (ctx.slotOf(p, b) >= 0 && (ctx.isr[p]! & (1 << ctx.slotOf(p, b))) !== 0) affected.push(p);
     const next = (p: number): PartitionStateData | null => {

@@ -502,9 +502,15 @@ export class KafkaController {
    */
   private handleDeadBrokers(gen: number, dead: ReadonlySet<number>, readFirst: boolean, done: () => void): void {
     const h = this.h;
-    const ctx = this.ctx!;
-    const rf = h.layout.replicationFactor;
     if (dead.size === 0) return done();
+    // onBrokerFailure → ControllerContext.replicasOnBrokers: a walk of every partition per dead broker.
+    this.cpu('onBrokerFailure', h.layout.partitions * dead.size * h.costs.zkmode.controllerReplicaScanUsPerPartition, () => this.handleDeadBrokersScanned(gen, dead, readFirst, done));
+  }
+
+  private handleDeadBrokersScanned(gen: number, dead: ReadonlySet<number>, readFirst: boolean, done: () => void): void {
+    if (gen !== this.gen || !this.active || this.ctx === null) return done();
+    const ctx = this.ctx;
+    const rf = this.h.layout.replicationFactor;
     const affected: number[] = [];
     for (let p = 0; p < ctx.size; p++) {
       for (let i = 0; i < rf; i++) {
@@ -514,7 +520,7 @@ export class KafkaController {
         }
       }
     }
-    h.node.note('controller.broker.failure', affected.length);
+    this.h.node.note('controller.broker.failure', affected.length);
     this.writeTransitions(gen, affected, dead, readFirst, done);
   }
 

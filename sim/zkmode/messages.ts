@@ -56,8 +56,6 @@ export const CONTROL_RESPONSE_BODY_BYTES = 4;
 export const CONTROLLED_SHUTDOWN_BODY_BYTES = 13;
 /** ControlledShutdownResponse.json RemainingPartitions entry: TopicName (2 + ≈ 15) + PartitionIndex 4 + tags 1. */
 export const REMAINING_PARTITION_BYTES = 22;
-/** AlterPartitionRequest.json v2+: BrokerId 4 + BrokerEpoch 8 + Topics length 1 + TopicId 16 + Partitions length 1 + tags 2. */
-export const ALTER_PARTITION_BODY_BYTES = 32;
 /**
  * Simulator choice: one LeaderAndIsr / UpdateMetadata request travels as several chunk messages; a
  * chunk after the first carries no request header, only the topic-array framing (topic id, array

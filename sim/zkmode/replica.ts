@@ -1,7 +1,8 @@
 import type { SimNode } from '../../core/index.ts';
+import { ALTER_PARTITION_REQUEST_BODY_BYTES } from '../cluster/cost.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { BrokerEnv } from './broker.ts';
-import { ALTER_PARTITION_BODY_BYTES, MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
+import { MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 
 export const ISR_CHANGE_PATH = '/isr_change_notification';
@@ -170,7 +171,7 @@ export class ReplicaManager {
     const now = this.h.node.monoNowUs;
     const step = (from: number): void => {
       const to = Math.min(P, from + chunk);
-      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.zkmode.brokerIsrScanUsPerPartition, () => {
+      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.broker.isrCheckUsPerPartition, () => {
         let batch: PartitionStateBatch | null = null;
         for (let p = from; p < to; p++) {
           if (this.leader[p] !== me || this.pending[p] === 1) continue;
@@ -213,7 +214,7 @@ export class ReplicaManager {
     this.inflight.set(requestId, batch);
     const to = h.env.brokers[h.controllerId];
     if (to !== undefined) {
-      h.node.send<ZkModeMsg>(to, { type: 'AlterPartition', requestId, brokerId: h.id, brokerEpoch: h.brokerEpoch, states: batch }, h.env.costs.rpcHeaderBytes + ALTER_PARTITION_BODY_BYTES + batch.count * h.env.costs.zkmode.leaderAndIsrBytesPerPartition);
+      h.node.send<ZkModeMsg>(to, { type: 'AlterPartition', requestId, brokerId: h.id, brokerEpoch: h.brokerEpoch, states: batch }, h.env.costs.rpcHeaderBytes + ALTER_PARTITION_REQUEST_BODY_BYTES + batch.count * h.env.costs.broker.alterPartitionRequestBytesPerPartition);
     }
     h.node.setTimer('alter-partition-timeout', h.env.socketTimeoutMs * 1000, () => {
       if (this.inflight.get(requestId) !== batch) return;
