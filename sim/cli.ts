@@ -10,9 +10,9 @@ import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
 import { isShippedScenario, loadScenario } from './load.ts';
 import { checkOutputTarget } from './output.ts';
-import { parseSetting, type ParamValue } from './params.ts';
+import { defaults, parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
-import { runOnceAsync, StallError } from './run.ts';
+import { checkMemory, runOnceAsync, StallError } from './run.ts';
 import { DEFAULT_MAX_STALLED_EVENTS } from '../core/sim.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -104,6 +104,9 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
   const untilText = opts.until ?? scenario.until;
   const untilUs = parseUntil(untilText);
   if (opts.trace === '-' && modes.length > 1) throw new UsageError(`--trace -: ${file} runs in ${modes.join(' and ')}, whose traces would mix on stdout; pick one with --mode or give a file`);
+  // Every mode's memory is checked before the first one runs: no minute of KRaft, then a refusal.
+  const params = { ...defaults(scenario.params), ...overrides };
+  for (const mode of modes) checkMemory({ file, scenario, seed, mode, overrides, untilUs }, params);
   // With the trace on stdout, the table goes to stderr.
   const out = opts.trace === '-' ? process.stderr : process.stdout;
   const showProgress = process.stderr.isTTY === true && opts.trace !== '-';
