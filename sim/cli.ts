@@ -18,6 +18,10 @@ import type { Scenario } from './scenario.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Progress lines are padded and cleared with spaces: no terminal escape codes (NO_COLOR means none). */
+const PROGRESS_WIDTH = 72;
+const CLEAR_PROGRESS = `\r${' '.repeat(PROGRESS_WIDTH)}\r`;
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -123,18 +127,18 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
       ...(opts.trace !== undefined ? { traceFile: traceFileFor(opts.trace, mode, modes.length > 1) } : {}),
       ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
       onProgress: (m: Mode | null, nowUs: number, events: number) => {
-        if (showProgress) process.stderr.write(`\r${m ?? 'run'}: ${(nowUs / 1e6).toFixed(1)} s simulated, ${(events / 1e6).toFixed(1)}M events`);
+        if (showProgress) process.stderr.write(`\r${`${m ?? 'run'}: ${(nowUs / 1e6).toFixed(1)} s simulated, ${(events / 1e6).toFixed(1)}M events`.padEnd(PROGRESS_WIDTH)}`);
       },
     };
     try {
       results.push(await runOnceAsync(req));
     } catch (e) {
-      if (showProgress) process.stderr.write('\r\x1b[K');
+      if (showProgress) process.stderr.write(CLEAR_PROGRESS);
       // A run that stopped advancing: the user's doing when the scenario file or a parameter is theirs.
       if (e instanceof StallError) throw stallError(e, isShippedScenario(file) && Object.keys(overrides).length === 0);
       throw e;
     }
-    if (showProgress) process.stderr.write('\r\x1b[K');
+    if (showProgress) process.stderr.write(CLEAR_PROGRESS);
   }
   if (opts.json === true) out.write(`${JSON.stringify({ runs: results }, null, 2)}\n`);
   else out.write(`${renderTerminal(results)}\n`);
@@ -209,10 +213,10 @@ async function cmdCheck(opts: CheckOpts): Promise<number> {
     sets: opts.set,
     ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
     onRun: (done, total, r) => {
-      if (showProgress) process.stderr.write(`\rcheck: ${done}/${total} runs (${r.scenario}${r.mode === null ? '' : ` ${r.mode}`} seed ${r.seed})\x1b[K`);
+      if (showProgress) process.stderr.write(`\r${`check: ${done}/${total} runs (${r.scenario}${r.mode === null ? '' : ` ${r.mode}`} seed ${r.seed})`.padEnd(PROGRESS_WIDTH)}`);
     },
   });
-  if (showProgress) process.stderr.write('\r\x1b[K');
+  if (showProgress) process.stderr.write(CLEAR_PROGRESS);
   if (lines.length === 0) throw new UsageError(`no corpus entry matches ${opts.set.length > 0 ? '--only and --set together' : `--only ${opts.only ?? ''}`} (corpus: ${CORPUS.map((e) => e.file).join(', ')})`);
   const failed = lines.reduce((n, l) => n + l.failed, 0);
   const runs = lines.reduce((n, l) => n + l.runs, 0);

@@ -122,15 +122,17 @@ describe('never hang', () => {
     expect(Date.now() - start).toBeLessThan(60_000);
   });
 
-  it('seed arithmetic stops at 2^53 − 1', async () => {
+  it('seed arithmetic stops at 2^53 − 1, and so do durations (virtual time is integer µs below 2^53)', async () => {
     const results = await simAll([
+      ['run', 'scenarios/ping.ts', '--set', 'ping.interval.ms=1e15'],
       ['run', 'scenarios/ping.ts', '--seed', '99999999999999999999'],
       ['run', 'scenarios/ping.ts', '--seed', '9007199254740992'],
       ['check', '--only', 'ping', '--seeds', '5', '--from', '9007199254740990'],
       ['check', '--seeds', 'abc'],
       ['check', '--from', '-3'],
     ]);
-    const lines = results.map((r) => expectUsageError(r));
+    const [interval, ...lines] = results.map((r) => expectUsageError(r));
+    expect(interval).toMatch(/--set ping\.interval\.ms: at most 9007199254740 ms \(2\^53 µs/);
     expect(lines[0]).toMatch(/--seed must be at most 2\^53 − 1/);
     expect(lines[1]).toMatch(/--seed must be at most 2\^53 − 1/);
     expect(lines[2]).toMatch(/--from 9007199254740990 with 5 seeds goes past 2\^53 − 1/);
@@ -214,6 +216,23 @@ describe('what a user notices', () => {
     expect(noColor.stdout).not.toMatch(esc);
     expect(flag.code).toBe(1);
     expect(flag.stdout).not.toMatch(esc);
+  });
+
+  it('on a terminal with NO_COLOR, not one escape code: the progress line is cleared with spaces', { timeout: 120_000 }, () => {
+    let out: string;
+    try {
+      out = execFileSync('script', ['-qec', `node ${join(ROOT, 'bin/sim.js')} run scenarios/ping.ts --seed 1 --until 2s --set bugs=skip-fsync`, '/dev/null'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined },
+      });
+    } catch (e) {
+      const err = e as { status?: number; stdout?: string; code?: string };
+      if (err.code === 'ENOENT') return; // no `script` (util-linux) on this machine
+      out = err.stdout ?? '';
+    }
+    expect(out).toContain('trace hash');
+    expect(out).not.toMatch(/\x1b\[/);
   });
 
   it('--version, bare sim (help on stdout, exit 0), and the help states the exit codes', async () => {
