@@ -9,8 +9,8 @@ import type { Mode } from './result.ts';
  * command are in ARCHITECTURE.md ("Run results").
  */
 export const MEMORY_MODEL: Readonly<Record<Mode, { baseBytes: number; perPartition: number; perPartitionBroker: number }>> = {
-  // 12 brokers: 904 B/partition + 176 MB; 26.5 B per partition per broker from 12 → 24 brokers.
-  zk: { baseBytes: 176e6, perPartition: 586, perPartitionBroker: 26.5 },
+  // 12 brokers: 904 B/partition + 176 MB; 34 B per partition per broker from 12 → 24 → 48 brokers.
+  zk: { baseBytes: 176e6, perPartition: 496, perPartitionBroker: 34 },
   // 12 brokers: 218 B/partition + 102 MB; 9.3 B per partition per broker from 12 → 24 → 48 brokers.
   kraft: { baseBytes: 102e6, perPartition: 107, perPartitionBroker: 9.3 },
 };
