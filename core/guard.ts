@@ -7,12 +7,14 @@
 export class DeterminismError extends Error {}
 
 /**
- * A guard on Math.random only, held across an async step: importing a scenario file, whose
- * top-level code runs before any simulation. The clock stays readable there because the module
- * loader itself reads it (tsx's CommonJS path calls Date.now on this thread).
+ * The guard held across an async step: importing a scenario file, whose top-level code runs before
+ * any simulation. Math.random, Date.now, new Date(), Date() and performance.now throw there as in a
+ * run, except when called directly by the module loader itself (tsx's transform cache reads the
+ * clock on this thread when it compiles a file as CommonJS): a call whose immediate caller is a file
+ * under `allowCallersIn` passes through.
  */
-export async function withRandomGuardAsync<T>(fn: () => Promise<T>): Promise<T> {
-  const restore = installTraps(false);
+export async function withImportGuardAsync<T>(fn: () => Promise<T>, allowCallersIn: string): Promise<T> {
+  const restore = installTraps(true, allowCallersIn);
   try {
     return await fn();
   } finally {
@@ -29,14 +31,30 @@ export function withDeterminismGuard<T>(fn: () => T): T {
   }
 }
 
-function installTraps(clocks = true): () => void {
+const SELF = new URL(import.meta.url).pathname;
+
+/** True when the nearest caller outside this file lives under `dir`. */
+function calledFrom(dir: string): boolean {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 8;
+  Error.captureStackTrace(holder);
+  Error.stackTraceLimit = limit;
+  const frames = (holder.stack ?? '').split('\n').slice(1);
+  const caller = frames.find((f) => !f.includes(SELF)) ?? '';
+  return caller.includes(dir);
+}
+
+function installTraps(clocks = true, allowCallersIn?: string): () => void {
   const g = globalThis as { Date: DateConstructor; performance?: { now: () => number } };
   const savedRandom = Math.random;
   const savedDate = g.Date;
   const savedPerfNow = g.performance?.now;
+  const where = allowCallersIn === undefined ? 'inside a simulation run' : 'at import (top-level code of a scenario file)';
   const trap = (what: string) => (): never => {
-    throw new DeterminismError(`${what} called inside a simulation run: use the node's clock or the seeded Rng`);
+    throw new DeterminismError(`${what} called ${where}: use the node's clock or the seeded Rng`);
   };
+  const allowed = (): boolean => allowCallersIn !== undefined && calledFrom(allowCallersIn);
   Math.random = trap('Math.random');
   const restore = (): void => {
     Math.random = savedRandom;
@@ -50,23 +68,33 @@ function installTraps(clocks = true): () => void {
     }
   };
   if (!clocks) return restore;
+  const realNow = savedDate.now.bind(savedDate);
+  const guardedNow = (): number => (allowed() ? realNow() : trap('Date.now')());
   const GuardedDate = new Proxy(savedDate, {
     construct(target, args: unknown[]) {
-      if (args.length === 0) trap('new Date()')();
+      if (args.length === 0 && !allowed()) trap('new Date()')();
       return Reflect.construct(target, args) as object;
     },
-    apply() {
+    apply(target, thisArg, args: unknown[]) {
+      if (allowed()) return Reflect.apply(target, thisArg, args) as unknown;
       return trap('Date()')();
     },
     get(target, prop, receiver) {
-      if (prop === 'now') return trap('Date.now');
+      if (prop === 'now') return allowCallersIn === undefined ? trap('Date.now') : guardedNow;
       return Reflect.get(target, prop, receiver) as unknown;
     },
   });
   g.Date = GuardedDate;
   if (g.performance !== undefined) {
     try {
-      g.performance.now = trap('performance.now');
+      const perfNow = savedPerfNow;
+      g.performance.now =
+        allowCallersIn === undefined || perfNow === undefined
+          ? trap('performance.now')
+          : function (this: unknown): number {
+              if (allowed()) return perfNow.call(g.performance);
+              return trap('performance.now')();
+            };
     } catch {
       /* read-only in some hosts */
     }

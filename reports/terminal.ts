@@ -18,13 +18,49 @@ const ROWS: Row[] = [
   ['max divergence', (r) => r.metrics.divergence.maxPartitions, 'partitions'],
   ['divergence integral', (r) => perSecond(r.metrics.divergence.partitionMs), 'partition·s'],
   ['phantom states', (r) => r.metrics.divergence.phantomStates, 'states'],
-  ['converged at', (r) => r.metrics.divergence.convergedAtMs, 'ms'],
+  ['converged at', convergedAt, 'ms'],
   ['split brain', (r) => r.metrics.splitBrainMs, 'ms'],
   ['simulated time', (r) => r.simMs, 'ms'],
   ['events', (r) => r.events, ''],
   ['wall time', (r) => r.wallMs, 'ms'],
   ['trace hash', (r) => r.traceHash, ''],
 ];
+
+/**
+ * "converged at": a time, or why there is none in words (the JSON keeps null and
+ * extra.divergenceAfterFault says which).
+ */
+function convergedAt(r: RunResult): number | string | null {
+  const at = r.metrics.divergence.convergedAtMs;
+  if (at !== null) return at;
+  switch (r.extra['divergenceAfterFault']) {
+    case 'none':
+      return 'never diverged';
+    case 'diverged':
+      return 'still diverged at the end';
+    default:
+      return r.metrics.divergence.maxPartitions === null ? null : 'no main fault';
+  }
+}
+
+/** Why a run ended, in words. */
+export function stopWords(r: RunResult): string {
+  const d = r.stop.detail;
+  switch (r.stop.reason) {
+    case 'stopped':
+      return d === '' ? 'ended: the model stopped it' : `ended: ${d}`;
+    case 'time-limit':
+      return `ended: reached the simulated-time limit (${fmt(r.simMs, 'ms')}; see --until)`;
+    case 'quiescent':
+      return 'ended: nothing left to simulate';
+    case 'violation':
+      return 'ended: a property was violated';
+    case 'event-limit':
+      return 'ended: reached the event limit';
+    default:
+      return `ended: ${r.stop.reason}${d === '' ? '' : ` (${d})`}`;
+  }
+}
 
 function fmt(v: number | string | null, unit: string): string {
   if (v === null) return '—';
@@ -49,7 +85,7 @@ export function renderTerminal(runs: readonly RunResult[]): string {
   for (const r of runs) {
     const tag = r.mode === null ? '' : `[${r.mode}] `;
     const held = r.invariants.filter((i) => i.violations === 0).length;
-    out.push(`${tag}properties: ${held}/${r.invariants.length} held (${r.invariants.reduce((a, i) => a + i.checks, 0).toLocaleString('en-US')} checks); stopped: ${r.stop.reason}`);
+    out.push(`${tag}properties: ${held}/${r.invariants.length} held (${r.invariants.reduce((a, i) => a + i.checks, 0).toLocaleString('en-US')} checks); ${stopWords(r)}`);
     if (r.violation !== null) {
       out.push(chalk.red(`${tag}VIOLATION ${r.violation.invariant} at ${r.violation.atMs} ms: ${r.violation.detail}`));
       out.push(`${tag}replay: ${r.violation.replay}`);

@@ -4,7 +4,7 @@ import { UsageError } from './errors.ts';
 import { loadScenario } from './load.ts';
 import { parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
-import { runOnce, replayCommand } from './run.ts';
+import { runOnceAsync, replayCommand, StallError, type RunRequest } from './run.ts';
 import { parseDurationUs } from '../core/time.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +37,8 @@ export interface CheckOptions {
   readonly only?: string;
   /** Extra --set values for every run (e.g. bugs=…); entries that do not know a key are skipped. */
   readonly sets?: readonly string[];
+  /** The no-progress watchdog's limit for every run. */
+  readonly maxStalledEvents?: number;
   readonly onRun?: (done: number, total: number, r: RunResult) => void;
 }
 
@@ -50,7 +52,14 @@ export interface CheckLine {
 
 /** Runs the corpus; every run is independent and replays from the command it prints. */
 export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
+  const first = opts.firstSeed ?? 1;
+  const most = opts.seeds ?? Math.max(...CORPUS.map((e) => e.seeds));
+  if (!Number.isSafeInteger(first) || first < 0) throw new UsageError(`--from must be an integer from 0 to 2^53 − 1, got ${first}`);
+  if (first + most - 1 > Number.MAX_SAFE_INTEGER) {
+    throw new UsageError(`--from ${first} with ${most} seeds goes past 2^53 − 1 (${Number.MAX_SAFE_INTEGER}): the last seed must be at most that`);
+  }
   const entries = CORPUS.filter((e) => opts.only === undefined || e.file.includes(opts.only));
+  const known: Record<string, unknown>[] = [];
   const plans: { entry: CorpusEntry; file: string; scenario: Awaited<ReturnType<typeof loadScenario>>; overrides: Record<string, ParamValue>; modes: (Mode | null)[] }[] = [];
   for (const entry of entries) {
     const path = join(PROJECT_ROOT, entry.file);
@@ -59,18 +68,28 @@ export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
     for (const [k, v] of Object.entries(entry.sets)) overrides[k] = parseSetting(`${k}=${v}`, scenario.params)[1];
     let applicable = true;
     for (const s of opts.sets ?? []) {
-      const key = s.slice(0, s.indexOf('='));
+      const key = s.slice(0, Math.max(0, s.indexOf('='))).trim();
       if (scenario.params[key] === undefined) applicable = false;
       else {
         const [k, v] = parseSetting(s, scenario.params);
         overrides[k] = v;
       }
     }
-    if (!applicable) continue;
+    if (!applicable) {
+      known.push(scenario.params);
+      continue;
+    }
+    known.push(scenario.params);
     const shown = relative(process.cwd(), path) || path;
     plans.push({ entry, file: shown, scenario, overrides, modes: scenario.modes === null ? [null] : [...scenario.modes] });
   }
-  const first = opts.firstSeed ?? 1;
+  // A key that no scenario of the (selected) corpus has is a typo, not a filter.
+  for (const set of opts.sets ?? []) {
+    const eq = set.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set expects key=value, got '${set}'`);
+    const key = set.slice(0, eq).trim();
+    if (!known.some((p) => p[key] !== undefined)) throw new UsageError(`--set: unknown parameter '${key}' (no scenario of the corpus${opts.only !== undefined ? ` matching --only ${opts.only}` : ''} has it; see 'sim params <scenario>')`);
+  }
   const total = plans.reduce((n, p) => n + p.modes.length * (opts.seeds ?? p.entry.seeds), 0);
   let done = 0;
   const lines: CheckLine[] = [];
@@ -79,15 +98,25 @@ export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
       const failures: CheckLine['failures'][number][] = [];
       const n = opts.seeds ?? p.entry.seeds;
       for (let seed = first; seed < first + n; seed++) {
-        const req = { file: p.file, scenario: p.scenario, seed, mode, overrides: p.overrides, untilUs: parseDurationUs(p.scenario.until) ?? 600_000_000 };
+        const req: RunRequest = {
+          file: p.file,
+          scenario: p.scenario,
+          seed,
+          mode,
+          overrides: p.overrides,
+          untilUs: parseDurationUs(p.scenario.until) ?? 600_000_000,
+          ...(opts.maxStalledEvents !== undefined ? { maxStalledEvents: opts.maxStalledEvents } : {}),
+        };
         let r: RunResult;
         try {
-          r = runOnce(req);
+          r = await runOnceAsync(req);
         } catch (e) {
-          // A model that throws is a bug like a violated property: report it with its replay, go on.
           if (e instanceof UsageError) throw e;
+          // A stall caused by the user's --set is bad input; with the corpus's own settings it is our bug.
+          if (e instanceof StallError && (opts.sets ?? []).length > 0) throw new UsageError(`${e.message} (replay: ${replayCommand(req)})`);
+          // A model that throws is a bug of the simulator: report it with its replay, go on (exit 70).
           done++;
-          failures.push({ seed, invariant: 'internal-error', atMs: -1, detail: e instanceof Error ? e.message : String(e), replay: `${replayCommand(req)} --debug` });
+          failures.push({ seed, invariant: 'internal-error', atMs: -1, detail: e instanceof Error ? e.message.split('\n')[0]! : String(e), replay: `${replayCommand(req)} --debug` });
           continue;
         }
         done++;

@@ -1,26 +1,53 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import chalk from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { parseDurationUs } from '../core/time.ts';
 import { renderTerminal } from '../reports/terminal.ts';
-import { runCheck } from './check.ts';
+import { CORPUS, runCheck } from './check.ts';
 import { UsageError } from './errors.ts';
-import { loadScenario } from './load.ts';
-import { parseSetting, type ParamValue } from './params.ts';
+import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
+import { isShippedScenario, loadScenario } from './load.ts';
+import { checkOutputTarget } from './output.ts';
+import { defaults, parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
-import { runOnce } from './run.ts';
+import { checkMemory, runOnceAsync, StallError } from './run.ts';
+import { DEFAULT_MAX_STALLED_EVENTS } from '../core/sim.ts';
 import type { Scenario } from './scenario.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Progress lines are padded and cleared with spaces: no terminal escape codes (NO_COLOR means none). */
+const PROGRESS_WIDTH = 72;
+const CLEAR_PROGRESS = `\r${' '.repeat(PROGRESS_WIDTH)}\r`;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function parseSeed(text: string): number {
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--seed must be a non-negative integer, got '${text}'`);
-  return Number(text);
+/** A non-negative integer flag (--seed, --from, --seeds) that must stay an exact number: at most 2^53 − 1. */
+export function parseSeed(text: string, flag = '--seed'): number {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
+  if (!Number.isSafeInteger(Number(t))) throw new UsageError(`${flag} must be at most 2^53 − 1 (${Number.MAX_SAFE_INTEGER}), got ${t}`);
+  return Number(t);
+}
+
+/** A positive integer limit such as --max-stalled-events. */
+export function parseCount(text: string, flag: string): number {
+  const t = text.trim().replace(/_/g, '');
+  const n = /^\d+$/.test(t) || /^\d+(\.\d+)?e\d+$/i.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number from 1 to 2^53 − 1, got '${text}'`);
+  return n;
+}
+
+/** --import-timeout: a duration (30s, 500ms; a bare number is ms). */
+export function parseImportTimeout(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const us = parseDurationUs(text);
+  if (us === null || us <= 0) throw new UsageError(`--import-timeout: cannot parse '${text}' (examples: 30s, 500ms; a bare number is ms)`);
+  return Math.max(1, Math.round(us / 1000));
 }
 
 export function parseUntil(text: string): number {
@@ -36,14 +63,17 @@ function modesFor(s: Scenario, file: string, mode: string | undefined): (Mode | 
     return [null];
   }
   const m = mode ?? 'both';
-  if (m === 'both') return [...s.modes];
+  if (m === 'both') {
+    if (s.modes.length === 1) process.stderr.write(`sim: note: ${file} runs only in ${s.modes[0] === 'zk' ? 'ZooKeeper mode (zk)' : 'KRaft mode (kraft)'}; running that mode alone, not both\n`);
+    return [...s.modes];
+  }
   if (m !== 'zk' && m !== 'kraft') throw new UsageError(`--mode must be zk, kraft or both, got '${m}'`);
   if (!s.modes.includes(m)) throw new UsageError(`--mode ${m}: ${file} runs only in ${s.modes.join(', ')}`);
   return [m];
 }
 
 function traceFileFor(base: string, mode: Mode | null, many: boolean): string {
-  if (!many || mode === null) return base;
+  if (!many || mode === null || base === '-') return base;
   return base.endsWith('.jsonl') ? `${base.slice(0, -'.jsonl'.length)}.${mode}.jsonl` : `${base}.${mode}`;
 }
 
@@ -55,11 +85,20 @@ interface RunOpts {
   trace?: string;
   until?: string;
   debug?: boolean;
+  maxStalledEvents?: string;
+  importTimeout?: string;
 }
 
 async function cmdRun(file: string, opts: RunOpts): Promise<number> {
-  const scenario = await loadScenario(file);
   const seed = parseSeed(opts.seed);
+  const maxStalledEvents = opts.maxStalledEvents === undefined ? undefined : parseCount(opts.maxStalledEvents, '--max-stalled-events');
+  const importTimeoutMs = parseImportTimeout(opts.importTimeout);
+  if (opts.until !== undefined) parseUntil(opts.until);
+  if (opts.trace !== undefined) {
+    if (opts.trace === '-' && opts.json === true) throw new UsageError('--trace - and --json both want stdout: write the trace to a file');
+    checkOutputTarget('--trace', opts.trace, [file]);
+  }
+  const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = modesFor(scenario, file, opts.mode);
   const overrides: Record<string, ParamValue> = {};
   for (const s of opts.set) {
@@ -68,37 +107,56 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
   }
   const untilText = opts.until ?? scenario.until;
   const untilUs = parseUntil(untilText);
-  if (opts.trace !== undefined) {
-    const dir = dirname(resolve(opts.trace));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--trace: directory ${dir} does not exist`);
-  }
-  const showProgress = process.stderr.isTTY === true;
+  if (opts.trace === '-' && modes.length > 1) throw new UsageError(`--trace -: ${file} runs in ${modes.join(' and ')}, whose traces would mix on stdout; pick one with --mode or give a file`);
+  // Every mode's memory is checked before the first one runs: no minute of KRaft, then a refusal.
+  const params = { ...defaults(scenario.params), ...overrides };
+  for (const mode of modes) checkMemory({ file, scenario, seed, mode, overrides, untilUs }, params);
+  // With the trace on stdout, the table goes to stderr.
+  const out = opts.trace === '-' ? process.stderr : process.stdout;
+  const showProgress = process.stderr.isTTY === true && opts.trace !== '-';
   const results: RunResult[] = [];
   for (const mode of modes) {
-    results.push(
-      runOnce({
-        file,
-        scenario,
-        seed,
-        mode,
-        overrides,
-        untilUs,
-        ...(opts.until !== undefined ? { untilText: opts.until } : {}),
-        ...(opts.trace !== undefined ? { traceFile: traceFileFor(opts.trace, mode, modes.length > 1) } : {}),
-        onProgress: (m, nowUs, events) => {
-          if (showProgress) process.stderr.write(`\r${m ?? 'run'}: ${(nowUs / 1e6).toFixed(1)} s simulated, ${(events / 1e6).toFixed(1)}M events`);
-        },
-      }),
-    );
-    if (showProgress) process.stderr.write('\r\x1b[K');
+    const req = {
+      file,
+      scenario,
+      seed,
+      mode,
+      overrides,
+      untilUs,
+      ...(opts.until !== undefined ? { untilText: opts.until } : {}),
+      ...(opts.trace !== undefined ? { traceFile: traceFileFor(opts.trace, mode, modes.length > 1) } : {}),
+      ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
+      onProgress: (m: Mode | null, nowUs: number, events: number) => {
+        if (showProgress) process.stderr.write(`\r${`${m ?? 'run'}: ${(nowUs / 1e6).toFixed(1)} s simulated, ${(events / 1e6).toFixed(1)}M events`.padEnd(PROGRESS_WIDTH)}`);
+      },
+    };
+    try {
+      results.push(await runOnceAsync(req));
+    } catch (e) {
+      if (showProgress) process.stderr.write(CLEAR_PROGRESS);
+      // A run that stopped advancing: the user's doing when the scenario file or a parameter is theirs.
+      if (e instanceof StallError) throw stallError(e, isShippedScenario(file) && Object.keys(overrides).length === 0);
+      throw e;
+    }
+    if (showProgress) process.stderr.write(CLEAR_PROGRESS);
   }
-  if (opts.json === true) process.stdout.write(`${JSON.stringify({ runs: results }, null, 2)}\n`);
-  else process.stdout.write(`${renderTerminal(results)}\n`);
+  if (opts.json === true) out.write(`${JSON.stringify({ runs: results }, null, 2)}\n`);
+  else out.write(`${renderTerminal(results)}\n`);
   return results.some((r) => r.violation !== null) ? 1 : 0;
 }
 
-async function cmdParams(file: string): Promise<number> {
-  const s = await loadScenario(file);
+/** Exit 2 for a stall of the user's input; for a shipped scenario with its defaults it is our bug (70). */
+function stallError(e: StallError, shippedDefaults: boolean): Error {
+  if (!shippedDefaults) return new UsageError(`${e.message}; raise --max-stalled-events if that many events at one instant is intended`);
+  return new InternalError(`${e.message} (a shipped scenario with its default parameters: a bug of the model)`);
+}
+
+/** A bug of kraftsim itself: exit 70. */
+export class InternalError extends Error {}
+
+async function cmdParams(file: string, opts: { importTimeout?: string }): Promise<number> {
+  const timeoutMs = parseImportTimeout(opts.importTimeout);
+  const s = await loadScenario(file, timeoutMs !== undefined ? { timeoutMs } : {});
   const rows = Object.entries(s.params).map(([k, p]) => {
     const def = typeof p.default === 'string' && p.default === '' ? '(none)' : String(p.default);
     const extra = p.choices !== undefined ? ` [${p.list === true ? 'any of' : 'one of'}: ${p.choices.join(', ')}]` : '';
@@ -138,24 +196,28 @@ interface CheckOpts {
   only?: string;
   set: string[];
   json?: boolean;
+  maxStalledEvents?: string;
+  debug?: boolean;
 }
 
 async function cmdCheck(opts: CheckOpts): Promise<number> {
-  const seeds = opts.seeds === undefined ? undefined : parseSeed(opts.seeds);
+  const seeds = opts.seeds === undefined ? undefined : parseSeed(opts.seeds, '--seeds');
   if (seeds === 0) throw new UsageError('--seeds must be at least 1');
-  const firstSeed = opts.from === undefined ? 1 : parseSeed(opts.from);
+  const firstSeed = opts.from === undefined ? 1 : parseSeed(opts.from, '--from');
+  const maxStalledEvents = opts.maxStalledEvents === undefined ? undefined : parseCount(opts.maxStalledEvents, '--max-stalled-events');
   const showProgress = process.stderr.isTTY === true;
   const lines = await runCheck({
     ...(seeds !== undefined ? { seeds } : {}),
     firstSeed,
     ...(opts.only !== undefined ? { only: opts.only } : {}),
     sets: opts.set,
+    ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
     onRun: (done, total, r) => {
-      if (showProgress) process.stderr.write(`\rcheck: ${done}/${total} runs (${r.scenario}${r.mode === null ? '' : ` ${r.mode}`} seed ${r.seed})\x1b[K`);
+      if (showProgress) process.stderr.write(`\r${`check: ${done}/${total} runs (${r.scenario}${r.mode === null ? '' : ` ${r.mode}`} seed ${r.seed})`.padEnd(PROGRESS_WIDTH)}`);
     },
   });
-  if (showProgress) process.stderr.write('\r\x1b[K');
-  if (lines.length === 0) throw new UsageError('no corpus entry matches (see --only and --set)');
+  if (showProgress) process.stderr.write(CLEAR_PROGRESS);
+  if (lines.length === 0) throw new UsageError(`no corpus entry matches ${opts.set.length > 0 ? '--only and --set together' : `--only ${opts.only ?? ''}`} (corpus: ${CORPUS.map((e) => e.file).join(', ')})`);
   const failed = lines.reduce((n, l) => n + l.failed, 0);
   const runs = lines.reduce((n, l) => n + l.runs, 0);
   if (opts.json === true) {
@@ -167,7 +229,34 @@ async function cmdCheck(opts: CheckOpts): Promise<number> {
     out.push(`${runs} runs, ${runs - failed} passed, ${failed} failed`);
     process.stdout.write(`${out.join('\n')}\n`);
   }
-  return failed > 0 ? 1 : 0;
+  // A model that threw is our bug, not a property of the system: it outranks violations.
+  const internal = lines.some((l) => l.failures.some((f) => f.invariant === 'internal-error'));
+  if (internal) process.stderr.write('sim: some runs failed with an internal error (a bug of kraftsim); their replay commands are above\n');
+  return internal ? 70 : failed > 0 ? 1 : 0;
+}
+
+const EXIT_CODES =
+  '\nExit codes:\n' +
+  '  0    ran, and every property held\n' +
+  '  1    a property was violated (for check: some run violated one), and nothing else\n' +
+  '  2    bad input, one line on stderr: a flag or parameter, a scenario file that cannot load, loops\n' +
+  '       at import, reads the clock or Math.random, throws in build() or builds an impossible fault\n' +
+  '       plan; an output that cannot be written; a run too large for this machine\'s memory; a run\n' +
+  '       whose simulated time stops advancing (--max-stalled-events) with your scenario file or --set\n' +
+  '  70   internal error, a bug of kraftsim: a model threw, or a shipped scenario with its default\n' +
+  '       parameters stopped advancing; --debug prints the stack\n' +
+  '  130  interrupted (SIGINT; 143 for SIGTERM): output files are left as they were, no partial file\n';
+
+const STALL_HELP = `stop a run after this many events in a row at one simulated instant (default ${DEFAULT_MAX_STALLED_EVENTS}: thousands of times the largest real burst)`;
+const IMPORT_HELP = `bound on loading the scenario file, e.g. 30s (default ${IMPORT_TIMEOUT_MS / 1000}s: ${IMPORT_TIMEOUT_REASON})`;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 export function buildProgram(exit: (code: number) => void): Command {
@@ -178,20 +267,25 @@ export function buildProgram(exit: (code: number) => void): Command {
       "kraftsim: a deterministic simulator of Kafka's control planes (ZooKeeper mode and KRaft).\n" +
         'Every run replays bit for bit from its seed; the trace hash is its identity.',
     )
+    .version(version(), '-V, --version', 'print the version')
+    .option('--no-color', 'no colours in the output (also: the NO_COLOR environment variable)')
     .exitOverride()
     .showHelpAfterError(false)
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
+    .addHelpText('after', EXIT_CODES);
 
   program
     .command('run')
     .description('run a scenario (both modes side by side unless --mode), print its figures; exit 1 if a property is violated')
     .argument('<scenario>', 'scenario file, e.g. scenarios/controller-failover.ts')
-    .option('--seed <n>', 'random seed, a non-negative integer', '0')
+    .option('--seed <n>', 'random seed, an integer from 0 to 2^53 − 1', '0')
     .addOption(new Option('--mode <mode>', 'zk, kraft or both (Kafka scenarios only)'))
     .option('--set <key=value>', 'override a parameter (repeatable); see `sim params <scenario>`', collect, [])
     .option('--json', 'print exactly one JSON object { "runs": [...] } on stdout')
-    .option('--trace <file.jsonl>', 'stream every trace record to a JSONL file (one file per mode)')
+    .option('--trace <file.jsonl>', 'write every trace record as JSONL to a regular file (one per mode; - for stdout, then the table goes to stderr)')
     .option('--until <duration>', 'simulated-time limit: 500ms, 90s, 10m, 1h (a bare number is ms; default: the scenario\'s)')
+    .option('--max-stalled-events <n>', STALL_HELP)
+    .option('--import-timeout <duration>', IMPORT_HELP)
     .option('--debug', 'print stack traces of errors')
     .addHelpText(
       'after',
@@ -199,7 +293,7 @@ export function buildProgram(exit: (code: number) => void): Command {
         '  sim run scenarios/controller-failover.ts --seed 42\n' +
         '  sim run scenarios/controller-failover.ts --mode kraft --set partitions=2000000 --json\n' +
         '  sim run scenarios/ping.ts --seed 7 --trace /tmp/ping.jsonl --until 30s\n' +
-        '\nExit codes: 0 every property held; 1 a property was violated; 2 bad input.',
+        EXIT_CODES,
     )
     .action(async (file: string, opts: RunOpts) => exit(await cmdRun(file, opts)));
 
@@ -211,14 +305,24 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--only <text>', 'only scenarios whose file contains this text, e.g. swarm')
     .option('--set <key=value>', 'apply to every run that has the parameter, e.g. bugs=KAFKA-15489 (repeatable)', collect, [])
     .option('--json', 'print { runs, failed, lines } as JSON')
-    .addHelpText('after', '\nExamples:\n  sim check\n  sim check --only swarm --seeds 100 --from 1000\n  sim check --only controller-failover --set bugs=KAFKA-15489')
+    .option('--max-stalled-events <n>', STALL_HELP)
+    .option('--debug', 'print stack traces of errors')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  sim check\n' +
+        '  sim check --only swarm --seeds 100 --from 1000\n' +
+        '  sim check --only swarm --set bugs=KAFKA-15489      # exit 1: the check-quorum bug is found\n' +
+        EXIT_CODES,
+    )
     .action(async (opts: CheckOpts) => exit(await cmdCheck(opts)));
 
   program
     .command('params')
     .description('list a scenario\'s parameters with their defaults, units and sources (all settable with --set)')
     .argument('<scenario>', 'scenario file')
-    .action(async (file: string) => exit(await cmdParams(file)));
+    .option('--import-timeout <duration>', IMPORT_HELP)
+    .action(async (file: string, opts: { importTimeout?: string }) => exit(await cmdParams(file, opts)));
 
   program
     .command('list')
@@ -228,13 +332,26 @@ export function buildProgram(exit: (code: number) => void): Command {
   return program;
 }
 
+/** NO_COLOR (https://no-color.org: any non-empty value) and --no-color turn colours off. */
+function colourOff(argv: readonly string[]): boolean {
+  // eslint-disable-next-line no-restricted-properties -- the user's choice of output, not part of a run
+  const env = process.env;
+  return argv.includes('--no-color') || (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '');
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let code = 0;
   const program = buildProgram((c) => {
     code = c;
   });
   const debug = argv.includes('--debug');
+  if (colourOff(argv)) chalk.level = 0;
   try {
+    // A bare `sim` is a request for help: print it to stdout and succeed.
+    if (argv.length === 0) {
+      process.stdout.write(program.helpInformation());
+      return 0;
+    }
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (e) {
@@ -248,9 +365,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`sim: internal error: ${msg.split('\n')[0]}${debug ? '' : ' (rerun with --debug for the stack)'}\n`);
+    process.stderr.write(`sim: internal error: ${msg.split('\n')[0]}${debug ? '' : ' (a bug of kraftsim; rerun with --debug for the stack)'}\n`);
     if (debug && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`);
-    return 1;
+    return 70;
   }
 }
 

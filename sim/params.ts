@@ -27,6 +27,9 @@ export function defaults(specs: ParamSpecs): Record<string, ParamValue> {
   return out;
 }
 
+/** Durations: µs per unit. */
+const US_PER_UNIT: Readonly<Record<string, number>> = { µs: 1, ms: 1000, s: 1_000_000 };
+
 /** Parses one `key=value` against the specs; throws a UsageError naming what is wrong. */
 export function parseSetting(text: string, specs: ParamSpecs): [string, ParamValue] {
   const eq = text.indexOf('=');
@@ -45,6 +48,11 @@ export function parseValue(key: string, raw: string, spec: ParamSpec): ParamValu
       if (!Number.isFinite(n)) throw new UsageError(`--set ${key}: expected a number${spec.unit ? ` (${spec.unit})` : ''}, got '${raw}'`);
       if (spec.integer === true && !Number.isInteger(n)) throw new UsageError(`--set ${key}: expected a whole number, got '${raw}'`);
       if (spec.min !== undefined && n < spec.min) throw new UsageError(`--set ${key}: must be at least ${spec.min}, got ${n}`);
+      // Virtual time is an integer number of µs below 2^53: a duration past it cannot be scheduled.
+      const perUs = US_PER_UNIT[spec.unit];
+      if (perUs !== undefined && Math.abs(n) * perUs > Number.MAX_SAFE_INTEGER) {
+        throw new UsageError(`--set ${key}: at most ${Math.floor(Number.MAX_SAFE_INTEGER / perUs)} ${spec.unit} (2^53 µs, the limit of the simulated clock), got ${raw}`);
+      }
       return n;
     }
     case 'boolean':

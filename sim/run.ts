@@ -1,9 +1,12 @@
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { DeterminismError, FaultPlanError, Simulation, traceRecordToJson, withDeterminismGuard, type TraceRecord } from '../core/index.ts';
+import { totalmem } from 'node:os';
+import { DeterminismError, FaultPlanError, Simulation, traceRecordToJson, withDeterminismGuard, type RunOutcome, type TraceRecord } from '../core/index.ts';
 import { UsageError } from './errors.ts';
+import { estimateRunBytes, formatBytes } from './memory.ts';
+import { openOutput, type OutputSink } from './output.ts';
 import { defaults, type ParamValue } from './params.ts';
+import { planProblem } from './plan-check.ts';
 import { nullMetrics, type Mode, type RunResult } from './result.ts';
-import type { Scenario } from './scenario.ts';
+import type { BuiltScenario, Scenario } from './scenario.ts';
 
 export interface RunRequest {
   readonly file: string;
@@ -15,8 +18,12 @@ export interface RunRequest {
   readonly untilUs: number;
   /** The --until text as typed, for the replay command. */
   readonly untilText?: string;
-  /** Stream the full trace to this JSONL file. */
+  /** Stream the full trace to this JSONL file ('-' for stdout). */
   readonly traceFile?: string;
+  /** The no-progress watchdog's limit (core/sim.ts DEFAULT_MAX_STALLED_EVENTS when absent). */
+  readonly maxStalledEvents?: number;
+  /** Refuse a run whose estimated memory exceeds this many bytes (default: memoryLimit()). */
+  readonly memoryLimitBytes?: number;
   readonly onProgress?: (mode: Mode | null, nowUs: number, events: number) => void;
 }
 
@@ -26,76 +33,113 @@ export function replayCommand(req: RunRequest): string {
   if (req.mode !== null) parts.push(`--mode ${req.mode}`);
   for (const [k, v] of Object.entries(req.overrides)) parts.push(`--set ${k}=${String(v)}`);
   if (req.untilText !== undefined) parts.push(`--until ${req.untilText}`);
+  if (req.maxStalledEvents !== undefined) parts.push(`--max-stalled-events ${req.maxStalledEvents}`);
   return parts.join(' ');
 }
 
-class JsonlWriter {
-  private fd: number;
-  private buf: string[] = [];
-  private bytes = 0;
+/**
+ * A run whose simulated time stopped advancing (the no-progress watchdog). Whose fault it is
+ * depends on the input: see `userCaused`.
+ */
+export class StallError extends Error {
   constructor(
-    private readonly path: string,
-    private readonly tmp = `${path}.partial`,
+    readonly file: string,
+    readonly detail: string,
   ) {
-    this.fd = openSync(tmp, 'w');
-  }
-  write(line: string): void {
-    this.buf.push(line);
-    this.bytes += line.length + 1;
-    if (this.bytes > 1 << 20) this.flush();
-  }
-  private flush(): void {
-    if (this.buf.length === 0) return;
-    writeSync(this.fd, this.buf.join('\n') + '\n');
-    this.buf = [];
-    this.bytes = 0;
-  }
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-    renameSync(this.tmp, this.path);
-  }
-  /** A run that did not complete leaves no trace file, partial or not. */
-  discard(): void {
-    closeSync(this.fd);
-    unlinkSync(this.tmp);
+    super(`${file}: ${detail}`);
   }
 }
 
-/** Builds and runs one (scenario, mode, seed); the simulation itself runs under the determinism guard. */
-export function runOnce(req: RunRequest): RunResult {
+/**
+ * The memory a run may use: the machine's physical memory, or the container's limit when it is lower
+ * (process.constrainedMemory, cgroups). Not the V8 heap limit: per-partition state lives in typed
+ * arrays, whose memory is outside the JS heap, so the heap limit does not bound a large run and
+ * physical memory does. Not free memory either: that changes with other processes, and whether a
+ * run is refused must not.
+ */
+export function memoryLimit(): { bytes: number; what: string } {
+  const total = totalmem();
+  const c = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  if (c !== undefined && c > 0 && c < total) return { bytes: c, what: 'the container memory limit' };
+  return { bytes: total, what: 'physical memory' };
+}
+
+/** Refuses up front a run that cannot fit (exit 2, one line with the estimate and the limit). */
+export function checkMemory(req: RunRequest, params: Record<string, ParamValue>): void {
+  const est = estimateRunBytes(params, req.mode);
+  if (est === null) return;
+  const lim = req.memoryLimitBytes !== undefined ? { bytes: req.memoryLimitBytes, what: 'the given limit' } : memoryLimit();
+  if (est > lim.bytes) {
+    const p = params['partitions'];
+    throw new UsageError(
+      `${req.file}${req.mode !== null ? ` (${req.mode})` : ''}: partitions=${String(p)} needs about ${formatBytes(est)} of memory, more than ${formatBytes(lim.bytes)} (${lim.what}); lower partitions or brokers`,
+    );
+  }
+}
+
+/** Events per slice when the run is driven asynchronously: the gap between two chances to see a signal. */
+const SLICE_EVENTS = 250_000;
+
+/**
+ * One run as a sequence of slices. Between two slices the caller may yield to the event loop (so
+ * Ctrl-C is seen while a long run goes on); the slicing changes nothing in the run, its trace or its
+ * hash. Yields nothing but `undefined`; returns the result.
+ */
+function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunResult, undefined> {
   const { scenario } = req;
   const params = { ...defaults(scenario.params), ...req.overrides };
+  checkMemory(req, params);
   const wallStart = performance.now();
   const sim = new Simulation({ seed: `${req.seed}` });
   sim.props.replayCommand = replayCommand(req);
-  const writer = req.traceFile !== undefined ? new JsonlWriter(req.traceFile) : null;
-  if (writer !== null) {
+  const sink: OutputSink | null = req.traceFile !== undefined ? openOutput('--trace', req.traceFile) : null;
+  if (sink !== null) {
     const names = sim.trace.nodeNames;
-    sim.trace.sink = (rec: TraceRecord) => writer.write(traceRecordToJson(rec, names));
+    sim.trace.sink = (rec: TraceRecord) => sink.write(traceRecordToJson(rec, names));
   }
-  let built;
-  let outcome;
+  let built: BuiltScenario;
+  let outcome: RunOutcome;
   let completed = false;
   try {
-    ({ built, outcome } = withDeterminismGuard(() => {
-      const b = scenario.build({ sim, params, mode: req.mode, seed: req.seed });
+    built = withDeterminismGuard(() => {
+      let b: BuiltScenario;
+      try {
+        b = scenario.build({ sim, params, mode: req.mode, seed: req.seed });
+      } catch (e) {
+        // Whatever build() throws is about the scenario and its parameters: the user's input.
+        if (e instanceof UsageError) throw new UsageError(`${req.file}: ${e.message}`);
+        if (e instanceof DeterminismError) throw e;
+        throw new UsageError(`${req.file}: build() failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const bad = planProblem(b?.plan);
+      if (bad !== null) throw new UsageError(`${req.file}: ${bad}`);
       sim.installFaults(b.plan);
-      const o = sim.run({
-        untilUs: req.untilUs,
-        progressEvery: 2_000_000,
-        onProgress: (nowUs, events) => req.onProgress?.(req.mode, nowUs, events),
-      });
-      return { built: b, outcome: o };
-    }));
+      return b;
+    });
+    const limits = {
+      untilUs: req.untilUs,
+      progressEvery: 2_000_000,
+      onProgress: (nowUs: number, events: number) => req.onProgress?.(req.mode, nowUs, events),
+      ...(req.maxStalledEvents !== undefined ? { maxStalledEvents: req.maxStalledEvents } : {}),
+    };
+    for (;;) {
+      const maxEvents = slices ? sim.eventsRun + SLICE_EVENTS : Number.MAX_SAFE_INTEGER;
+      const o = withDeterminismGuard(() => sim.run({ ...limits, maxEvents }));
+      if (o.reason !== 'event-limit' || !slices) {
+        outcome = o;
+        break;
+      }
+      yield undefined;
+    }
+    if (outcome.reason === 'stalled') throw new StallError(req.file, outcome.detail);
     completed = true;
   } catch (e) {
-    if (e instanceof FaultPlanError) throw new UsageError(`fault plan: ${e.message}`);
+    if (e instanceof FaultPlanError) throw new UsageError(`${req.file}: fault plan: ${e.message}`);
     if (e instanceof DeterminismError) throw new UsageError(`${req.file} is not deterministic: ${e.message}`);
     throw e;
   } finally {
-    if (completed) writer?.close();
-    else writer?.discard();
+    if (completed) sink?.commit();
+    else sink?.discard();
   }
   const v = sim.props.violation;
   return {
@@ -113,4 +157,27 @@ export function runOnce(req: RunRequest): RunResult {
     metrics: built.metrics?.() ?? nullMetrics(),
     extra: built.extra?.() ?? {},
   };
+}
+
+/** Builds and runs one (scenario, mode, seed); the simulation itself runs under the determinism guard. */
+export function runOnce(req: RunRequest): RunResult {
+  const steps = runSteps(req, false);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * The same run, yielding to the event loop between slices of events, so that signals (Ctrl-C) and
+ * a closed stdout are handled while it goes on. Same result and trace hash as runOnce.
+ */
+export async function runOnceAsync(req: RunRequest): Promise<RunResult> {
+  const steps = runSteps(req, true);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    // eslint-disable-next-line no-restricted-globals -- between slices, outside the run: lets signals in
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }

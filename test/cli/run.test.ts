@@ -108,7 +108,7 @@ describe('sim run --trace', () => {
     const first = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(Object.keys(first).slice(0, 6)).toEqual(['tUs', 'kind', 'node', 'peer', 'label', 'value']);
     expect(lines.some((l) => l.includes('"kind":"fault"'))).toBe(true);
-    expect(readdirSync(s.dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect(readdirSync(s.dir).filter((f) => f.endsWith('.partial') || f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('leaves no file, partial or not, on bad input', async () => {

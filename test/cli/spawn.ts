@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,19 +14,53 @@ export interface Ran {
 
 /** Runs `node bin/sim.js …args` from the project root, without colours. */
 export function sim(...args: string[]): Promise<Ran> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/sim.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
+  return simWith({}, ...args);
+}
+
+export interface Spawned {
+  readonly child: ChildProcess;
+  readonly result: Promise<Ran & { signal: NodeJS.Signals | null }>;
+  /** What the child has written to stderr so far. */
+  stderr(): string;
+}
+
+/** Starts `node bin/sim.js …args` with extra environment (replacing the no-colour defaults when given). */
+export function spawnSim(env: Record<string, string | undefined>, ...args: string[]): Spawned {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/sim.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const result = new Promise<Ran & { signal: NodeJS.Signals | null }>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+  return { child, result, stderr: () => stderr };
+}
+
+export function simWith(env: Record<string, string | undefined>, ...args: string[]): Promise<Ran> {
+  return spawnSim(env, ...args).result;
+}
+
+/**
+ * Runs many `sim` commands, at most `limit` at a time: each one compiles and loads the models, and
+ * dozens at once on a small machine only make every one of them slow.
+ */
+export async function simAll(cases: readonly (readonly string[])[], limit = 4): Promise<Ran[]> {
+  const out: Ran[] = new Array<Ran>(cases.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < cases.length) {
+      const i = next++;
+      out[i] = await sim(...cases[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, cases.length) }, worker));
+  return out;
 }
 
 /** A scratch directory for scenario files and traces. */

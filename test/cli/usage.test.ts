@@ -1,8 +1,8 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { expectUsageError, scenarioSource, scratch, sim } from './spawn.ts';
+import { expectUsageError, scenarioSource, scratch, sim, simAll } from './spawn.ts';
 
 describe('sim: bad input is exit 2 with one line on stderr and no stack trace', () => {
-  it('every kind of bad input', async () => {
+  it('every kind of bad input', { timeout: 600_000 }, async () => {
     const s = scratch();
     onTestFinished(() => s.remove());
     const cases: [string[], RegExp][] = [
@@ -33,7 +33,7 @@ describe('sim: bad input is exit 2 with one line on stderr and no stack trace', 
       [['frobnicate'], /unknown command/],
       [['run', s.file('badplan.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [{ atMs: 10, action: { type: 'crash', node: 'nosuch' } }] } };")), '--seed', '1'], /nosuch/],
     ];
-    const results = await Promise.all(cases.map(([args]) => sim(...args)));
+    const results = await simAll(cases.map(([args]) => args));
     results.forEach((r, i) => {
       const [args, pattern] = cases[i]!;
       let line: string;
