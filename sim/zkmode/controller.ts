@@ -309,8 +309,18 @@ export class KafkaController {
             let parsed = 0;
             let cpuPending = 0;
             let readsDone = false;
+            let ended = false;
             const finish = (): void => {
-              if (!readsDone || cpuPending > 0 || gen !== this.gen) return;
+              if (ended) return;
+              // Resigned while loading (session expired, another controller seen): the event ends
+              // (the reload's ZooKeeper calls fail with ControllerMovedException / session expiry
+              // in Kafka), so the queue moves on — the resignation and a later Reelect run after it.
+              if (gen !== this.gen) {
+                ended = true;
+                return done();
+              }
+              if (!readsDone || cpuPending > 0) return;
+              ended = true;
               h.stats.lastLoadPartitions = P;
               this.afterLoad(gen, done);
             };
