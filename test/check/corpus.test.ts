@@ -28,5 +28,6 @@ describe('the safety corpus (what `sim check` runs)', () => {
       'scenarios/flapping-link.ts zk',
       'scenarios/flapping-link.ts kraft',
     ]);
-  });
+    // About 30 s of CPU; the margin is for a loaded machine.
+  }, 300_000);
 });
