@@ -6,8 +6,9 @@ import { defineScenario } from '../sim/scenario.ts';
 /**
  * Skewed clocks, then a failure. From clock.at.ms the active controller's clock runs fast and every
  * other broker's and controller's clock slow, by clock.drift each way; then the controllers' wall
- * clocks jump forward and the brokers' jump back by clock.jump.ms (an NTP step); at fault.at.ms the
- * active controller is killed (kill -9), with the skew still on.
+ * clocks jump forward and the brokers' jump back by clock.jump.ms (an NTP step; in ZK mode every
+ * broker is a controller candidate, so brokers take both); at fault.at.ms the active controller is
+ * killed (kill -9), with the skew still on.
  * Both modes time their timeouts on the monotonic clock (Kafka's Time.hiResClockMs, System.nanoTime;
  * ZooKeeper's Time.currentElapsedTime since ZOOKEEPER-1366), so the wall-clock jumps change nothing;
  * the drift stretches or shrinks each node's own timeouts. ZooKeeper mode: the brokers' ZooKeeper
