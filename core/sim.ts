@@ -242,8 +242,8 @@ export class Simulation {
     const faults = this.faults;
     const trace = this.trace;
     if (faults.hasTriggers || props.hasWatches) {
-      trace.listener = (_atUs, kind, node, peer, label) => {
-        if (faults.hasTriggers) faults.onRecord(kind, node, peer, label);
+      trace.listener = (_atUs, kind, node, peer, label, value) => {
+        if (faults.hasTriggers) faults.onRecord(kind, node, peer, label, value);
         props.onRecord(kind, label);
       };
     }

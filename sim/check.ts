@@ -27,6 +27,14 @@ export const CORPUS: readonly CorpusEntry[] = [
   { file: 'scenarios/controller-failover.ts', sets: { partitions: '20000' }, seeds: 3 },
   { file: 'scenarios/zombie-controller.ts', sets: {}, seeds: 3 },
   { file: 'scenarios/controlled-shutdown.ts', sets: { partitions: '20000' }, seeds: 3 },
+  { file: 'scenarios/broker-crash.ts', sets: { partitions: '5000', brokers: '6' }, seeds: 2 },
+  { file: 'scenarios/broker-bounce.ts', sets: { partitions: '5000', brokers: '6' }, seeds: 2 },
+  { file: 'scenarios/network-partition.ts', sets: { partitions: '5000', brokers: '6', variant: 'controller-isolated' }, seeds: 2 },
+  { file: 'scenarios/network-partition.ts', sets: { partitions: '5000', brokers: '6', variant: 'controller-from-quorum' }, seeds: 2 },
+  { file: 'scenarios/network-partition.ts', sets: { partitions: '5000', brokers: '6', variant: 'broker-from-controller' }, seeds: 2 },
+  { file: 'scenarios/rolling-restart.ts', sets: { partitions: '3000', brokers: '4' }, seeds: 2 },
+  { file: 'scenarios/clock-skew.ts', sets: { partitions: '5000', brokers: '6' }, seeds: 2 },
+  { file: 'scenarios/flapping-link.ts', sets: { partitions: '5000', brokers: '6' }, seeds: 2 },
 ];
 
 export interface CheckOptions {

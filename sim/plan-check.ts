@@ -18,6 +18,7 @@ const ACTION_TYPES: Readonly<Record<FaultAction['type'], true>> = {
   'clock-jump': true,
   'clock-offset': true,
   'heal-all': true,
+  op: true,
 };
 
 const MAX_MS = Number.MAX_SAFE_INTEGER / 1000;

@@ -2,6 +2,7 @@ import { assertNever, type Message, type SimNode } from '../../core/index.ts';
 import { ALTER_PARTITION_REQUEST_BODY_BYTES, costModel, installProfiles, REPLICATION_PARAMS, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
+import { defineKafkaRoles } from '../cluster/roles.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
 import { trackerOptions } from '../cluster/params.ts';
 import { UsageError } from '../errors.ts';
@@ -288,6 +289,18 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   };
   sim.faults.defineRole('raftLeader', raftLeader);
   sim.faults.defineRole('activeController', activeController);
+  defineKafkaRoles(sim, {
+    brokers: brokerNodes,
+    controllers: controllerNodes,
+    quorum: controllerNodes,
+    zookeeper: [],
+    // The broker exits by itself once told ShouldShutDown.
+    controlledShutdown: (b, onDone) => {
+      shutdownWaiters.set(b, onDone);
+      const bs = brokerServers.get(b);
+      if (bs !== undefined && brokerNodes[b]!.up) bs.beginControlledShutdown();
+    },
+  });
 
   const t = tracker;
   return {

@@ -3,6 +3,7 @@ import { costModel, installProfiles, replicationParam } from '../cluster/cost.ts
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { fullIsrMask, NO_LEADER } from '../cluster/partitions.ts';
+import { defineKafkaRoles } from '../cluster/roles.ts';
 import { ClusterTracker, EQUAL } from '../cluster/tracker.ts';
 import { trackerOptions } from '../cluster/params.ts';
 import { bool, listParam, num } from '../params.ts';
@@ -209,6 +210,13 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     return brokers[c.data as number] ?? null;
   });
   sim.faults.defineRole('zkLeader', () => ensemble.leader());
+  defineKafkaRoles(sim, {
+    brokers,
+    controllers: brokers,
+    quorum: ensemble.nodes,
+    zookeeper: ensemble.nodes,
+    controlledShutdown: (b, onDone) => handle.controlledShutdown(b, onDone),
+  });
   // The ZooKeeper server the active controller's session is connected to.
   sim.faults.defineRole('controllerZkServer', () => {
     const c = brokers.find((n) => n.up && (n.behavior as ZkBroker).controller.active);
@@ -257,7 +265,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     tracker!.setControllerActive(node, false);
   });
 
-  return {
+  const handle: ZkClusterHandle = {
     tracker,
     controlledShutdown: (b, onDone) => {
       const node = brokers[b];
@@ -296,4 +304,5 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       };
     },
   };
+  return handle;
 }

@@ -455,11 +455,17 @@ export class KafkaController {
           if (prev !== undefined && prev !== r.stat!.czxid && !this.h.noBrokerEpoch) bounced.push(b);
           if (prev === undefined || !this.h.noBrokerEpoch) this.liveBrokers.set(b, r.stat!.czxid);
         }, () => {
+          // onBrokerFailure (for dead and bounced brokers) drops them from shuttingDownBrokerIds, so
+          // a broker that comes back after a controlled shutdown may rejoin ISRs (KIP-841's check).
           for (const b of dead) {
             this.liveBrokers.delete(b);
+            this.shuttingDown.delete(b);
             this.channel?.removeBroker(b);
           }
-          for (const b of bounced) this.channel?.removeBroker(b);
+          for (const b of bounced) {
+            this.shuttingDown.delete(b);
+            this.channel?.removeBroker(b);
+          }
           for (const b of [...added, ...bounced]) this.channel?.addBroker(b);
           this.h.node.note('controller.broker.change', dead.size, `dead ${[...dead].join(',')} new ${[...added, ...bounced].join(',')}`);
           this.handleDeadBrokers(gen, dead, true, () => {

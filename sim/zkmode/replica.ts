@@ -133,7 +133,12 @@ export class ReplicaManager {
 
   /** A follower's fetch arrived: it is caught up (cheap model: fetching = in sync). */
   onFetch(from: number): void {
-    this.lastFetchUs[from] = this.h.node.monoNowUs;
+    const now = this.h.node.monoNowUs;
+    // A follower that had stopped fetching (restarted, or cut off) may have been taken out of ISRs
+    // by the controller (controlled shutdown, broker failure) rather than by this leader; Kafka's
+    // Partition.maybeExpandIsr runs on every follower fetch, so the leader looks again.
+    if (this.seen[from] === 1 && now - this.lastFetchUs[from]! > 2 * this.h.env.replicaFetchWaitMaxMs * 1000) this.dirty = true;
+    this.lastFetchUs[from] = now;
     this.seen[from] = 1;
     if (this.lagging[from] === 1) {
       this.lagging[from] = 0;
@@ -250,6 +255,8 @@ export class ReplicaManager {
       if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[p]!) {
         this.isr[p] = states.isr[i]!;
         this.zkVersion[p] = states.partitionEpoch[i]!;
+        // The committed ISR may lack followers that fetch now (maybeExpandIsr on their next fetch).
+        if (this.isr[p] !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
       }
     }
   }

@@ -16,6 +16,18 @@ describe('the safety corpus (what `sim check` runs)', () => {
       'scenarios/zombie-controller.ts zk',
       'scenarios/controlled-shutdown.ts zk',
       'scenarios/controlled-shutdown.ts kraft',
+      'scenarios/broker-crash.ts zk',
+      'scenarios/broker-crash.ts kraft',
+      'scenarios/broker-bounce.ts zk',
+      'scenarios/broker-bounce.ts kraft',
+      ...['controller-isolated', 'controller-from-quorum', 'broker-from-controller'].flatMap(() => ['scenarios/network-partition.ts zk', 'scenarios/network-partition.ts kraft']),
+      'scenarios/rolling-restart.ts zk',
+      'scenarios/rolling-restart.ts kraft',
+      'scenarios/clock-skew.ts zk',
+      'scenarios/clock-skew.ts kraft',
+      'scenarios/flapping-link.ts zk',
+      'scenarios/flapping-link.ts kraft',
     ]);
-  });
+    // About 30 s of CPU; the margin is for a loaded machine.
+  }, 300_000);
 });

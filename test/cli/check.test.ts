@@ -4,8 +4,8 @@ import { sim } from './spawn.ts';
 describe('sim check', () => {
   it('passes on the corpus, and fails with replay commands when a bug is switched on', async () => {
     const [ok, bad, none] = await Promise.all([
-      sim('check', '--only', 'ping', '--seeds', '3'),
-      sim('check', '--only', 'ping', '--seeds', '3', '--set', 'bugs=skip-fsync', '--json'),
+      sim('check', '--only', 'scenarios/ping', '--seeds', '3'),
+      sim('check', '--only', 'scenarios/ping', '--seeds', '3', '--set', 'bugs=skip-fsync', '--json'),
       sim('check', '--only', 'no-such-scenario'),
     ]);
     expect(ok.code, ok.stderr).toBe(0);

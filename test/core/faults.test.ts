@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FaultPlanError, Rng, Simulation, swarmPlan, type FaultPlan, type SimNode, type TraceRecord } from '../../core/index.ts';
+import { allBut, FaultPlanError, Rng, select, Simulation, swarmPlan, type FaultPlan, type SimNode, type TraceRecord, type WatchedRecord } from '../../core/index.ts';
 
 /** Three nodes; n0 sends a Probe to n1 every 100 ms of its own time. Records every trace record. */
 function pinger() {
@@ -102,6 +102,140 @@ describe('fault plans', () => {
     expect(() => sim.faults.apply({ type: 'crash', node: 'n9' })).toThrow(FaultPlanError);
     sim.faults.defineRole('gone', () => null);
     expect(() => sim.faults.apply({ type: 'crash', node: '@gone' })).toThrow(FaultPlanError);
+  });
+});
+
+describe('selectors', () => {
+  it('a group, all-but, the lowest id, and avoid (unless nothing else is left) resolve when the action runs', () => {
+    const { sim, faultsAt } = pinger();
+    let leader = 'n0';
+    sim.faults.defineRole('leader', () => sim.node(leader));
+    sim.faults.defineRole('pair', () => [sim.node('n2'), sim.node('n1')]);
+    sim.installFaults({
+      steps: [
+        // every node but the leader (n0 now): n1, n2
+        { atMs: 100, action: { type: 'pause', node: allBut('@leader'), bind: 'rest' } },
+        { atMs: 150, action: { type: 'resume', node: '$rest' } },
+        // a member of the group that is not the leader (n1 by then), the lowest id
+        { atMs: 200, action: { type: 'crash', node: select('@pair', { except: '@leader', pick: 'lowest' }), bind: 'v' } },
+        { atMs: 250, action: { type: 'restart', node: '$v' } },
+        // avoid the leader unless nothing else is left: only n1 is in the group, and it is the leader
+        { atMs: 300, action: { type: 'pause', node: select(['n1'], { avoid: '@leader' }) } },
+        // up nodes only
+        { atMs: 350, action: { type: 'resume', node: select('@all', { state: 'up', except: ['n0', 'n2'] }) } },
+      ],
+    });
+    sim.at(180_000, () => (leader = 'n2'));
+    sim.at(280_000, () => (leader = 'n1'));
+    sim.run({ untilUs: 1_000_000 });
+    expect(faultsAt()).toEqual([
+      [100_000, 'pause', null],
+      [150_000, 'resume', null],
+      [200_000, 'crash', 'n1'],
+      [250_000, 'restart', 'n1'],
+      [300_000, 'pause', 'n1'],
+      [350_000, 'resume', 'n1'],
+    ]);
+    expect(sim.faults.resolveAll('$rest').map((n) => n.name)).toEqual(['n1', 'n2']);
+  });
+
+  it("pick 'random' draws from the run's fault stream: the same node for the same seed, not always the same across seeds", () => {
+    const chosen = (seed: string): string => {
+      const sim = new Simulation({ seed });
+      for (const n of ['a', 'b', 'c', 'd', 'e']) sim.addNode(n, () => ({ onMessage() {} }));
+      sim.installFaults({ steps: [{ atMs: 10, action: { type: 'crash', node: select('@all', { except: 'a', pick: 'random' }), bind: 'x' } }] });
+      sim.run({ untilUs: 1_000_000 });
+      return sim.faults.resolve('$x').name;
+    };
+    expect(chosen('s1')).toBe(chosen('s1'));
+    const seen = new Set(Array.from({ length: 20 }, (_, i) => chosen(`s${i}`)));
+    expect(seen.has('a')).toBe(false);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
+  it('a selector that leaves no node, or several where one is needed, is a FaultPlanError', () => {
+    const { sim } = pinger();
+    expect(() => sim.faults.apply({ type: 'crash', node: allBut('n0', 'n1', 'n2') })).toThrow(/names no node/);
+    expect(() => sim.faults.apply({ type: 'partition', shape: { type: 'isolate', node: allBut('n0') } })).toThrow(/where one is needed/);
+    // An unbound name in `except` excludes nothing.
+    sim.faults.apply({ type: 'pause', node: select('@all', { except: '$nobody' }), bind: 'p' });
+    expect(sim.faults.resolveAll('$p')).toHaveLength(3);
+  });
+
+  it('bind on a partition names its subject: the isolated node, side a of a symmetric cut', () => {
+    const { sim, records } = pinger();
+    let leader = 'n1';
+    sim.faults.defineRole('leader', () => sim.node(leader));
+    sim.installFaults({
+      steps: [
+        { atMs: 100, action: { type: 'partition', shape: { type: 'isolate', node: '@leader' }, bind: 'cut' } },
+        { atMs: 200, action: { type: 'heal' } },
+        // The role moves; $cut is still the node that was cut off.
+        { atMs: 300, action: { type: 'partition', shape: { type: 'symmetric', a: ['$cut'], b: [allBut('$cut')] }, bind: 'side' } },
+        { atMs: 400, action: { type: 'heal' } },
+      ],
+    });
+    sim.at(150_000, () => (leader = 'n2'));
+    sim.run({ untilUs: 1_000_000 });
+    expect(sim.faults.resolve('$cut').name).toBe('n1');
+    expect(sim.faults.resolve('$side').name).toBe('n1');
+    // While cut, n0's probes to n1 were held, not delivered.
+    const delivered = records.filter((r) => r.kind === 'deliver' && r.node === 1).map((r) => r.atUs);
+    expect(delivered.some((t) => t > 100_000 + 1000 && t < 200_000)).toBe(false);
+    expect(delivered.some((t) => t > 300_000 + 1000 && t < 400_000)).toBe(false);
+    expect(delivered.some((t) => t > 400_000)).toBe(true);
+  });
+});
+
+describe('watch and act', () => {
+  it('a watch sees the matching records in record order, with their nodes, until it is ended', () => {
+    const { sim, records } = pinger();
+    const seen: WatchedRecord[] = [];
+    const stop = sim.faults.watch({ kind: 'send', label: 'Probe', node: 'n0' }, (r) => {
+      seen.push(r);
+      if (seen.length === 3) stop();
+    });
+    const timers: number[] = [];
+    sim.faults.watch({ kind: 'timer', node: select('@all', { except: ['n1', 'n2'] }) }, (r) => timers.push(r.atUs));
+    sim.installFaults({ steps: [] });
+    sim.run({ untilUs: 1_000_000 });
+    const sends = records.filter((r) => r.kind === 'send' && r.label === 'Probe').map((r) => r.atUs);
+    expect(seen.map((r) => r.atUs)).toEqual(sends.slice(0, 3));
+    expect(seen.every((r) => r.node?.name === 'n0' && r.peer?.name === 'n1')).toBe(true);
+    expect(timers).toEqual(records.filter((r) => r.kind === 'timer' && r.node === 0).map((r) => r.atUs));
+    expect(timers.length).toBeGreaterThan(5);
+  });
+
+  it('watches leave the trace hash alone', () => {
+    const hash = (watch: boolean): string => {
+      const { sim } = pinger();
+      if (watch) sim.faults.watch({ kind: 'deliver' }, () => {});
+      sim.installFaults({ steps: [{ atMs: 300, action: { type: 'crash', node: 'n1' } }] });
+      sim.run({ untilUs: 1_000_000 });
+      return sim.trace.hash();
+    };
+    expect(hash(true)).toBe(hash(false));
+  });
+
+  it('act from a watch runs as its own event and holds the plan open until it has run; a required trigger too', () => {
+    const { sim, faultsAt } = pinger();
+    const stop = sim.faults.watch({ kind: 'deliver', label: 'Probe', fromMs: 250 }, () => {
+      stop();
+      // The required trigger below has not fired yet.
+      expect(sim.faults.stepsRemaining).toBe(1);
+      sim.faults.act({ type: 'pause', node: 'n2', bind: 'p' }, { afterMs: 50 });
+      expect(sim.faults.stepsRemaining).toBe(2);
+    });
+    sim.installFaults({
+      steps: [],
+      triggers: [{ when: { kind: 'fault', label: 'pause', value: 0 }, afterMs: 100, action: { type: 'resume', node: '$p' }, required: true }],
+    });
+    expect(sim.faults.stepsRemaining).toBe(1);
+    sim.run({ untilUs: 1_000_000 });
+    const f = faultsAt();
+    expect(f.map(([, l, n]) => [l, n])).toEqual([['pause', 'n2'], ['resume', 'n2']]);
+    expect(f[1]![0] - f[0]![0]).toBe(100_000);
+    expect(sim.faults.stepsRemaining).toBe(0);
   });
 });
 
