@@ -16,7 +16,11 @@ function build(ctx: ScenarioContext): ShutdownCapable {
   switch (ctx.mode) {
     case 'zk': {
       const h = buildZkCluster(ctx);
-      return { handle: h, controlledShutdown: (b, onDone) => h.controlledShutdown(b, onDone) };
+      // Its clean exit closes its ZooKeeper session first (KafkaServer.shutdown → zkClient.close).
+      return { handle: h, controlledShutdown: (b, onDone) => h.controlledShutdown(b, (ms, ok) => {
+        h.closeSession(b);
+        onDone(ms, ok);
+      }) };
     }
     case 'kraft': {
       // The broker heartbeats with WantShutDown; the broker exits by itself once told ShouldShutDown.
@@ -69,7 +73,8 @@ export default defineScenario({
       plan: {
         // A step with no effect on the network at the shutdown time keeps the run from settling before it.
         steps: [{ atMs: at, action: { type: 'clear-link-faults' } }],
-        // The broker process exits once it may (its session is then left to expire, as after a kill).
+        // The broker process exits once it may (in ZK mode after sending closeSession, so its
+        // registration goes at once).
         triggers: [{ when: { kind: 'state', label: 'broker.controlled.shutdown.done' }, action: { type: 'crash', node: `broker-${b}` } }],
       },
       metrics: () => ({ ...c.handle.tracker.metrics(), shutdownMs }),

@@ -28,6 +28,8 @@ export { ZK_BUGS, ZK_PARAMS } from './params.ts';
 export interface ZkClusterHandle extends KafkaClusterHandle {
   /** Starts a controlled shutdown of broker b; onDone(ms, clean) when the broker may exit. */
   controlledShutdown(b: number, onDone: (ms: number, clean: boolean) => void): void;
+  /** The broker's clean exit closes its ZooKeeper session (ZooKeeper.close → closeSession). */
+  closeSession(b: number): void;
 }
 
 export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
@@ -215,7 +217,11 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     controllers: brokers,
     quorum: ensemble.nodes,
     zookeeper: ensemble.nodes,
-    controlledShutdown: (b, onDone) => handle.controlledShutdown(b, onDone),
+    // The op's broker exits after its controlled shutdown: a clean exit closes its session first.
+    controlledShutdown: (b, onDone) => handle.controlledShutdown(b, (ms, clean) => {
+      handle.closeSession(b);
+      onDone(ms, clean);
+    }),
   });
   // The ZooKeeper server the active controller's session is connected to.
   sim.faults.defineRole('controllerZkServer', () => {
@@ -274,6 +280,13 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         shutdownMs[b] = ms;
         onDone(ms, clean);
       });
+    },
+    closeSession: (b) => {
+      // KafkaServer.shutdown ends with zkClient.close(): the closeSession request leaves before the
+      // process exits, so the server deletes the broker's registration (and /controller, if it
+      // held it) at once, not zookeeper.session.timeout.ms later.
+      const node = brokers[b];
+      if (node !== undefined && node.up) (node.behavior as ZkBroker).zk.closeSession(() => undefined);
     },
     extra: () => {
       const ctrl = brokers.map((n) => (n.up ? (n.behavior as ZkBroker) : null)).find((b) => b?.controller.active === true);

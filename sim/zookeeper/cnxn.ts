@@ -259,6 +259,13 @@ export class ServerCnxns {
   /** A txn committed on this server: fire watches, answer the client if the request came here. */
   onCommitted(t: Txn, triggers: readonly Trigger[]): void {
     for (const tr of triggers) this.fire(tr);
+    // A client's own closeSession is answered before its connection is closed (FinalRequestProcessor
+    // replies, then NIOServerCnxn closes the socket); an expired session's close has no request.
+    if (t.origin === this.peer.sid && t.ops.length === 1 && t.ops[0]!.type === 'closeSession') {
+      const c = this.bySession.get(t.session);
+      const slot = c?.slots.find((s) => s.cxid === t.cxid && s.response === null);
+      if (c !== undefined && slot !== undefined) this.fill(c, slot, txnResponse(t));
+    }
     for (const op of t.ops) {
       if (op.type === 'closeSession') this.closeSession(op.session);
     }

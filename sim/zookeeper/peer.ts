@@ -605,6 +605,8 @@ export class QuorumPeer implements NodeBehavior {
       const txOps = this.prep!.prep(session, ops, this.nextZxid());
       const created = txOps.find((o) => o.type === 'createSession');
       if (created !== undefined && created.type === 'createSession') this.sessions!.add(created.session, created.timeoutMs, this.node.monoNowUs);
+      // A session its client closes is no longer tracked for expiry (SessionTrackerImpl.removeSession).
+      if (txOps.some((o) => o.type === 'closeSession')) this.sessions!.remove(session);
       this.propose(origin, session, cxid, txOps, writerEpoch, bytes);
     });
   }
@@ -815,6 +817,8 @@ export function opBytes(op: Op, c: ZkServerCosts): number {
       return 12 + c.znodePathBytes + c.partitionStateZnodeBytes;
     case 'createSession':
       return 24;
+    case 'closeSession':
+      return 0;
     default:
       return assertNever(op);
   }

@@ -111,6 +111,11 @@ export class PrepRequestProcessor {
         case 'createSession':
           out.push({ type: 'createSession', session: op.session, timeoutMs: op.timeoutMs });
           break;
+        case 'closeSession':
+          // PrepRequestProcessor, OpCode.closeSession: the session is closing (its later writes fail)
+          // and its ephemerals are deleted in the same txn.
+          out.push(...this.prepClose(session, zxid));
+          break;
         default: {
           const never: never = op;
           throw new Error(`prep: unknown op ${String(never)}`);

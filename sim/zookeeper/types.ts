@@ -37,7 +37,9 @@ export type Op =
   | { readonly type: 'check'; readonly path: string; readonly version: number }
   | { readonly type: 'setPartitionState'; readonly partition: number; readonly state: PartitionStateData; readonly version: number }
   /** Internal: a server asks the leader to open a session for a connecting client (a txn in ZooKeeper). */
-  | { readonly type: 'createSession'; readonly session: number; readonly timeoutMs: number };
+  | { readonly type: 'createSession'; readonly session: number; readonly timeoutMs: number }
+  /** A client closes its own session (ZooKeeper.close → ClientCnxn's closeSession request). */
+  | { readonly type: 'closeSession' };
 
 export type ReadOp =
   | { readonly type: 'getData'; readonly path: string; readonly watch: boolean }

@@ -77,8 +77,8 @@ describe('ZK-mode controlled shutdown (KafkaServer.controlledShutdown → KafkaC
   });
 
   it('a controller that cannot answer within controller.socket.timeout.ms: max.retries attempts spaced by the backoff, then an unclean exit with leaders left behind', () => {
-    const timeout = 300;
-    const backoff = 200;
+    const timeout = 100;
+    const backoff = 100;
     const retries = 3;
     const r = run({ partitions: 20000, 'controller.socket.timeout.ms': timeout, 'controlled.shutdown.retry.backoff.ms': backoff, 'controlled.shutdown.max.retries': retries });
     expect(r.violation).toBeNull();
