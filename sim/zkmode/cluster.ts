@@ -1,4 +1,4 @@
-import { msToUs, type SimNode } from '../../core/index.ts';
+import { FaultPlanError, msToUs, type SimNode } from '../../core/index.ts';
 import { costModel, installProfiles, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
@@ -223,6 +223,15 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       onDone(ms, clean);
     }),
   });
+  // `{type: 'op', op: 'delete-controller', node}`: an operator deletes /controller through the
+  // node's ZooKeeper session (zookeeper-shell delete /controller, the documented way to move the
+  // controller): every broker's watch fires, the old controller resigns and the brokers race to
+  // elect, with no broker lost.
+  sim.faults.defineOp('delete-controller', (node) => {
+    const b = brokers.indexOf(node);
+    if (b < 0 || !node.up) throw new FaultPlanError(`delete-controller: ${node.name} is not a running broker`);
+    (node.behavior as ZkBroker).zk.write([{ type: 'delete', path: CONTROLLER_PATH, version: -1 }], () => undefined);
+  });
   // The ZooKeeper server the active controller's session is connected to.
   sim.faults.defineRole('controllerZkServer', () => {
     const c = brokers.find((n) => n.up && (n.behavior as ZkBroker).controller.active);
@@ -298,6 +307,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         'zk.controller.fenced.writes': stats.fencedWrites,
         'zk.controller.stale.reads': stats.staleReads,
         'zk.controller.context.load.ms': stats.lastContextLoadMs ?? null,
+        'zk.controller.tree.walk.ms': stats.lastTreeWalkMs ?? null,
         'zk.controller.context.behind.zk': divergenceKafkaKeeps(tracker!),
         'zk.controller.epoch': inv.controllerEpoch,
         'zk.controller.broker': ctrl?.id ?? null,
