@@ -9,7 +9,8 @@
 //   ```
 //
 // A block marked `<!-- output-md: cmd -->` is replaced by the command's stdout as Markdown (no fence),
-// up to the next `<!-- /output-md -->`. Commands run from the project root with FORCE_COLOR=0 and
+// up to the next `<!-- /output-md -->`; `<!-- output-md-slow: cmd -->` likewise, but only with --slow
+// (the scenario table runs every library scenario at 2M partitions: tens of minutes). Commands run from the project root with FORCE_COLOR=0 and
 // NO_COLOR=1. Usage: node scripts/readme.mjs [--check]   (--check: exit 1 if the README would change,
 // ignoring lines that carry wall-clock figures).
 import { execSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const file = join(root, 'README.md');
 const check = process.argv.includes('--check');
+const slow = process.argv.includes('--slow');
 
 function run(cmd) {
   process.stderr.write(`readme: ${cmd}\n`);
@@ -37,7 +39,7 @@ const out = [];
 for (let i = 0; i < lines.length; i++) {
   const line = lines[i];
   const fenced = /^<!-- output: (.+) -->$/.exec(line);
-  const md = /^<!-- output-md: (.+) -->$/.exec(line);
+  const md = /^<!-- output-md(-slow)?: (.+) -->$/.exec(line);
   if (fenced) {
     out.push(line);
     if (lines[i + 1] !== '```') throw new Error(`README.md:${i + 2}: expected a fence after the output marker`);
@@ -51,7 +53,8 @@ for (let i = 0; i < lines.length; i++) {
     let j = i + 1;
     while (j < lines.length && lines[j] !== '<!-- /output-md -->') j++;
     if (j >= lines.length) throw new Error(`README.md:${i + 1}: no <!-- /output-md --> after the marker`);
-    out.push(...run(md[1]).replace(/\n+$/, '').split('\n'), lines[j]);
+    const keep = md[1] !== undefined && !slow;
+    out.push(...(keep ? lines.slice(i + 1, j) : run(md[2]).replace(/\n+$/, '').split('\n')), lines[j]);
     i = j;
   } else {
     out.push(line);
