@@ -296,10 +296,10 @@ async function cmdShrink(file: string, opts: ShrinkOpts): Promise<number> {
       });
     } catch (e) {
       if (tty) process.stderr.write(CLEAR_PROGRESS);
-      // With both modes tried, a mode that holds is not an error as long as the other one fails.
-      if (e instanceof UsageError && /violates no property/.test(e.message) && mode !== modes[modes.length - 1]) {
-        process.stderr.write(`sim: note: ${e.message}; trying the next mode\n`);
-        continue;
+      // Without --mode every mode is tried: one that holds is no error while another one fails.
+      if (e instanceof UsageError && /violates no property/.test(e.message) && modes.length > 1) {
+        if (mode !== modes[modes.length - 1]) continue;
+        throw new UsageError(`${file} seed ${seed} violates no property in ${modes.join(' or ')}: nothing to shrink`);
       }
       if (e instanceof StallError) throw stallError(e, false);
       throw e;
