@@ -8,16 +8,17 @@
  * Passes, repeated until a round takes nothing away or the run budget is spent:
  *  1. drop faults: delta debugging over the plan's faults (a start step with its heal/restart/resume
  *     step, a lone step such as a clock jump, a trigger), biggest chunks first;
- *  2. shorten faults: move each fault's end step halfway to its start, again and again;
- *  3. move faults later: shift a fault (start and end together) halfway towards the original
+ *  2. fewer nodes in partitions: take nodes out of a partition's sides while it still cuts something;
+ *  3. shorten faults: move each fault's end step halfway to its start, again and again;
+ *  4. move faults later: shift a fault (start and end together) halfway towards the original
  *     run's violation time, never past it;
- *  4. smaller cluster: halve `partitions`, take away brokers, controllers, ZooKeeper servers, while
+ *  5. smaller cluster: halve `partitions`, take away brokers, controllers, ZooKeeper servers, while
  *     the scenario has such a parameter and the run still fails.
  * A candidate counts only when the same invariant fails; an impossible one (a step naming a broker
  * that no longer exists, parameters that do not fit together) counts as not failing.
  */
 import { produce } from 'immer';
-import { Simulation, withDeterminismGuard, type FaultAction, type FaultPlan, type FaultStep } from '../core/index.ts';
+import { Simulation, withDeterminismGuard, type FaultAction, type FaultPlan, type FaultStep, type NodeRef, type PartitionSpec } from '../core/index.ts';
 import { UsageError } from './errors.ts';
 import { defaults, type ParamValue } from './params.ts';
 import type { RunResult } from './result.ts';
@@ -154,6 +155,79 @@ function retime(c: ShrinkCandidate, times: readonly (readonly [number, number])[
   return produce(c, (d) => {
     for (const [i, atMs] of times) d.plan.steps[i]!.atMs = atMs;
   });
+}
+
+/** Every node a partition shape names. */
+export function shapeNodes(s: PartitionSpec): NodeRef[] {
+  switch (s.type) {
+    case 'symmetric':
+      return [...s.a, ...s.b];
+    case 'one-way':
+      return [...s.from, ...s.to];
+    case 'isolate':
+      return [s.node];
+    case 'bridge':
+      return [...s.a, s.bridge, ...s.b];
+    case 'majorities-ring':
+      return [...s.nodes];
+    case 'groups':
+      return s.groups.flat();
+  }
+}
+
+/** A shape that still cuts something: no empty side, a ring of at least 3, at least 2 groups. */
+function shapeCuts(s: PartitionSpec): boolean {
+  switch (s.type) {
+    case 'symmetric':
+      return s.a.length > 0 && s.b.length > 0;
+    case 'one-way':
+      return s.from.length > 0 && s.to.length > 0;
+    case 'isolate':
+      return true;
+    case 'bridge':
+      return s.a.length > 0 && s.b.length > 0;
+    case 'majorities-ring':
+      return s.nodes.length >= 3;
+    case 'groups':
+      return s.groups.length >= 2 && s.groups.every((g) => g.length > 0);
+  }
+}
+
+/** A new candidate whose partition step `i` no longer names `node`, or null when the shape would cut nothing. */
+export function dropNodeFromPartition(c: ShrinkCandidate, i: number, node: NodeRef): ShrinkCandidate | null {
+  const before = c.plan.steps[i]?.action;
+  if (before?.type !== 'partition' || before.shape.type === 'isolate' || !shapeNodes(before.shape).includes(node)) return null;
+  const next = produce(c, (d) => {
+    const a = d.plan.steps[i]!.action;
+    if (a.type !== 'partition') return;
+    const s = a.shape;
+    const keep = (n: NodeRef): boolean => n !== node;
+    switch (s.type) {
+      case 'symmetric':
+        s.a = s.a.filter(keep);
+        s.b = s.b.filter(keep);
+        break;
+      case 'one-way':
+        s.from = s.from.filter(keep);
+        s.to = s.to.filter(keep);
+        break;
+      case 'bridge':
+        s.a = s.a.filter(keep);
+        s.b = s.b.filter(keep);
+        break;
+      case 'majorities-ring':
+        s.nodes = s.nodes.filter(keep);
+        break;
+      case 'groups':
+        s.groups = s.groups.map((g) => g.filter(keep));
+        break;
+      case 'isolate':
+        break;
+    }
+  });
+  const a = next.plan.steps[i]!.action;
+  if (a.type !== 'partition' || !shapeCuts(a.shape)) return null;
+  return next;
 }
 
 function setParam(c: ShrinkCandidate, key: string, value: ParamValue): ShrinkCandidate {
@@ -302,6 +376,20 @@ export function shrink(base: RunRequest, opts: ShrinkOptions = {}): ShrinkOutcom
     return changed;
   };
 
+  const nodesPass = (): boolean => {
+    let changed = false;
+    for (let i = 0; i < cur.plan.steps.length && !budgetSpent; i++) {
+      const a = cur.plan.steps[i]!.action;
+      if (a.type !== 'partition') continue;
+      for (const node of shapeNodes(a.shape)) {
+        const c = dropNodeFromPartition(cur, i, node);
+        if (c !== null && tryIt(c, `took ${node} out of the partition at ${cur.plan.steps[i]!.atMs} ms`)) changed = true;
+        if (budgetSpent) break;
+      }
+    }
+    return changed;
+  };
+
   const paramPass = (): boolean => {
     let changed = false;
     for (const { key, next } of SMALLER) {
@@ -322,6 +410,7 @@ export function shrink(base: RunRequest, opts: ShrinkOptions = {}): ShrinkOutcom
   // Another round only when something was taken away: moving a fault later makes nothing smaller.
   for (;;) {
     let changed = dropPass();
+    changed = nodesPass() || changed;
     changed = shortenPass() || changed;
     laterPass();
     changed = paramPass() || changed;

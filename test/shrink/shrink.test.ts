@@ -5,7 +5,7 @@ import { UsageError } from '../../sim/errors.ts';
 import { parseSetting, type ParamValue } from '../../sim/params.ts';
 import type { Mode } from '../../sim/result.ts';
 import { runOnce, type RunRequest } from '../../sim/run.ts';
-import { builtPlan, dropFaults, faultsOf, planSize, shrink } from '../../sim/shrink.ts';
+import { builtPlan, dropFaults, dropNodeFromPartition, faultsOf, planSize, shrink } from '../../sim/shrink.ts';
 import swarm from '../../scenarios/swarm.ts';
 
 function request(seed: number, mode: Mode, sets: string[] = []): RunRequest {
@@ -101,5 +101,19 @@ describe('sim shrink on the bug toggles', () => {
 
   it('a run that violates nothing is bad input', () => {
     expect(() => shrink(request(19, 'kraft'))).toThrow(/violates no property/);
+  });
+});
+
+describe('fewer nodes in a partition', () => {
+  it('takes one node out of a side, as a new value, and refuses to empty a side', () => {
+    const parent = {
+      plan: { steps: [{ atMs: 10, action: { type: 'partition' as const, shape: { type: 'symmetric' as const, a: ['n0', 'n1'], b: ['n2'] } } }] },
+      overrides: {},
+    };
+    const child = dropNodeFromPartition(parent, 0, 'n1');
+    expect(child?.plan.steps[0]!.action).toEqual({ type: 'partition', shape: { type: 'symmetric', a: ['n0'], b: ['n2'] } });
+    expect(parent.plan.steps[0]!.action.shape.a).toEqual(['n0', 'n1']);
+    expect(dropNodeFromPartition(parent, 0, 'n2')).toBeNull();
+    expect(dropNodeFromPartition(parent, 0, 'n9')).toBeNull();
   });
 });
