@@ -334,7 +334,8 @@ async function cmdShrink(file: string, opts: ShrinkOpts): Promise<number> {
       `  trace ${after.result.traceHash}; capsule written to ${out}`,
       `replay: ${replayCapsuleCommand(out)}`,
     ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    // With the capsule on stdout (--out -), the summary goes to stderr.
+    (out === '-' ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
     return 1;
   }
   return 0;
