@@ -15,6 +15,10 @@ import type { Mode, RunResult } from './result.ts';
 import { checkMemory, runOnceAsync, StallError } from './run.ts';
 import { DEFAULT_MAX_STALLED_EVENTS } from '../core/sim.ts';
 import type { Scenario } from './scenario.ts';
+import { capsuleScenarioPath, codeVersion, replayCapsuleCommand, writeCapsule, CAPSULE_FORMAT, type Capsule } from './capsule.ts';
+import { DEFAULT_DIFF_CONTEXT, diffTraces } from './diff.ts';
+import { replay } from './replay.ts';
+import { DEFAULT_MAX_SHRINK_RUNS, formatPlan, shrink, type PlanSize } from './shrink.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -235,6 +239,128 @@ async function cmdCheck(opts: CheckOpts): Promise<number> {
   return internal ? 70 : failed > 0 ? 1 : 0;
 }
 
+interface ShrinkOpts {
+  seed: string;
+  mode?: string;
+  set: string[];
+  out?: string;
+  until?: string;
+  maxRuns?: string;
+  maxStalledEvents?: string;
+  importTimeout?: string;
+  debug?: boolean;
+}
+
+function sizeText(s: PlanSize): string {
+  return `${s.faults} fault${s.faults === 1 ? '' : 's'} (${s.steps} steps${s.triggers > 0 ? `, ${s.triggers} triggers` : ''}, ${s.faultMs} ms of faults)`;
+}
+
+async function cmdShrink(file: string, opts: ShrinkOpts): Promise<number> {
+  const seed = parseSeed(opts.seed);
+  const maxRuns = opts.maxRuns === undefined ? DEFAULT_MAX_SHRINK_RUNS : parseCount(opts.maxRuns, '--max-runs');
+  const maxStalledEvents = opts.maxStalledEvents === undefined ? undefined : parseCount(opts.maxStalledEvents, '--max-stalled-events');
+  const importTimeoutMs = parseImportTimeout(opts.importTimeout);
+  if (opts.until !== undefined) parseUntil(opts.until);
+  const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
+  const modes = opts.mode === undefined && scenario.modes !== null ? [...scenario.modes] : modesFor(scenario, file, opts.mode);
+  const overrides: Record<string, ParamValue> = {};
+  for (const s of opts.set) {
+    const [k, v] = parseSetting(s, scenario.params);
+    overrides[k] = v;
+  }
+  const out = opts.out ?? `${scenario.name}-seed${seed}${modes.length === 1 && modes[0] !== null ? `-${modes[0]}` : ''}.capsule.json`;
+  checkOutputTarget('--out', out, [file]);
+  const untilUs = parseUntil(opts.until ?? scenario.until);
+  const tty = process.stderr.isTTY === true;
+  for (const mode of modes) {
+    const base = {
+      file,
+      scenario,
+      seed,
+      mode,
+      overrides,
+      untilUs,
+      ...(opts.until !== undefined ? { untilText: opts.until } : {}),
+      ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
+    };
+    const tag = `shrink ${scenario.name} seed ${seed}${mode !== null ? ` ${mode}` : ''}`;
+    let outcome;
+    try {
+      outcome = shrink(base, {
+        maxRuns,
+        onProgress: (p) => {
+          const where = `${tag}: run ${p.runs}/${p.maxRuns}: ${sizeText(p.size)}`;
+          if (p.accepted !== null) process.stderr.write(`${tty ? CLEAR_PROGRESS : ''}${where} — ${p.accepted}\n`);
+          else if (tty) process.stderr.write(`\r${where.slice(0, PROGRESS_WIDTH).padEnd(PROGRESS_WIDTH)}`);
+        },
+      });
+    } catch (e) {
+      if (tty) process.stderr.write(CLEAR_PROGRESS);
+      // Without --mode every mode is tried: one that holds is no error while another one fails.
+      if (e instanceof UsageError && /violates no property/.test(e.message) && modes.length > 1) {
+        if (mode !== modes[modes.length - 1]) continue;
+        throw new UsageError(`${file} seed ${seed} violates no property in ${modes.join(' or ')}: nothing to shrink`);
+      }
+      if (e instanceof StallError) throw stallError(e, false);
+      throw e;
+    }
+    if (tty) process.stderr.write(CLEAR_PROGRESS);
+    const { before, after } = outcome;
+    const v = after.result.violation!;
+    const changed = Object.entries(after.candidate.overrides).filter(([k, x]) => before.candidate.overrides[k] !== x);
+    const capsule: Capsule = {
+      format: CAPSULE_FORMAT,
+      scenario: { file: capsuleScenarioPath(file), name: scenario.name },
+      seed,
+      mode,
+      overrides: after.candidate.overrides,
+      until: opts.until ?? null,
+      plan: after.candidate.plan,
+      invariant: outcome.invariant,
+      violation: { atMs: v.atMs, detail: v.detail },
+      traceHash: after.result.traceHash,
+      events: after.result.events,
+      code: codeVersion(),
+      shrink: { runs: outcome.runs, before: before.size, after: after.size, budgetSpent: outcome.budgetSpent },
+    };
+    writeCapsule(out, capsule);
+    const lines = [
+      `${tag}: ${outcome.invariant} still fails after ${outcome.runs} runs${outcome.budgetSpent ? ` (the --max-runs budget of ${maxRuns} ran out; more might go)` : ''}`,
+      `  faults: ${sizeText(before.size)} → ${sizeText(after.size)}`,
+      ...(changed.length > 0 ? [`  parameters: ${changed.map(([k, x]) => `${k} ${String(before.candidate.overrides[k] ?? scenario.params[k]!.default)} → ${String(x)}`).join(', ')}`] : []),
+      `  violation: ${outcome.invariant} at ${v.atMs} ms (was ${before.result.violation!.atMs} ms): ${v.detail}`,
+      '  minimal fault plan:',
+      ...formatPlan(after.candidate.plan).map((l) => `  ${l}`),
+      `  trace ${after.result.traceHash}; capsule written to ${out}`,
+      `replay: ${replayCapsuleCommand(out)}`,
+    ];
+    // With the capsule on stdout (--out -), the summary goes to stderr.
+    (out === '-' ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function cmdReplay(path: string, opts: { trace?: string; json?: boolean; debug?: boolean }): Promise<number> {
+  if (opts.trace !== undefined) {
+    if (opts.trace === '-' && opts.json === true) throw new UsageError('--trace - and --json both want stdout: write the trace to a file');
+    checkOutputTarget('--trace', opts.trace, [path]);
+  }
+  const r = await replay(path, opts.trace !== undefined ? { traceFile: opts.trace } : {});
+  const out = opts.trace === '-' ? process.stderr : process.stdout;
+  if (opts.json === true) out.write(`${JSON.stringify({ verdict: r.verdict, line: r.line, recorded: { invariant: r.capsule.invariant, traceHash: r.capsule.traceHash }, runs: [r.result] }, null, 2)}\n`);
+  else out.write(`${r.line}\n`);
+  return r.exitCode;
+}
+
+function cmdDiff(a: string, b: string, opts: { context: string }): number {
+  const context = /^\d+$/.test(opts.context.trim()) ? Number(opts.context.trim()) : NaN;
+  if (!Number.isSafeInteger(context) || context > 1000) throw new UsageError(`--context must be a whole number from 0 to 1000, got '${opts.context}'`);
+  const r = diffTraces(a, b, context);
+  process.stdout.write(`${r.lines.join('\n')}\n`);
+  return r.identical ? 0 : 1;
+}
+
 const EXIT_CODES =
   '\nExit codes:\n' +
   '  0    ran, and every property held\n' +
@@ -328,6 +454,46 @@ export function buildProgram(exit: (code: number) => void): Command {
     .command('list')
     .description('list the scenarios in scenarios/ with their one-line descriptions')
     .action(async () => exit(await cmdList()));
+
+  program
+    .command('shrink')
+    .description('cut a violating run down to the fewest, shortest faults (and smallest cluster) that still break the same invariant; write a capsule; exit 1')
+    .argument('<scenario>', 'scenario file, e.g. scenarios/swarm.ts')
+    .option('--seed <n>', 'the violating seed', '0')
+    .addOption(new Option('--mode <mode>', 'zk or kraft (default: the first mode that violates)'))
+    .option('--set <key=value>', 'parameter of the violating run (repeatable), e.g. bugs=KAFKA-15489', collect, [])
+    .option('--out <capsule.json>', 'where to write the failure capsule (default: <scenario>-seed<N>-<mode>.capsule.json)')
+    .option('--until <duration>', "simulated-time limit of every run (default: the scenario's)")
+    .option('--max-runs <n>', `bound on the runs the shrink may spend (default ${DEFAULT_MAX_SHRINK_RUNS})`)
+    .option('--max-stalled-events <n>', STALL_HELP)
+    .option('--import-timeout <duration>', IMPORT_HELP)
+    .option('--debug', 'print stack traces of errors')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  sim shrink scenarios/swarm.ts --seed 19 --mode kraft --set bugs=KAFKA-15489 --out cap.json\n' +
+        '  sim replay cap.json\n' +
+        EXIT_CODES,
+    )
+    .action(async (file: string, opts: ShrinkOpts) => exit(await cmdShrink(file, opts)));
+
+  program
+    .command('replay')
+    .description('rerun a failure capsule: "reproduced, hash matches" (exit 1: it is a violation), a differing hash, or not reproduced (exit 0)')
+    .argument('<capsule>', 'a capsule written by sim shrink')
+    .option('--trace <file.jsonl>', 'write the replayed trace as JSONL (for sim diff)')
+    .option('--json', 'print the verdict and the run as JSON')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (path: string, opts: { trace?: string; json?: boolean }) => exit(await cmdReplay(path, opts)));
+
+  program
+    .command('diff')
+    .description('the first differing record of two traces (written by --trace), with context; exit 0 identical, 1 different')
+    .argument('<a.jsonl>', 'first trace')
+    .argument('<b.jsonl>', 'second trace')
+    .option('--context <n>', 'records of context on each side', String(DEFAULT_DIFF_CONTEXT))
+    .option('--debug', 'print stack traces of errors')
+    .action((a: string, b: string, opts: { context: string }) => exit(cmdDiff(a, b, opts)));
 
   return program;
 }

@@ -1,5 +1,5 @@
 import { totalmem } from 'node:os';
-import { DeterminismError, FaultPlanError, Simulation, traceRecordToJson, withDeterminismGuard, type RunOutcome, type TraceRecord } from '../core/index.ts';
+import { DeterminismError, FaultPlanError, Simulation, type FaultPlan, traceRecordToJson, withDeterminismGuard, type RunOutcome, type TraceRecord } from '../core/index.ts';
 import { UsageError } from './errors.ts';
 import { estimateRunBytes, formatBytes } from './memory.ts';
 import { openOutput, type OutputSink } from './output.ts';
@@ -25,6 +25,11 @@ export interface RunRequest {
   /** Refuse a run whose estimated memory exceeds this many bytes (default: memoryLimit()). */
   readonly memoryLimitBytes?: number;
   readonly onProgress?: (mode: Mode | null, nowUs: number, events: number) => void;
+  /**
+   * Run this fault plan instead of the one build() returns (sim shrink, sim replay). build() still
+   * runs in full, so the model and every random stream are the same; only the plan differs.
+   */
+  readonly planOverride?: FaultPlan;
 }
 
 /** The command that replays a run exactly. */
@@ -34,6 +39,8 @@ export function replayCommand(req: RunRequest): string {
   for (const [k, v] of Object.entries(req.overrides)) parts.push(`--set ${k}=${String(v)}`);
   if (req.untilText !== undefined) parts.push(`--until ${req.untilText}`);
   if (req.maxStalledEvents !== undefined) parts.push(`--max-stalled-events ${req.maxStalledEvents}`);
+  // `sim run` cannot take a plan: such a run replays from its capsule (sim replay).
+  if (req.planOverride !== undefined) parts.push('(with an overriding fault plan: replay its capsule with sim replay)');
   return parts.join(' ');
 }
 
@@ -113,7 +120,11 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
       }
       const bad = planProblem(b?.plan);
       if (bad !== null) throw new UsageError(`${req.file}: ${bad}`);
-      sim.installFaults(b.plan);
+      if (req.planOverride !== undefined) {
+        const badOverride = planProblem(req.planOverride);
+        if (badOverride !== null) throw new UsageError(`${req.file}: overriding plan: ${badOverride}`);
+      }
+      sim.installFaults(req.planOverride ?? b.plan);
       return b;
     });
     const limits = {
