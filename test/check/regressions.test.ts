@@ -16,6 +16,8 @@ const FOUND: readonly [Mode, number, string][] = [
   ['zk', 233, "a follower's DIFF sync dropped a txn the new leader had committed"],
   ['zk', 1214, 'a forwarded request from a peer without a learner handler crashed the leader'],
   ['zk', 7133, 'a follower logged past a proposal lost on a lossy link and committed a history with a hole'],
+  ['zk', 12315, 'an ISR write retried after its lost response failed the convergence property (before the network calibration it ended divergent, as Kafka does; see below)'],
+  ['zk', 12382, 'same'],
   ['kraft', 167, 'check-quorum invariant fired before the resumed leader could run its timer'],
   ['kraft', 171, 'same'],
   ['kraft', 237, 'same'],
@@ -38,10 +40,9 @@ describe('swarm seeds found by sim check', () => {
  * INVALID_UPDATE_VERSION) and so did the brokers. They once failed the convergence property;
  * they must hold every property, and the divergence left must be exactly that.
  */
-const KAFKA_KEEPS: readonly [Mode, number][] = [
-  ['zk', 12315],
-  ['zk', 12382],
-];
+// 12315 and 12382 showed it first; with the calibrated network latency they no longer reach that
+// path (they are pinned above), and a search of seeds 40000–40999 found 40314.
+const KAFKA_KEEPS: readonly [Mode, number][] = [['zk', 40314]];
 
 describe('swarm seeds that end with the divergence ZooKeeper-mode Kafka keeps', () => {
   for (const [mode, seed] of KAFKA_KEEPS) {
