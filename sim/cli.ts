@@ -449,7 +449,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .command('merge')
     .description('summarise the results files of the shards of one sweep as one sweep over their union; exit 1 if any run violated a property')
     .argument('<results...>', 'results files written by sim sweep --out')
-    .option('--out <file.jsonl>', 'also write the union, one run per line, sorted by seed')
+    .option('--out <file.jsonl>', 'also write the union, each run once, one per line')
     .option('--json', 'print the summary as JSON')
     .option('--debug', 'print stack traces of errors')
     .addHelpText('after', '\nExamples:\n  sim merge shard-*.jsonl\n' + EXIT_CODES)

@@ -3,7 +3,8 @@
  * and the summary of a set of runs. The summary is computed from the runs sorted by (seed, mode), so
  * it depends only on which runs there are: n shards merged give the summary one sweep gives.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from './errors.ts';
 import type { ParamValue } from './params.ts';
 import { nullMetrics, type Metrics, type RunResult } from './result.ts';
@@ -38,14 +39,6 @@ export function sweepIdentity(l: ResultLine): string {
   return JSON.stringify([l.scenario, l.params]);
 }
 
-export interface ReadResults {
-  readonly lines: ResultLine[];
-  /** Bytes up to the end of the last complete line. */
-  readonly completeBytes: number;
-  /** A last line without its newline: a write cut short by a kill. */
-  readonly torn: boolean;
-}
-
 function malformed(file: string, lineNo: number, why: string): UsageError {
   return new UsageError(`${file}: line ${lineNo} is not a result line of sim sweep (${why})`);
 }
@@ -70,66 +63,137 @@ function asLine(v: unknown, file: string, lineNo: number): ResultLine {
   return o as unknown as ResultLine;
 }
 
+export interface ReadResults {
+  /** Complete lines read. */
+  readonly count: number;
+  /** Bytes up to the end of the last complete line. */
+  readonly completeBytes: number;
+  /** A last line without its newline: a write cut short by a kill. */
+  readonly torn: boolean;
+}
+
+/** Bytes read at a time: a results file of a long sweep is far larger than one string may be. */
+const CHUNK_BYTES = 1 << 20;
+
 /**
- * Reads a results file. A last line without its newline is torn (the writer was killed in the middle
- * of it): with `tolerateTorn` it is left out and reported, otherwise it is an error like any
- * malformed line.
+ * Reads a results file line by line, never whole (a sweep of 10^5 seeds writes about a gigabyte),
+ * handing each run to `onLine` with the line's text. A last line without its newline is torn (the
+ * writer was killed in the middle of it): with `tolerateTorn` it is left out and reported,
+ * otherwise it is an error like any malformed line.
  */
-export function readResults(file: string, opts: { tolerateTorn: boolean }): ReadResults {
-  let text: string;
+export function readResults(file: string, opts: { tolerateTorn: boolean; onLine: (line: ResultLine, text: string) => void }): ReadResults {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `results file not found: ${file}` : code === 'EISDIR' ? `${file} is a directory, not a results file` : `cannot read ${file}: ${code ?? String(e)}`);
+    throw new UsageError(code === 'ENOENT' ? `results file not found: ${file}` : code === 'EISDIR' ? `${file} is not a regular file` : `cannot read ${file}: ${code ?? String(e)}`);
   }
-  const lastNl = text.lastIndexOf('\n');
-  const complete = text.slice(0, lastNl + 1);
-  const tail = text.slice(lastNl + 1);
-  if (tail !== '' && !opts.tolerateTorn) throw new UsageError(`${file}: the last line is cut short (a sweep killed while writing it); continue that sweep with --resume`);
-  const lines: ResultLine[] = [];
-  const rows = complete === '' ? [] : complete.slice(0, -1).split('\n');
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    if (row.trim() === '') continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(row);
-    } catch {
-      throw malformed(file, i + 1, 'not JSON');
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.alloc(CHUNK_BYTES);
+  let pending = '';
+  let lineNo = 0;
+  let count = 0;
+  let completeBytes = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      pending += decoder.write(buf.subarray(0, n));
+      let nl = pending.indexOf('\n');
+      let from = 0;
+      while (nl >= 0) {
+        const row = pending.slice(from, nl);
+        lineNo++;
+        completeBytes += Buffer.byteLength(row, 'utf8') + 1;
+        if (row.trim() !== '') {
+          let v: unknown;
+          try {
+            v = JSON.parse(row);
+          } catch {
+            throw malformed(file, lineNo, 'not JSON');
+          }
+          opts.onLine(asLine(v, file, lineNo), row);
+          count++;
+        }
+        from = nl + 1;
+        nl = pending.indexOf('\n', from);
+      }
+      pending = pending.slice(from);
     }
-    lines.push(asLine(v, file, i + 1));
+    pending += decoder.end();
+  } finally {
+    closeSync(fd);
   }
-  return { lines, completeBytes: Buffer.byteLength(complete, 'utf8'), torn: tail !== '' };
+  if (pending !== '' && !opts.tolerateTorn) throw new UsageError(`${file}: the last line is cut short (a sweep killed while writing it); continue that sweep with --resume`);
+  return { count, completeBytes, torn: pending !== '' };
 }
 
 /**
  * The runs of several files as one set: a run present twice must be the same run (same trace
- * hash), and every run must belong to one sweep (same scenario and parameters).
+ * hash), and every run must belong to one sweep (same scenario and parameters). Each run's line is
+ * handed to `onFirst` the first time it is seen.
  */
-export function unionOf(sources: readonly { file: string; lines: readonly ResultLine[] }[]): ResultLine[] {
-  const byKey = new Map<string, { line: ResultLine; file: string }>();
+export function unionOf(files: readonly string[], onFirst: (text: string) => void = () => {}): RunDigest[] {
+  const byKey = new Map<string, { digest: RunDigest; file: string }>();
   let identity: { id: string; file: string } | null = null;
-  for (const { file, lines } of sources) {
-    for (const l of lines) {
-      const id = sweepIdentity(l);
-      if (identity === null) identity = { id, file };
-      else if (id !== identity.id) {
-        throw new UsageError(`${file} and ${identity.file} are not runs of one sweep: ${differs(l, JSON.parse(identity.id) as [string, Record<string, ParamValue>])}`);
-      }
-      const key = lineKey(l);
-      const seen = byKey.get(key);
-      if (seen === undefined) byKey.set(key, { line: l, file });
-      else if (hashOf(seen.line) !== hashOf(l)) {
-        throw new UsageError(`seed ${l.seed}${l.mode !== null ? ` (${l.mode})` : ''} differs between ${seen.file} and ${file} (${hashOf(seen.line)} vs ${hashOf(l)}): made by different code or settings`);
-      }
-    }
+  for (const file of files) {
+    readResults(file, {
+      tolerateTorn: false,
+      onLine: (l, text) => {
+        const id = sweepIdentity(l);
+        if (identity === null) identity = { id, file };
+        else if (id !== identity.id) {
+          throw new UsageError(`${file} and ${identity.file} are not runs of one sweep: ${differs(l, JSON.parse(identity.id) as [string, Record<string, ParamValue>])}`);
+        }
+        const key = lineKey(l);
+        const seen = byKey.get(key);
+        const digest = digestOf(l);
+        if (seen === undefined) {
+          byKey.set(key, { digest, file });
+          onFirst(text);
+        } else if (seen.digest.hash !== digest.hash) {
+          throw new UsageError(`seed ${l.seed}${l.mode !== null ? ` (${l.mode})` : ''} differs between ${seen.file} and ${file} (${seen.digest.hash} vs ${digest.hash}): made by different code or settings`);
+        }
+      },
+    });
   }
-  return [...byKey.values()].map((v) => v.line);
+  return [...byKey.values()].map((v) => v.digest);
 }
 
-function hashOf(l: ResultLine): string {
-  return isErrorLine(l) ? `error: ${l.error.message}` : l.traceHash;
+/**
+ * What the summary needs of a run, and its identity: a sweep holds one per run, not the run's
+ * whole result (params alone are kilobytes).
+ */
+export interface RunDigest {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly mode: RunResult['mode'];
+  /** The trace hash; for a run that threw, its error. */
+  readonly hash: string;
+  readonly violation: { readonly invariant: string; readonly replay: string } | null;
+  readonly error: { readonly message: string; readonly replay: string } | null;
+  /** The figures of FIGURE_NAMES, in that order. */
+  readonly figures: readonly (number | null)[];
+}
+
+export function digestOf(l: ResultLine): RunDigest {
+  if (isErrorLine(l)) {
+    return { scenario: l.scenario, seed: l.seed, mode: l.mode, hash: `error: ${l.error.message}`, violation: null, error: { message: l.error.message, replay: l.replay }, figures: [] };
+  }
+  return {
+    scenario: l.scenario,
+    seed: l.seed,
+    mode: l.mode,
+    hash: l.traceHash,
+    violation: l.violation === null ? null : { invariant: l.violation.invariant, replay: l.violation.replay !== '' ? l.violation.replay : l.replay },
+    error: null,
+    figures: figures(l.metrics).map(([, v]) => (typeof v === 'number' ? v : null)),
+  };
 }
 
 function differs(l: ResultLine, [scenario, params]: [string, Record<string, ParamValue>]): string {
@@ -190,55 +254,48 @@ function rank(sorted: readonly number[], p: number): number {
 const MODE_ORDER = ['zk', 'kraft', '-'];
 
 /** The summary of a set of runs; it depends on the set only, not on the order the runs finished in. */
-export function summarise(input: readonly ResultLine[]): Summary {
-  const lines = [...input].sort((a, b) => a.seed - b.seed || MODE_ORDER.indexOf(a.mode ?? '-') - MODE_ORDER.indexOf(b.mode ?? '-'));
-  const seeds = [...new Set(lines.map((l) => l.seed))];
+export function summarise(input: readonly RunDigest[]): Summary {
+  const runs = [...input].sort((a, b) => a.seed - b.seed || MODE_ORDER.indexOf(a.mode ?? '-') - MODE_ORDER.indexOf(b.mode ?? '-'));
+  let seedCount = 0;
   const byInvariant = new Map<string, string[]>();
   const errors: { message: string; replay: string }[] = [];
-  const byMode = new Map<string, Map<string, number[]>>();
+  const byMode = new Map<string, number[][]>();
   const runsByMode = new Map<string, number>();
   let violated = 0;
-  for (const l of lines) {
-    if (isErrorLine(l)) {
-      errors.push({ message: l.error.message, replay: l.replay });
-      continue;
+  runs.forEach((r, i) => {
+    if (i === 0 || runs[i - 1]!.seed !== r.seed) seedCount++;
+    if (r.error !== null) {
+      errors.push(r.error);
+      return;
     }
-    if (l.violation !== null) {
+    if (r.violation !== null) {
       violated++;
-      const list = byInvariant.get(l.violation.invariant) ?? [];
-      list.push(l.violation.replay !== '' ? l.violation.replay : l.replay);
-      byInvariant.set(l.violation.invariant, list);
+      const list = byInvariant.get(r.violation.invariant) ?? [];
+      list.push(r.violation.replay);
+      byInvariant.set(r.violation.invariant, list);
     }
-    const mode = l.mode ?? '-';
+    const mode = r.mode ?? '-';
     runsByMode.set(mode, (runsByMode.get(mode) ?? 0) + 1);
-    const figs = byMode.get(mode) ?? new Map<string, number[]>();
+    const figs = byMode.get(mode) ?? FIGURE_NAMES.map(() => []);
     byMode.set(mode, figs);
-    for (const [name, v] of figures(l.metrics)) {
-      if (typeof v !== 'number') continue;
-      const vs = figs.get(name) ?? [];
-      vs.push(v);
-      figs.set(name, vs);
-    }
-  }
+    r.figures.forEach((v, k) => {
+      if (v !== null) figs[k]!.push(v);
+    });
+  });
   const metrics = [...byMode.keys()]
     .sort((a, b) => MODE_ORDER.indexOf(a) - MODE_ORDER.indexOf(b))
-    .map((mode) => {
-      const figs = byMode.get(mode)!;
-      return {
-        mode,
-        runs: runsByMode.get(mode) ?? 0,
-        figures: FIGURE_NAMES
-          .filter((name) => figs.has(name))
-          .map((name) => {
-            const vs = figs.get(name)!.sort((a, b) => a - b);
-            return { metric: name, n: vs.length, p50: rank(vs, 50), p95: rank(vs, 95), max: vs[vs.length - 1]! };
-          }),
-      };
-    });
+    .map((mode) => ({
+      mode,
+      runs: runsByMode.get(mode) ?? 0,
+      figures: FIGURE_NAMES.flatMap((metric, k) => {
+        const vs = byMode.get(mode)![k]!.sort((a, b) => a - b);
+        return vs.length === 0 ? [] : [{ metric, n: vs.length, p50: rank(vs, 50), p95: rank(vs, 95), max: vs[vs.length - 1]! }];
+      }),
+    }));
   return {
-    scenario: [...new Set(lines.map((l) => l.scenario))].join(', '),
-    runs: lines.length,
-    seeds: seeds.length === 0 ? null : { count: seeds.length, first: seeds[0]!, last: seeds[seeds.length - 1]! },
+    scenario: [...new Set(runs.map((r) => r.scenario))].join(', '),
+    runs: runs.length,
+    seeds: runs.length === 0 ? null : { count: seedCount, first: runs[0]!.seed, last: runs[runs.length - 1]!.seed },
     violated,
     internalErrors: errors.length,
     violations: [...byInvariant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([invariant, replays]) => ({ invariant, runs: replays.length, replays })),

@@ -10,7 +10,7 @@ import { checkOutputTarget, openAppendOutput, type AppendSink } from './output.t
 import { defaults, parseSetting, type ParamValue } from './params.ts';
 import { runPool, type JobOutcome, type RunJob } from './pool.ts';
 import type { Mode } from './result.ts';
-import { isErrorLine, lineKey, readResults, summarise, sweepIdentity, type ResultLine, type Summary } from './results.ts';
+import { digestOf, lineKey, readResults, summarise, sweepIdentity, type ResultLine, type RunDigest, type Summary } from './results.ts';
 import type { Scenario } from './scenario.ts';
 
 export interface SeedRange {
@@ -104,8 +104,6 @@ export interface SweepOptions {
 
 export interface SweepOutcome {
   readonly summary: Summary;
-  /** Every run of the sweep: those already in the file (with --resume) and those made now. */
-  readonly lines: readonly ResultLine[];
   readonly ran: number;
   readonly skipped: number;
 }
@@ -126,7 +124,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepOutcome> {
   }
   const params = { ...defaults(opts.scenario.params), ...overrides };
   const identity = JSON.stringify([opts.scenario.name, params]);
-  const previous: ResultLine[] = [];
+  const previous: RunDigest[] = [];
   let sink: AppendSink | null = null;
   if (opts.out !== undefined) {
     checkOutputTarget('--out', opts.out, [opts.file]);
@@ -135,11 +133,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepOutcome> {
     if (opts.resume) {
       if (opts.out === '-') throw new UsageError('--resume needs the results file of the sweep to continue: give --out <file>, not -');
       if (exists) {
-        const r = readResults(opts.out, { tolerateTorn: true });
-        for (const l of r.lines) {
-          if (sweepIdentity(l) !== identity) throw new UsageError(`--resume: ${opts.out} holds runs of another sweep (${l.scenario === opts.scenario.name ? 'other parameters' : `scenario ${l.scenario}`}); give a new --out file`);
-        }
-        previous.push(...r.lines);
+        const out = opts.out;
+        const r = readResults(out, {
+          tolerateTorn: true,
+          onLine: (l) => {
+            if (sweepIdentity(l) !== identity) throw new UsageError(`--resume: ${out} holds runs of another sweep (${l.scenario === opts.scenario.name ? 'other parameters' : `scenario ${l.scenario}`}); give a new --out file`);
+            previous.push(digestOf(l));
+          },
+        });
         if (r.torn) truncateTo = r.completeBytes;
       }
     } else if (exists && statSync(opts.out).size > 0) {
@@ -173,7 +174,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepOutcome> {
       }
     }
   }
-  const fresh: ResultLine[] = [];
+  const fresh: RunDigest[] = [];
   let violated = 0;
   try {
     await runPool(jobs(), {
@@ -181,16 +182,16 @@ export async function runSweep(opts: SweepOptions): Promise<SweepOutcome> {
       onOutcome: (job, o) => {
         const line = lineFor(job, o, opts.scenario.name, params, opts.stallIsUsers);
         sink?.writeLine(JSON.stringify(line));
-        fresh.push(line);
-        if (!isErrorLine(line) && line.violation !== null) violated++;
+        const digest = digestOf(line);
+        fresh.push(digest);
+        if (digest.violation !== null) violated++;
         opts.onProgress?.(skipped + fresh.length, wanted, violated);
       },
     });
   } finally {
     sink?.close();
   }
-  const lines = [...previous, ...fresh];
-  return { summary: summarise(lines), lines, ran: fresh.length, skipped };
+  return { summary: summarise([...previous, ...fresh]), ran: fresh.length, skipped };
 }
 
 /** 0 every property held; 1 a run violated one; 70 a run failed with an internal error. */

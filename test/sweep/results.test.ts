@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { nullMetrics, type RunResult } from '../../sim/result.ts';
-import { summarise, type ResultLine } from '../../sim/results.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { digestOf, readResults, summarise, type ResultLine, type RunDigest } from '../../sim/results.ts';
 import { parseSeedRange, parseShard, shardSeeds, shardSize } from '../../sim/sweep.ts';
 
-function line(seed: number, mode: 'zk' | 'kraft', recoveryMs: number | null, violated = false): ResultLine {
+function fullLine(seed: number, mode: 'zk' | 'kraft', recoveryMs: number | null, violated = false): ResultLine {
   const r: RunResult = {
     scenario: 't',
     mode,
@@ -22,6 +25,10 @@ function line(seed: number, mode: 'zk' | 'kraft', recoveryMs: number | null, vio
   return { ...r, replay: `replay ${seed} ${mode}` };
 }
 
+function line(seed: number, mode: 'zk' | 'kraft', recoveryMs: number | null, violated = false): RunDigest {
+  return digestOf(fullLine(seed, mode, recoveryMs, violated));
+}
+
 describe('the sweep summary', () => {
   it('depends on the set of runs, not the order they finished in', () => {
     const runs = Array.from({ length: 40 }, (_, i) => line(i + 1, i % 2 === 0 ? 'zk' : 'kraft', (i * 37) % 101, i % 7 === 3));
@@ -38,6 +45,25 @@ describe('the sweep summary', () => {
     const zk = summarise(runs).metrics.find((m) => m.mode === 'zk')!;
     expect(zk.runs).toBe(21);
     expect(zk.figures.find((f) => f.metric === 'recoveryMs')).toEqual({ metric: 'recoveryMs', n: 20, p50: 10, p95: 19, max: 20 });
+  });
+});
+
+describe('reading a results file', () => {
+  it('reads line by line across chunks (multi-byte text included) and reports a torn last line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kraftsim-results-'));
+    try {
+      // 400 lines of ~5 KB: several 1 MiB chunks, with 'µ' (two bytes) scattered over the boundaries.
+      const rows = Array.from({ length: 400 }, (_, i) => JSON.stringify({ ...fullLine(i + 1, 'zk', i), params: { pad: 'µs'.repeat(2500 + i) } }));
+      const file = join(dir, 'r.jsonl');
+      writeFileSync(file, `${rows.join('\n')}\n${rows[0]!.slice(0, 100)}`);
+      const seeds: number[] = [];
+      const r = readResults(file, { tolerateTorn: true, onLine: (l) => seeds.push(l.seed) });
+      expect(seeds).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+      expect(r).toEqual({ count: 400, completeBytes: Buffer.byteLength(`${rows.join('\n')}\n`), torn: true });
+      expect(() => readResults(file, { tolerateTorn: false, onLine: () => {} })).toThrow(/cut short/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
