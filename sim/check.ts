@@ -121,6 +121,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
   let done = 0;
   await runPool(jobs, {
     workers: opts.workers ?? defaultWorkers(),
+    jobCount: jobs.length,
     onOutcome: (job, o) => {
       if (!o.ok && o.kind === 'usage') throw new UsageError(o.message);
       // A stall caused by the user's --set is bad input; with the corpus's own settings it is our bug.

@@ -107,6 +107,8 @@ export interface PoolOptions<J extends RunJob> {
   readonly workers: number | 'inline';
   /** Called once per job, in completion order. If it throws, the pool stops and rethrows. */
   readonly onOutcome: (job: J, outcome: JobOutcome) => void;
+  /** How many jobs there will be, when known: no more threads are started than that. */
+  readonly jobCount?: number;
 }
 
 /** One worker per core: the default of `--workers`. */
@@ -131,8 +133,9 @@ export async function runPool<J extends RunJob>(jobs: Iterable<J>, opts: PoolOpt
     for (let n = it.next(); n.done !== true; n = it.next()) opts.onOutcome(n.value, await executeJob(n.value));
     return;
   }
-  const count = opts.workers;
-  if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--workers must be at least 1, got ${count}`);
+  if (!Number.isSafeInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers must be at least 1, got ${opts.workers}`);
+  // Each thread imports the models (about a second of CPU): none is started without a job for it.
+  const count = Math.max(1, Math.min(opts.workers, opts.jobCount ?? opts.workers));
   let exhausted = false;
   let failure: unknown = null;
   const slots: Slot<J>[] = [];

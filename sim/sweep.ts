@@ -76,6 +76,10 @@ export function* shardSeeds(range: SeedRange, shard: Shard | null): Generator<nu
   }
 }
 
+export function inShard(seed: number, range: SeedRange, shard: Shard | null): boolean {
+  return seed >= range.first && seed <= range.last && (shard === null || (seed - range.first) % shard.count === shard.index);
+}
+
 export function shardSize(range: SeedRange, shard: Shard | null): number {
   const span = range.last - range.first;
   const i = shard?.index ?? 0;
@@ -179,6 +183,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepOutcome> {
   try {
     await runPool(jobs(), {
       workers: opts.workers,
+      jobCount: wanted - previous.filter((d) => inShard(d.seed, opts.seeds, opts.shard) && opts.modes.includes(d.mode)).length,
       onOutcome: (job, o) => {
         const line = lineFor(job, o, opts.scenario.name, params, opts.stallIsUsers);
         sink?.writeLine(JSON.stringify(line));
