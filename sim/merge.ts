@@ -16,7 +16,7 @@ export interface MergeOutcome {
 
 export function runMerge(files: readonly string[], opts: { out?: string } = {}): MergeOutcome {
   if (files.length === 0) throw new UsageError('merge: give at least one results file');
-  if (opts.out !== undefined) checkOutputTarget('--out', opts.out, files);
+  if (opts.out !== undefined) checkOutputTarget('--out', opts.out, files, 'one of the files being merged');
   // The union goes to a temporary file renamed at the end: a refused merge leaves no half union.
   const sink = opts.out !== undefined ? openOutput('--out', opts.out) : null;
   let digests;

@@ -47,7 +47,7 @@ const claimed = new Map<string, string>();
  * Checks an output target before any work is done; throws a one-line UsageError (exit 2) when it
  * cannot or must not be written. `inputs` are files the command reads (the scenario): never targets.
  */
-export function checkOutputTarget(flag: string, target: string, inputs: readonly string[] = []): void {
+export function checkOutputTarget(flag: string, target: string, inputs: readonly string[] = [], inputWhat = 'the scenario file being run'): void {
   if (target === '-') return;
   if (target === '') throw new UsageError(`${flag}: expected a file name or - for stdout`);
   const path = resolve(target);
@@ -74,7 +74,7 @@ export function checkOutputTarget(flag: string, target: string, inputs: readonly
       throw new UsageError(`${flag} ${target}: the file is not writable`);
     }
     for (const input of inputs) {
-      if (resolve(input) === path) throw new UsageError(`${flag} ${target}: that is the scenario file being run`);
+      if (resolve(input) === path) throw new UsageError(`${flag} ${target}: that is ${inputWhat}`);
     }
   }
   try {

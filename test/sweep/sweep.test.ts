@@ -156,6 +156,7 @@ describe('sim sweep and sim merge', () => {
       ['merge', at('all.jsonl'), at('conflict.jsonl')],
       ['merge', at('cut.jsonl')],
       ['merge', at('no-such.jsonl')],
+      ['merge', at('all.jsonl'), '--out', at('all.jsonl')],
     ];
     const runs = await simAll(cases, 3);
     const lines = runs.map((r) => expectUsageError(r));
@@ -167,5 +168,6 @@ describe('sim sweep and sim merge', () => {
     expect(lines[7]).toContain('another sweep');
     expect(lines[11]).toContain('differs between');
     expect(lines[12]).toContain('cut short');
+    expect(lines[14]).toContain('one of the files being merged');
   });
 });
