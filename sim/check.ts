@@ -4,8 +4,7 @@ import { UsageError } from './errors.ts';
 import { loadScenario } from './load.ts';
 import { parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
-import { runOnceAsync, replayCommand, StallError, type RunRequest } from './run.ts';
-import { parseDurationUs } from '../core/time.ts';
+import { defaultWorkers, runPool, type JobOutcome, type RunJob } from './pool.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,12 +17,12 @@ export interface CorpusEntry {
 
 /**
  * The safety corpus: every scenario with every safety and liveness property on, over seeds 1…N,
- * at sizes that keep the whole corpus to a minute or so. The swarm scenario draws a different
- * fault mix for every seed.
+ * at sizes that keep the whole corpus (515 runs) to about half a minute on two worker threads. The
+ * swarm scenario draws a different fault mix for every seed, so most of the runs are its.
  */
 export const CORPUS: readonly CorpusEntry[] = [
-  { file: 'scenarios/ping.ts', sets: {}, seeds: 10 },
-  { file: 'scenarios/swarm.ts', sets: {}, seeds: 20 },
+  { file: 'scenarios/ping.ts', sets: {}, seeds: 100 },
+  { file: 'scenarios/swarm.ts', sets: {}, seeds: 200 },
   { file: 'scenarios/controller-failover.ts', sets: { partitions: '20000' }, seeds: 3 },
   { file: 'scenarios/zombie-controller.ts', sets: {}, seeds: 3 },
   { file: 'scenarios/controlled-shutdown.ts', sets: { partitions: '20000' }, seeds: 3 },
@@ -48,6 +47,14 @@ export interface CheckOptions {
   /** The no-progress watchdog's limit for every run. */
   readonly maxStalledEvents?: number;
   readonly onRun?: (done: number, total: number, r: RunResult) => void;
+  /** Worker threads of the run pool (default one per core); 'inline' runs on this thread. */
+  readonly workers?: number | 'inline';
+}
+
+interface CheckJob extends RunJob {
+  readonly plan: number;
+  readonly m: number;
+  readonly index: number;
 }
 
 export interface CheckLine {
@@ -99,42 +106,55 @@ export async function runCheck(opts: CheckOptions): Promise<CheckLine[]> {
     if (!known.some((p) => p[key] !== undefined)) throw new UsageError(`--set: unknown parameter '${key}' (no scenario of the corpus${opts.only !== undefined ? ` matching --only ${opts.only}` : ''} has it; see 'sim params <scenario>')`);
   }
   const total = plans.reduce((n, p) => n + p.modes.length * (opts.seeds ?? p.entry.seeds), 0);
-  let done = 0;
-  const lines: CheckLine[] = [];
-  for (const p of plans) {
-    for (const mode of p.modes) {
-      const failures: CheckLine['failures'][number][] = [];
-      const n = opts.seeds ?? p.entry.seeds;
-      for (let seed = first; seed < first + n; seed++) {
-        const req: RunRequest = {
+  // Every run of the corpus is a job of the run pool; outcomes come back in completion order and
+  // are put back in corpus order, so the report is the same for any number of workers.
+  const jobs: CheckJob[] = [];
+  plans.forEach((p, plan) =>
+    p.modes.forEach((mode, m) => {
+      for (let seed = first; seed < first + (opts.seeds ?? p.entry.seeds); seed++) {
+        jobs.push({
           file: p.file,
-          scenario: p.scenario,
           seed,
           mode,
-          overrides: p.overrides,
-          untilUs: parseDurationUs(p.scenario.until) ?? 600_000_000,
+          sets: [...Object.entries(p.entry.sets).map(([k, v]) => `${k}=${v}`), ...(opts.sets ?? [])],
           ...(opts.maxStalledEvents !== undefined ? { maxStalledEvents: opts.maxStalledEvents } : {}),
-        };
-        let r: RunResult;
-        try {
-          r = await runOnceAsync(req);
-        } catch (e) {
-          if (e instanceof UsageError) throw e;
-          // A stall caused by the user's --set is bad input; with the corpus's own settings it is our bug.
-          if (e instanceof StallError && (opts.sets ?? []).length > 0) throw new UsageError(`${e.message} (replay: ${replayCommand(req)})`);
-          // A model that throws is a bug of the simulator: report it with its replay, go on (exit 70).
-          done++;
-          failures.push({ seed, invariant: 'internal-error', atMs: -1, detail: e instanceof Error ? e.message.split('\n')[0]! : String(e), replay: `${replayCommand(req)} --debug` });
-          continue;
-        }
-        done++;
-        opts.onRun?.(done, total, r);
-        if (r.violation !== null) {
-          failures.push({ seed, invariant: r.violation.invariant, atMs: r.violation.atMs, detail: r.violation.detail, replay: replayCommand(req) });
+          plan,
+          m,
+          index: jobs.length,
+        });
+      }
+    }),
+  );
+  const outcomes: (JobOutcome | undefined)[] = new Array<JobOutcome | undefined>(jobs.length);
+  let done = 0;
+  await runPool(jobs, {
+    workers: opts.workers ?? defaultWorkers(),
+    jobCount: jobs.length,
+    onOutcome: (job, o) => {
+      if (!o.ok && o.kind === 'usage') throw new UsageError(o.message);
+      // A stall caused by the user's --set is bad input; with the corpus's own settings it is our bug.
+      if (!o.ok && o.kind === 'stall' && (opts.sets ?? []).length > 0) throw new UsageError(`${o.message} (replay: ${o.replay})`);
+      outcomes[job.index] = o;
+      done++;
+      if (o.ok) opts.onRun?.(done, total, o.result);
+    },
+  });
+  const lines: CheckLine[] = [];
+  plans.forEach((p, plan) =>
+    p.modes.forEach((mode, m) => {
+      const failures: CheckLine['failures'][number][] = [];
+      const mine = jobs.filter((j) => j.plan === plan && j.m === m);
+      for (const job of mine) {
+        const o = outcomes[job.index]!;
+        // A model that throws is a bug of the simulator: reported with its replay (exit 70).
+        if (!o.ok) failures.push({ seed: job.seed, invariant: 'internal-error', atMs: -1, detail: o.message.split('\n')[0]!, replay: `${o.replay} --debug` });
+        else if (o.result.violation !== null) {
+          const v = o.result.violation;
+          failures.push({ seed: job.seed, invariant: v.invariant, atMs: v.atMs, detail: v.detail, replay: o.replay });
         }
       }
-      lines.push({ file: p.file, mode, runs: n, failed: failures.length, failures });
-    }
-  }
+      lines.push({ file: p.file, mode, runs: mine.length, failed: failures.length, failures });
+    }),
+  );
   return lines;
 }

@@ -12,7 +12,12 @@ import { isShippedScenario, loadScenario } from './load.ts';
 import { checkOutputTarget } from './output.ts';
 import { defaults, parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
-import { checkMemory, runOnceAsync, StallError } from './run.ts';
+import { runMerge } from './merge.ts';
+import { estimateRunBytes, formatBytes } from './memory.ts';
+import { defaultWorkers } from './pool.ts';
+import { renderSummary } from './results.ts';
+import { checkMemory, memoryLimit, runOnceAsync, StallError } from './run.ts';
+import { exitCodeOf, parseSeedRange, parseShard, parseWorkers, runSweep } from './sweep.ts';
 import { DEFAULT_MAX_STALLED_EVENTS } from '../core/sim.ts';
 import type { Scenario } from './scenario.ts';
 import { capsuleScenarioPath, codeVersion, replayCapsuleCommand, writeCapsule, CAPSULE_FORMAT, type Capsule } from './capsule.ts';
@@ -195,6 +200,7 @@ async function cmdList(): Promise<number> {
 }
 
 interface CheckOpts {
+  workers?: string;
   seeds?: string;
   from?: string;
   only?: string;
@@ -209,8 +215,10 @@ async function cmdCheck(opts: CheckOpts): Promise<number> {
   if (seeds === 0) throw new UsageError('--seeds must be at least 1');
   const firstSeed = opts.from === undefined ? 1 : parseSeed(opts.from, '--from');
   const maxStalledEvents = opts.maxStalledEvents === undefined ? undefined : parseCount(opts.maxStalledEvents, '--max-stalled-events');
+  const workers = opts.workers === undefined ? defaultWorkers() : parseWorkers(opts.workers);
   const showProgress = process.stderr.isTTY === true;
   const lines = await runCheck({
+    workers,
     ...(seeds !== undefined ? { seeds } : {}),
     firstSeed,
     ...(opts.only !== undefined ? { only: opts.only } : {}),
@@ -237,6 +245,98 @@ async function cmdCheck(opts: CheckOpts): Promise<number> {
   const internal = lines.some((l) => l.failures.some((f) => f.invariant === 'internal-error'));
   if (internal) process.stderr.write('sim: some runs failed with an internal error (a bug of kraftsim); their replay commands are above\n');
   return internal ? 70 : failed > 0 ? 1 : 0;
+}
+
+interface SweepOpts {
+  seeds: string;
+  mode?: string;
+  set: string[];
+  workers?: string;
+  shard?: string;
+  out?: string;
+  resume?: boolean;
+  json?: boolean;
+  until?: string;
+  maxStalledEvents?: string;
+  importTimeout?: string;
+  debug?: boolean;
+}
+
+async function cmdSweep(file: string, opts: SweepOpts): Promise<number> {
+  const seeds = parseSeedRange(opts.seeds);
+  const shard = opts.shard === undefined ? null : parseShard(opts.shard);
+  const workers = opts.workers === undefined ? defaultWorkers() : parseWorkers(opts.workers);
+  const maxStalledEvents = opts.maxStalledEvents === undefined ? undefined : parseCount(opts.maxStalledEvents, '--max-stalled-events');
+  const importTimeoutMs = parseImportTimeout(opts.importTimeout);
+  if (opts.until !== undefined) parseUntil(opts.until);
+  if (opts.resume === true && opts.out === undefined) throw new UsageError('--resume continues the results file of a sweep: give it with --out <file>');
+  if (opts.out !== undefined) {
+    if (opts.out === '-' && opts.json === true) throw new UsageError('--out - and --json both want stdout: write the results to a file');
+    checkOutputTarget('--out', opts.out, [file]);
+  }
+  const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
+  const modes = modesFor(scenario, file, opts.mode);
+  const overrides: Record<string, ParamValue> = {};
+  for (const s of opts.set) {
+    const [k, v] = parseSetting(s, scenario.params);
+    overrides[k] = v;
+  }
+  const untilUs = parseUntil(opts.until ?? scenario.until);
+  // Every worker may hold a run at once: refuse up front what cannot fit, as `sim run` does for one.
+  const params = { ...defaults(scenario.params), ...overrides };
+  for (const mode of modes) {
+    checkMemory({ file, scenario, seed: seeds.first, mode, overrides, untilUs }, params);
+    const one = estimateRunBytes(params, mode);
+    const lim = memoryLimit();
+    if (one !== null && workers > 1 && one * workers > lim.bytes) {
+      throw new UsageError(`${file}${mode !== null ? ` (${mode})` : ''}: ${workers} workers at about ${formatBytes(one)} each need more than ${formatBytes(lim.bytes)} (${lim.what}); use --workers ${Math.max(1, Math.floor(lim.bytes / one))}`);
+    }
+  }
+  const showProgress = process.stderr.isTTY === true && opts.out !== '-';
+  // Wall time of the sweep, for the progress bar and the throughput line only.
+  const started = performance.now();
+  const elapsedS = (): number => (performance.now() - started) / 1000;
+  const outcome = await runSweep({
+    file,
+    scenario,
+    modes,
+    sets: opts.set,
+    seeds,
+    shard,
+    workers,
+    ...(opts.out !== undefined ? { out: opts.out } : {}),
+    resume: opts.resume === true,
+    ...(opts.until !== undefined ? { untilText: opts.until } : {}),
+    ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
+    stallIsUsers: !isShippedScenario(file) || opts.set.length > 0,
+    onProgress: (done, total, violated) => {
+      if (!showProgress) return;
+      const width = 24;
+      const filled = total === 0 ? width : Math.round((done / total) * width);
+      const rate = done / Math.max(elapsedS(), 1e-3);
+      const bar = `sweep [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} runs, ${violated} violated, ${rate.toFixed(1)} runs/s`;
+      process.stderr.write(`\r${bar.padEnd(PROGRESS_WIDTH)}`);
+    },
+  });
+  if (showProgress) process.stderr.write(CLEAR_PROGRESS);
+  const wall = elapsedS();
+  process.stderr.write(
+    `sim: ${outcome.ran} runs made${outcome.skipped > 0 ? ` (${outcome.skipped} already in ${opts.out ?? ''})` : ''} in ${wall.toFixed(1)} s on ${workers} worker${workers === 1 ? '' : 's'}: ${(outcome.ran / Math.max(wall, 1e-3)).toFixed(1)} runs/s\n`,
+  );
+  const out = opts.out === '-' ? process.stderr : process.stdout;
+  if (opts.json === true) out.write(`${JSON.stringify(outcome.summary, null, 2)}\n`);
+  else out.write(`${renderSummary(outcome.summary)}\n`);
+  const code = exitCodeOf(outcome.summary);
+  if (code === 70) process.stderr.write('sim: some runs failed with an internal error (a bug of kraftsim); their replay commands are above\n');
+  return code;
+}
+
+async function cmdMerge(files: string[], opts: { json?: boolean; out?: string }): Promise<number> {
+  const { summary } = runMerge(files, opts.out !== undefined ? { out: opts.out } : {});
+  const out = opts.out === '-' ? process.stderr : process.stdout;
+  if (opts.json === true) out.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else out.write(`${renderSummary(summary)}\n`);
+  return exitCodeOf(summary);
 }
 
 interface ShrinkOpts {
@@ -431,6 +531,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--only <text>', 'only scenarios whose file contains this text, e.g. swarm')
     .option('--set <key=value>', 'apply to every run that has the parameter, e.g. bugs=KAFKA-15489 (repeatable)', collect, [])
     .option('--json', 'print { runs, failed, lines } as JSON')
+    .option('--workers <k>', 'worker threads (default: one per core)')
     .option('--max-stalled-events <n>', STALL_HELP)
     .option('--debug', 'print stack traces of errors')
     .addHelpText(
@@ -442,6 +543,43 @@ export function buildProgram(exit: (code: number) => void): Command {
         EXIT_CODES,
     )
     .action(async (opts: CheckOpts) => exit(await cmdCheck(opts)));
+
+  program
+    .command('sweep')
+    .description('run a scenario over a range of seeds on worker threads, one JSON line per finished run; summary at the end; exit 1 if any run violated a property')
+    .argument('<scenario>', 'scenario file, e.g. scenarios/swarm.ts')
+    .requiredOption('--seeds <A..B>', 'the seeds, inclusive (N alone: 1..N)')
+    .addOption(new Option('--mode <mode>', 'zk, kraft or both (Kafka scenarios only; default both)'))
+    .option('--set <key=value>', 'override a parameter for every run (repeatable)', collect, [])
+    .option('--workers <k>', 'worker threads (default: one per core)')
+    .option('--shard <i/n>', 'only every n-th seed of the range, starting at the i-th (i from 0): shard i of n machines')
+    .option('--out <file.jsonl>', 'append each finished run to this file as one JSON line (- for stdout; then the summary goes to stderr)')
+    .option('--resume', 'continue the sweep whose results are in --out: skip the runs it holds (a torn last line is cut off)')
+    .option('--json', 'print the summary as JSON')
+    .option('--until <duration>', "simulated-time limit of every run (default: the scenario's)")
+    .option('--max-stalled-events <n>', STALL_HELP)
+    .option('--import-timeout <duration>', IMPORT_HELP)
+    .option('--debug', 'print stack traces of errors')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  sim sweep scenarios/swarm.ts --seeds 1..1000 --out swarm.jsonl\n' +
+        '  sim sweep scenarios/swarm.ts --seeds 1..1000 --out swarm.jsonl --resume      # after a kill\n' +
+        '  sim sweep scenarios/swarm.ts --seeds 1..100000 --shard 3/8 --out shard-3.jsonl # machine 3 of 8\n' +
+        '  sim sweep scenarios/swarm.ts --seeds 1..200 --mode kraft --set bugs=KAFKA-15489\n' +
+        EXIT_CODES,
+    )
+    .action(async (file: string, opts: SweepOpts) => exit(await cmdSweep(file, opts)));
+
+  program
+    .command('merge')
+    .description('summarise the results files of the shards of one sweep as one sweep over their union; exit 1 if any run violated a property')
+    .argument('<results...>', 'results files written by sim sweep --out')
+    .option('--out <file.jsonl>', 'also write the union, each run once, one per line')
+    .option('--json', 'print the summary as JSON')
+    .option('--debug', 'print stack traces of errors')
+    .addHelpText('after', '\nExamples:\n  sim merge shard-*.jsonl\n' + EXIT_CODES)
+    .action(async (files: string[], opts: { json?: boolean; out?: string }) => exit(await cmdMerge(files, opts)));
 
   program
     .command('params')

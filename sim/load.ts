@@ -13,6 +13,11 @@ const LOADER_DIR = `${sep}node_modules${sep}tsx${sep}`;
 export interface LoadOptions {
   /** Bound on the import (compile + top-level code), ms; default IMPORT_TIMEOUT_MS. */
   readonly timeoutMs?: number;
+  /**
+   * False in a worker thread of the run pool: the watchdog can only stop the main thread, and the
+   * main thread has already imported the same file within the bound before any worker starts.
+   */
+  readonly watch?: boolean;
 }
 
 /** Imports a scenario file; every way it can be wrong becomes a one-line UsageError. */
@@ -29,7 +34,7 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   if (!st.isFile()) throw new UsageError(`${file} is not a regular file`);
   let mod: Record<string, unknown>;
   const ms = opts.timeoutMs ?? IMPORT_TIMEOUT_MS;
-  const watch = watchImport(ms, `sim: ${file}: its top-level code was still running after ${ms / 1000} s (an endless loop at import?); see --import-timeout`);
+  const watch = opts.watch === false ? { done() {} } : watchImport(ms, `sim: ${file}: its top-level code was still running after ${ms / 1000} s (an endless loop at import?); see --import-timeout`);
   try {
     // tsImport loads the file as ESM wherever it lives (outside a "type": "module" package too).
     mod = (await withImportGuardAsync(() => tsImport(pathToFileURL(path).href, import.meta.url), LOADER_DIR)) as Record<string, unknown>;

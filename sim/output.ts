@@ -11,7 +11,7 @@
  *   and an old file survives a failed run. On error, and on SIGINT or SIGTERM, the temporary file is
  *   removed; the signal then ends the process as it would have (the shell sees 130 or 143).
  */
-import { accessSync, chmodSync, closeSync, constants, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.ts';
 
@@ -47,7 +47,7 @@ const claimed = new Map<string, string>();
  * Checks an output target before any work is done; throws a one-line UsageError (exit 2) when it
  * cannot or must not be written. `inputs` are files the command reads (the scenario): never targets.
  */
-export function checkOutputTarget(flag: string, target: string, inputs: readonly string[] = []): void {
+export function checkOutputTarget(flag: string, target: string, inputs: readonly string[] = [], inputWhat = 'the scenario file being run'): void {
   if (target === '-') return;
   if (target === '') throw new UsageError(`${flag}: expected a file name or - for stdout`);
   const path = resolve(target);
@@ -74,7 +74,7 @@ export function checkOutputTarget(flag: string, target: string, inputs: readonly
       throw new UsageError(`${flag} ${target}: the file is not writable`);
     }
     for (const input of inputs) {
-      if (resolve(input) === path) throw new UsageError(`${flag} ${target}: that is the scenario file being run`);
+      if (resolve(input) === path) throw new UsageError(`${flag} ${target}: that is ${inputWhat}`);
     }
   }
   try {
@@ -227,4 +227,79 @@ class StdoutSink implements OutputSink {
 /** Opens an output that `checkOutputTarget` accepted: stdout for `-`, else a temporary file beside it. */
 export function openOutput(flag: string, target: string): OutputSink {
   return target === '-' ? new StdoutSink() : new FileSink(flag, target);
+}
+
+/**
+ * A results log that grows one line at a time (`sim sweep --out`): every line is appended to the
+ * target itself with one write as soon as it exists, so a process killed at any moment keeps every
+ * line it finished; at worst the last line is torn, which `--resume` cuts off. Not a temporary file:
+ * the partial file is the point. The target must have passed `checkOutputTarget` (a regular file or
+ * none); it is opened without following a symbolic link that appeared since, and refused if what
+ * was opened is not a regular file.
+ */
+export interface AppendSink {
+  /** Appends one line (a newline is added) in a single write. */
+  writeLine(line: string): void;
+  close(): void;
+}
+
+export interface AppendOptions {
+  /** Cut the file to this many bytes first (a torn last line found by the reader). */
+  readonly truncateTo?: number;
+}
+
+class FileAppendSink implements AppendSink {
+  private fd: number;
+  constructor(
+    private readonly flag: string,
+    private readonly target: string,
+    opts: AppendOptions,
+  ) {
+    const path = resolve(target);
+    try {
+      this.fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new UsageError(`${flag} ${target}: is a symbolic link; give a regular file or - for stdout`);
+      throw fsProblem(flag, target, e);
+    }
+    const st = fstatSync(this.fd);
+    if (!st.isFile()) {
+      closeSync(this.fd);
+      throw new UsageError(`${flag} ${target}: is ${kindOf(st)}; give a regular file or - for stdout`);
+    }
+    if (opts.truncateTo !== undefined && opts.truncateTo < st.size) {
+      try {
+        ftruncateSync(this.fd, opts.truncateTo);
+      } catch (e) {
+        closeSync(this.fd);
+        throw fsProblem(flag, target, e);
+      }
+    }
+  }
+  writeLine(line: string): void {
+    try {
+      writeSync(this.fd, `${line}\n`);
+    } catch (e) {
+      throw fsProblem(this.flag, this.target, e);
+    }
+  }
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* closed */
+    }
+  }
+}
+
+class StdoutAppendSink implements AppendSink {
+  writeLine(line: string): void {
+    process.stdout.write(`${line}\n`);
+  }
+  close(): void {}
+}
+
+/** Opens a line log that `checkOutputTarget` accepted: stdout for `-`, else the file itself, appending. */
+export function openAppendOutput(flag: string, target: string, opts: AppendOptions = {}): AppendSink {
+  return target === '-' ? new StdoutAppendSink() : new FileAppendSink(flag, target, opts);
 }

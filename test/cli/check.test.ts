@@ -20,4 +20,18 @@ describe('sim check', () => {
     expect(none.code).toBe(2);
     expect(none.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('reports the same on one worker thread as on three, and refuses --workers 0', async () => {
+    const [one, three, zero] = await Promise.all([
+      sim('check', '--only', 'swarm', '--from', '17', '--seeds', '4', '--set', 'bugs=KAFKA-15489', '--workers', '1'),
+      sim('check', '--only', 'swarm', '--from', '17', '--seeds', '4', '--set', 'bugs=KAFKA-15489', '--workers', '3'),
+      sim('check', '--only', 'ping', '--workers', '0'),
+    ]);
+    expect(one.code, one.stderr).toBe(1);
+    expect(one.stdout).toContain('seed 19: raft.leader-resigns-without-majority');
+    expect(three.code).toBe(one.code);
+    expect(three.stdout).toBe(one.stdout);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });
