@@ -10,7 +10,7 @@ import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
 import { isShippedScenario, loadScenario } from './load.ts';
 import { checkOutputTarget } from './output.ts';
-import { defaults, parseSetting, type ParamValue } from './params.ts';
+import { defaults, parseSettings } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
 import { runMerge } from './merge.ts';
 import { estimateRunBytes, formatBytes } from './memory.ts';
@@ -109,11 +109,7 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
   }
   const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = modesFor(scenario, file, opts.mode);
-  const overrides: Record<string, ParamValue> = {};
-  for (const s of opts.set) {
-    const [k, v] = parseSetting(s, scenario.params);
-    overrides[k] = v;
-  }
+  const overrides = parseSettings(opts.set, scenario.params);
   const untilText = opts.until ?? scenario.until;
   const untilUs = parseUntil(untilText);
   if (opts.trace === '-' && modes.length > 1) throw new UsageError(`--trace -: ${file} runs in ${modes.join(' and ')}, whose traces would mix on stdout; pick one with --mode or give a file`);
@@ -276,11 +272,7 @@ async function cmdSweep(file: string, opts: SweepOpts): Promise<number> {
   }
   const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = modesFor(scenario, file, opts.mode);
-  const overrides: Record<string, ParamValue> = {};
-  for (const s of opts.set) {
-    const [k, v] = parseSetting(s, scenario.params);
-    overrides[k] = v;
-  }
+  const overrides = parseSettings(opts.set, scenario.params);
   const untilUs = parseUntil(opts.until ?? scenario.until);
   // Every worker may hold a run at once: refuse up front what cannot fit, as `sim run` does for one.
   const params = { ...defaults(scenario.params), ...overrides };
@@ -363,11 +355,7 @@ async function cmdShrink(file: string, opts: ShrinkOpts): Promise<number> {
   if (opts.until !== undefined) parseUntil(opts.until);
   const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = opts.mode === undefined && scenario.modes !== null ? [...scenario.modes] : modesFor(scenario, file, opts.mode);
-  const overrides: Record<string, ParamValue> = {};
-  for (const s of opts.set) {
-    const [k, v] = parseSetting(s, scenario.params);
-    overrides[k] = v;
-  }
+  const overrides = parseSettings(opts.set, scenario.params);
   const out = opts.out ?? `${scenario.name}-seed${seed}${modes.length === 1 && modes[0] !== null ? `-${modes[0]}` : ''}.capsule.json`;
   checkOutputTarget('--out', out, [file]);
   const untilUs = parseUntil(opts.until ?? scenario.until);

@@ -31,6 +31,16 @@ export function defaults(specs: ParamSpecs): Record<string, ParamValue> {
 const US_PER_UNIT: Readonly<Record<string, number>> = { µs: 1, ms: 1000, s: 1_000_000 };
 
 /** Parses one `key=value` against the specs; throws a UsageError naming what is wrong. */
+/** Every `--set key=value` of a command line, validated against the scenario's parameters. */
+export function parseSettings(texts: readonly string[], specs: ParamSpecs): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = {};
+  for (const t of texts) {
+    const [k, v] = parseSetting(t, specs);
+    out[k] = v;
+  }
+  return out;
+}
+
 export function parseSetting(text: string, specs: ParamSpecs): [string, ParamValue] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UsageError(`--set expects key=value, got '${text}'`);

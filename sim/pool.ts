@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { parseDurationUs } from '../core/time.ts';
 import { UsageError } from './errors.ts';
 import { loadScenario } from './load.ts';
-import { parseSetting, type ParamValue } from './params.ts';
+import { parseSettings } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
 import { replayCommand, runOnceAsync, StallError, type RunRequest } from './run.ts';
 import type { Scenario } from './scenario.ts';
@@ -75,11 +75,7 @@ export async function executeJob(job: RunJob, opts: { inWorker?: boolean } = {})
   let replay = fallbackReplay(job);
   try {
     const scenario = await scenarioOf(job.file, opts.inWorker !== true);
-    const overrides: Record<string, ParamValue> = {};
-    for (const s of job.sets) {
-      const [k, v] = parseSetting(s, scenario.params);
-      overrides[k] = v;
-    }
+    const overrides = parseSettings(job.sets, scenario.params);
     const untilText = job.untilText ?? scenario.until;
     const untilUs = parseDurationUs(untilText);
     if (untilUs === null || untilUs <= 0) throw new UsageError(`--until: cannot parse '${untilText}'`);

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { UsageError } from './errors.ts';
 import { checkOutputTarget, openAppendOutput, type AppendSink } from './output.ts';
-import { defaults, parseSetting, type ParamValue } from './params.ts';
+import { defaults, parseSettings, type ParamValue } from './params.ts';
 import { runPool, type JobOutcome, type RunJob } from './pool.ts';
 import type { Mode } from './result.ts';
 import { digestOf, lineKey, readResults, summarise, sweepIdentity, type ResultLine, type RunDigest, type Summary } from './results.ts';
@@ -121,11 +121,7 @@ export function lineFor(job: RunJob, o: JobOutcome, scenario: string, params: Re
 }
 
 export async function runSweep(opts: SweepOptions): Promise<SweepOutcome> {
-  const overrides: Record<string, ParamValue> = {};
-  for (const s of opts.sets) {
-    const [k, v] = parseSetting(s, opts.scenario.params);
-    overrides[k] = v;
-  }
+  const overrides = parseSettings(opts.sets, opts.scenario.params);
   const params = { ...defaults(opts.scenario.params), ...overrides };
   const identity = JSON.stringify([opts.scenario.name, params]);
   const previous: RunDigest[] = [];

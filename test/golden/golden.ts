@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDurationUs } from '../../core/time.ts';
 import { loadScenario } from '../../sim/load.ts';
-import { parseSetting, type ParamValue } from '../../sim/params.ts';
+import { parseSettings } from '../../sim/params.ts';
 import type { Mode } from '../../sim/result.ts';
 import { runOnce } from '../../sim/run.ts';
 
@@ -31,11 +31,7 @@ export function readBaseline(): Baseline {
 /** Runs one golden entry in this process and returns its trace hash. */
 export async function goldenHash(e: Omit<GoldenEntry, 'traceHash'>, seed: number): Promise<string> {
   const scenario = await loadScenario(join(ROOT, e.file));
-  const overrides: Record<string, ParamValue> = {};
-  for (const s of e.sets) {
-    const [k, v] = parseSetting(s, scenario.params);
-    overrides[k] = v;
-  }
+  const overrides = parseSettings(e.sets, scenario.params);
   const untilUs = parseDurationUs(scenario.until) ?? 600_000_000;
   return runOnce({ file: e.file, scenario, seed, mode: e.mode, overrides, untilUs }).traceHash;
 }

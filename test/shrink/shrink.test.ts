@@ -2,18 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { isDraft } from 'immer';
 import { EMPTY_PLAN, type FaultPlan } from '../../core/index.ts';
 import { UsageError } from '../../sim/errors.ts';
-import { parseSetting, type ParamValue } from '../../sim/params.ts';
+import { parseSettings } from '../../sim/params.ts';
 import type { Mode } from '../../sim/result.ts';
 import { runOnce, type RunRequest } from '../../sim/run.ts';
 import { builtPlan, dropFaults, dropNodeFromPartition, faultsOf, planSize, shrink } from '../../sim/shrink.ts';
 import swarm from '../../scenarios/swarm.ts';
 
 function request(seed: number, mode: Mode, sets: string[] = []): RunRequest {
-  const overrides: Record<string, ParamValue> = {};
-  for (const s of sets) {
-    const [k, v] = parseSetting(s, swarm.params);
-    overrides[k] = v;
-  }
+  const overrides = parseSettings(sets, swarm.params);
   return { file: 'scenarios/swarm.ts', scenario: swarm, seed, mode, overrides, untilUs: 600_000_000 };
 }
 
