@@ -3,7 +3,9 @@
  * per-partition head index and a back link (a linked list per partition through one shared log).
  * It answers "was (leader, leaderEpoch, ISR) ever committed for p?" by walking only p's own
  * changes — which is how the tracker tells a stale cache entry from a phantom one. The initial
- * state of every partition is implied (not logged) to keep a 2M-partition start free.
+ * state of every partition is implied (not logged) to keep a 2M-partition start free. Entries are
+ * also what the tracker's mirror of each broker cache points at (one Int32 per broker and
+ * partition instead of a copy of the cache), phantom states included as detached entries.
  */
 export class TruthHistory {
   private leader = new Int32Array(1024);
@@ -17,22 +19,61 @@ export class TruthHistory {
     this.head = new Int32Array(partitions).fill(-1);
   }
 
-  append(p: number, leader: number, leaderEpoch: number, isr: number): void {
+  /** Appends a committed state of p; returns its entry. */
+  append(p: number, leader: number, leaderEpoch: number, isr: number): number {
+    const i = this.add(leader, leaderEpoch, isr);
+    this.prev[i] = this.head[p]!;
+    this.head[p] = i;
+    return i;
+  }
+
+  /**
+   * Stores a state that is not part of any partition's history (a phantom a broker cache holds):
+   * an entry an observer can point at, never found by contains / find.
+   */
+  appendDetached(leader: number, leaderEpoch: number, isr: number): number {
+    const i = this.add(leader, leaderEpoch, isr);
+    this.prev[i] = -2;
+    return i;
+  }
+
+  contains(p: number, leader: number, leaderEpoch: number, isr: number): boolean {
+    return this.find(p, leader, leaderEpoch, isr) >= 0;
+  }
+
+  /** The latest entry of p's history holding this state, or -1. */
+  find(p: number, leader: number, leaderEpoch: number, isr: number): number {
+    for (let i = this.head[p]!; i >= 0; i = this.prev[i]!) {
+      if (this.leaderEpoch[i] === leaderEpoch && this.leader[i] === leader && this.isr[i] === isr) return i;
+    }
+    return -1;
+  }
+
+  /** The entry of p's latest committed state, or -1 (the initial state). */
+  headOf(p: number): number {
+    return this.head[p]!;
+  }
+
+  leaderAt(i: number): number {
+    return this.leader[i]!;
+  }
+
+  leaderEpochAt(i: number): number {
+    return this.leaderEpoch[i]!;
+  }
+
+  isrAt(i: number): number {
+    return this.isr[i]!;
+  }
+
+  private add(leader: number, leaderEpoch: number, isr: number): number {
     const i = this.count;
     if (i === this.leader.length) this.grow();
     this.leader[i] = leader;
     this.leaderEpoch[i] = leaderEpoch;
     this.isr[i] = isr;
-    this.prev[i] = this.head[p]!;
-    this.head[p] = i;
     this.count = i + 1;
-  }
-
-  contains(p: number, leader: number, leaderEpoch: number, isr: number): boolean {
-    for (let i = this.head[p]!; i >= 0; i = this.prev[i]!) {
-      if (this.leaderEpoch[i] === leaderEpoch && this.leader[i] === leader && this.isr[i] === isr) return true;
-    }
-    return false;
+    return i;
   }
 
   /** Number of committed changes of p (for tests and figures). */

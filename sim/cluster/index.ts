@@ -3,6 +3,7 @@ export * from './cost.ts';
 export * from './handle.ts';
 export * from './history.ts';
 export * from './layout.ts';
+export * from './observe.ts';
 export * from './params.ts';
 export * from './partitions.ts';
 export * from './recovery.ts';

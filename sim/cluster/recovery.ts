@@ -1,10 +1,22 @@
-import type { Simulation } from '../../core/index.ts';
 import type { Metrics } from '../result.ts';
 
 export type Milestone = 'detect' | 'elect' | 'load';
 
 /** The name of the property that catches a recovered verdict followed by an outage with no new fault. */
 export const RECOVERY_HOLDS = 'cluster.recovery-holds';
+
+/**
+ * What RecoveryWatch needs from its simulation: a Simulation, or `sim report`'s replay of a trace
+ * (which schedules nothing: its verdicts come from the trace's own verdict records).
+ */
+export interface RecoveryHost {
+  readonly nowUs: number;
+  at(atUs: number, fn: () => void): number;
+  cancel(handle: number): void;
+  stop(reason: string): void;
+  readonly trace: { record(atUs: number, kind: string, node: number, peer: number, label: string, value: number, detail?: string): void };
+  readonly faults: { readonly mainFaultAtUs: number; readonly lastActionAtUs: number; readonly stepsRemaining: number };
+}
 
 /**
  * Health over time and the run's end: when the cluster last became healthy, when total divergence
@@ -40,7 +52,7 @@ export class RecoveryWatch {
   private lost: { verdictUs: number; atUs: number; sinceUs: number; what: string } | null = null;
 
   constructor(
-    private readonly sim: Simulation,
+    private readonly sim: RecoveryHost,
     private readonly settleUs: number,
     private readonly probationUs: number,
     /** What the tracker knows about the state that broke health, for the violation's sentence. */
@@ -106,6 +118,16 @@ export class RecoveryWatch {
     return this.outage;
   }
 
+  /** `sim report`: the verdict the run recorded now ('verdict.recovered'). */
+  replayVerdict(): void {
+    this.verdictUs = this.sim.nowUs;
+  }
+
+  /** `sim report`: the void the run recorded now ('verdict.void'). */
+  replayVerdictVoid(): void {
+    this.verdictUs = -1;
+  }
+
   /** The first call of each milestone at or after the main fault counts. */
   milestone(name: Milestone): void {
     const fault = this.sim.faults.mainFaultAtUs;
@@ -165,7 +187,11 @@ export class RecoveryWatch {
       this.schedule(now + Math.max(this.settleUs, 1000));
       return;
     }
-    if (this.verdictUs >= 0 && faults.lastActionAtUs > this.verdictUs) this.verdictUs = -1; // a trigger fired: the verdict is void
+    if (this.verdictUs >= 0 && faults.lastActionAtUs > this.verdictUs) {
+      // A trigger fired: the verdict is void (recorded, so that `sim report` sees it too).
+      this.verdictUs = -1;
+      this.sim.trace.record(now, 'state', -1, -1, 'verdict.void', faults.lastActionAtUs);
+    }
     const dueUs = Math.max(this.healthySinceUs, faults.lastActionAtUs) + this.settleUs;
     if (dueUs > now) {
       this.schedule(dueUs);

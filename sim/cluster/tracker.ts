@@ -1,10 +1,11 @@
-import type { LifecycleEvent, SimNode, Simulation } from '../../core/index.ts';
+import type { LifecycleEvent, SimNode } from '../../core/index.ts';
 import type { Metrics } from '../result.ts';
-import { BrokerMetadataCache, NO_STATE_EPOCH } from './cache.ts';
+import { NO_STATE_EPOCH } from './cache.ts';
 import type { ClusterLayout } from './layout.ts';
+import type { ControllerState, Observer } from './observe.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
-import { RECOVERY_HOLDS, RecoveryWatch, type Milestone } from './recovery.ts';
+import { RECOVERY_HOLDS, RecoveryWatch, type Milestone, type RecoveryHost } from './recovery.ts';
 
 export { RECOVERY_HOLDS, type Milestone } from './recovery.ts';
 
@@ -15,6 +16,21 @@ export const STALE = 1;
 /** Differs from truth and was never committed (e.g. applied from a zombie controller). */
 export const PHANTOM = 2;
 export type CacheStatus = typeof EQUAL | typeof STALE | typeof PHANTOM;
+
+/** Mirror reference: the layout's initial state of the partition (leader = first replica, epoch 0, full ISR). */
+const REF_INITIAL = -1;
+/** Mirror reference: no state (the broker's cache was reset and has not loaded this partition). */
+const REF_NONE = -2;
+
+/**
+ * What the tracker needs from its simulation (a Simulation, or `sim report`'s replay of a trace):
+ * the clock, node liveness, lifecycle events, and what RecoveryWatch needs.
+ */
+export interface TrackerHost extends RecoveryHost {
+  readonly nodes: readonly { readonly up: boolean; readonly paused: boolean }[];
+  onLifecycle(listener: (node: { readonly id: number }, event: LifecycleEvent) => void): void;
+  readonly props: { safety(name: string, check: () => string | null, opts: { on?: readonly string[] }): void };
+}
 
 export interface TrackerOptions {
   /** Healthy this long after the last fault step ⇒ the run is declared recovered. */
@@ -29,12 +45,16 @@ export interface TrackerOptions {
 }
 
 /**
- * The ground-truth observer of design §5. Models report what is committed (commit), what each
- * broker's metadata cache holds (brokerApply, brokerCacheReset), which brokers serve
- * (setBrokerServing) and which nodes believe they are the active controller (setControllerActive);
- * broker liveness comes from the simulation's lifecycle events. Everything is maintained
- * incrementally: commit is O(brokers), brokerApply O(1) when the state equals truth (else
- * O(changes of that partition)), liveness/serving/reset changes O(partitions).
+ * The ground-truth observer of design §5, a subscriber of the models' ObservationChannel (observe.ts):
+ * what is committed (truth → commit), what each broker's metadata cache holds (applied →
+ * brokerApply, cacheReset → brokerCacheReset), which brokers serve (serving → setBrokerServing)
+ * and which nodes believe they are the active controller (controller → setControllerActive /
+ * setControllerReady); broker liveness comes from the simulation's lifecycle events. It keeps its
+ * own truth and its own mirror of each broker's cache, built only from observations; models never
+ * read them. The mirror is compact: per broker and partition one Int32 pointing at an entry of the
+ * truth history (a state once committed), a detached entry (a phantom), or the initial / no state.
+ * Everything is maintained incrementally: commit is O(brokers), brokerApply O(1) when the state
+ * equals truth (else O(changes of that partition)), liveness/serving/reset changes O(partitions).
  *
  * Definitions (design §5; metrics() in the result's `metrics`, extra() in its `extra`):
  * - divergence of broker b: partitions whose (leader, leaderEpoch, ISR) in b's cache differ from
@@ -68,16 +88,19 @@ export interface TrackerOptions {
  * ends in), so the intermediate counts inside one event do not register.
  */
 export class ClusterTracker {
+  /** The tracker's own copy of truth, from truth observations (observer state: models do not read it). */
   readonly truth: PartitionTable;
   readonly layout: ClusterLayout;
   private readonly history: TruthHistory;
-  private readonly caches: BrokerMetadataCache[];
+  /** mirror[b][p]: what broker b's cache holds for p, as a reference (REF_* or a history entry). */
+  private readonly mirror: Int32Array[];
+  private readonly nBrokers: number;
   /** status[b][p]: EQUAL / STALE / PHANTOM of broker b's cache for p. */
   private readonly status: Uint8Array[];
   private readonly divergent: Int32Array;
   private readonly phantom: Int32Array;
   private readonly live: Uint8Array;
-  private readonly serving: Uint8Array;
+  private readonly servingFlags: Uint8Array;
   private readonly brokerOfNode = new Map<number, number>();
   private readonly available: Uint8Array;
   /** Live brokers whose own cache names themselves leader of p. */
@@ -111,9 +134,9 @@ export class ClusterTracker {
   private readonly recovery: RecoveryWatch;
 
   constructor(
-    private readonly sim: Simulation,
+    private readonly sim: TrackerHost,
     layout: ClusterLayout,
-    private readonly brokers: readonly SimNode[],
+    brokers: readonly { readonly id: number }[],
     opts: TrackerOptions,
   ) {
     if (brokers.length !== layout.brokers) throw new Error(`ClusterTracker: ${brokers.length} broker nodes for a layout of ${layout.brokers} brokers`);
@@ -125,18 +148,22 @@ export class ClusterTracker {
     this.recovery = new RecoveryWatch(sim, Math.round(opts.settleMs * 1000), Math.round((opts.probationMs ?? 0) * 1000), () => this.describeHealth());
     const B = layout.brokers;
     const P = layout.partitions;
-    this.caches = [];
+    this.nBrokers = B;
+    this.mirror = [];
     this.status = [];
     for (let b = 0; b < B; b++) {
-      this.caches.push(new BrokerMetadataCache(layout, b));
+      this.mirror.push(new Int32Array(P).fill(REF_INITIAL));
       this.status.push(new Uint8Array(P));
       this.brokerOfNode.set(brokers[b]!.id, b);
     }
     this.divergent = new Int32Array(B);
     this.phantom = new Int32Array(B);
     this.live = new Uint8Array(B);
-    this.serving = new Uint8Array(B).fill(1);
-    for (let b = 0; b < B; b++) this.live[b] = brokers[b]!.up && !brokers[b]!.paused ? 1 : 0;
+    this.servingFlags = new Uint8Array(B).fill(1);
+    for (let b = 0; b < B; b++) {
+      const n = sim.nodes[brokers[b]!.id]!;
+      this.live[b] = n.up && !n.paused ? 1 : 0;
+    }
     this.available = new Uint8Array(P);
     this.selfLeaders = new Uint8Array(P);
     for (let p = 0; p < P; p++) {
@@ -152,18 +179,50 @@ export class ClusterTracker {
     sim.props.safety(RECOVERY_HOLDS, () => this.recovery.judge(), { on: ['verdict.lost'] });
   }
 
-  // ---- what models report ----
+  // ---- Observer: what the models report ----
+
+  /** The tracker as a subscriber of the models' ObservationChannel. */
+  readonly observer: Observer = {
+    truth: (batch) => this.commitBatch(batch),
+    applied: (broker, batch) => this.brokerApplyBatch(broker, batch),
+    cacheReset: (broker) => this.brokerCacheReset(broker),
+    serving: (broker, serving) => this.setBrokerServing(broker, serving),
+    controller: (nodeId, state) => this.onController(nodeId, state),
+    milestone: (name) => this.milestone(name),
+  };
+
+  /** A recovery milestone; the first of each after the main fault counts. */
+  milestone(name: Milestone): void {
+    this.recovery.milestone(name);
+  }
+
+  private onController(nodeId: number, state: ControllerState): void {
+    if (state === 'ready') this.setControllerReady(nodeId);
+    else this.setControllerActive(nodeId, state === 'active');
+  }
+
+  /** `sim report`: the run's trace says the run was declared recovered now. */
+  replayVerdict(): void {
+    this.recovery.replayVerdict();
+  }
+
+  /** `sim report`: the run's trace says a fault action voided the verdict now. */
+  replayVerdictVoid(): void {
+    this.recovery.replayVerdictVoid();
+  }
+
+  // ---- the observations' effects ----
 
   /** Truth changed for p (KRaft: a record at or below the quorum HW; ZK mode: a committed znode write). */
   commit(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
     this.advance();
     this.history.append(p, leader, leaderEpoch, isrMask);
     this.truth.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
-    const B = this.caches.length;
+    const B = this.nBrokers;
     for (let b = 0; b < B; b++) {
-      const c = this.caches[b]!;
+      const r = this.mirror[b]![p]!;
       const st = this.status[b]![p]!;
-      const eq = c.leader[p] === leader && c.leaderEpoch[p] === leaderEpoch && c.isr[p] === isrMask;
+      const eq = this.refLeader(p, r) === leader && this.refLeaderEpoch(r) === leaderEpoch && this.refIsr(r) === isrMask;
       // A cache equal to the previous truth now holds a committed, older state: stale. Stale and
       // phantom stay what they were unless the new truth is exactly what the cache holds.
       const next = (eq ? EQUAL : st === EQUAL ? STALE : st) as CacheStatus;
@@ -179,17 +238,40 @@ export class ClusterTracker {
     }
   }
 
-  /** Broker b's metadata cache now holds this state of p. */
+  /** Broker b's metadata cache now holds this state of p (partitionEpoch is not compared, not kept). */
   brokerApply(b: number, p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
+    void partitionEpoch;
     this.advance();
-    const c = this.caches[b];
-    if (c === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
-    const oldLeader = c.leader[p]!;
-    const changed = oldLeader !== leader || c.leaderEpoch[p] !== leaderEpoch || c.isr[p] !== isrMask;
-    c.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
+    const m = this.mirror[b];
+    if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
+    const r = m[p]!;
+    const oldLeader = this.refLeader(p, r);
+    const changed = oldLeader !== leader || this.refLeaderEpoch(r) !== leaderEpoch || this.refIsr(r) !== isrMask;
     const t = this.truth;
-    const next: CacheStatus =
-      leader === t.leader[p] && leaderEpoch === t.leaderEpoch[p] && isrMask === t.isr[p] ? EQUAL : this.classifyPast(p, leader, leaderEpoch, isrMask);
+    let next: CacheStatus;
+    let ref: number;
+    if (leader === t.leader[p] && leaderEpoch === t.leaderEpoch[p] && isrMask === t.isr[p]) {
+      next = EQUAL;
+      const h = this.history.headOf(p);
+      ref = h >= 0 ? h : REF_INITIAL;
+    } else {
+      // classifyPast: no state, a committed state of p's history, the initial state, else a phantom.
+      const h = leaderEpoch === NO_STATE_EPOCH ? -1 : this.history.find(p, leader, leaderEpoch, isrMask);
+      if (leaderEpoch === NO_STATE_EPOCH) {
+        next = STALE;
+        ref = !changed ? r : leader === -1 && isrMask === 0 ? REF_NONE : this.history.appendDetached(leader, leaderEpoch, isrMask);
+      } else if (h >= 0) {
+        next = STALE;
+        ref = h;
+      } else if (leader === t.replicas[p * t.rf] && leaderEpoch === 0 && isrMask === this.initialIsr) {
+        next = STALE;
+        ref = REF_INITIAL;
+      } else {
+        next = PHANTOM;
+        ref = changed ? this.history.appendDetached(leader, leaderEpoch, isrMask) : r;
+      }
+    }
+    m[p] = ref;
     if (next === PHANTOM && changed) this.phantomApplies++;
     const st = this.status[b]![p]!;
     if (next !== st) this.setStatus(b, p, st, next);
@@ -207,23 +289,32 @@ export class ClusterTracker {
     }
   }
 
-  cacheOf(b: number): BrokerMetadataCache {
-    const c = this.caches[b];
-    if (c === undefined) throw new Error(`ClusterTracker.cacheOf: no broker ${b}`);
-    return c;
+  /** What the tracker's mirror says broker b's cache holds for p: leader (-1 with no state). */
+  cachedLeader(b: number, p: number): number {
+    return this.refLeader(p, this.mirrorOf(b)[p]!);
+  }
+
+  /** … its leader epoch (NO_STATE_EPOCH with no state). */
+  cachedLeaderEpoch(b: number, p: number): number {
+    return this.refLeaderEpoch(this.mirrorOf(b)[p]!);
+  }
+
+  /** … its ISR bitmask. */
+  cachedIsr(b: number, p: number): number {
+    return this.refIsr(this.mirrorOf(b)[p]!);
   }
 
   /** A (re)started broker's cache is empty until it loads metadata: every partition is stale for it. */
   brokerCacheReset(b: number): void {
     this.advance();
-    const c = this.cacheOf(b);
+    const m = this.mirrorOf(b);
     const P = this.truth.size;
     if (this.live[b] === 1) {
-      for (let p = 0; p < P; p++) if (c.leader[p] === b) this.decSelf(p);
+      for (let p = 0; p < P; p++) if (this.refLeader(p, m[p]!) === b) this.decSelf(p);
       this.nDivergent += P - this.divergent[b]!;
       this.nPhantom -= this.phantom[b]!;
     }
-    c.clear();
+    m.fill(REF_NONE);
     this.status[b]!.fill(STALE);
     this.divergent[b] = P;
     this.phantom[b] = 0;
@@ -233,11 +324,11 @@ export class ClusterTracker {
 
   /** KRaft: unfenced; ZK mode: registered (/brokers/ids/b exists). */
   setBrokerServing(b: number, serving: boolean): void {
-    if (b < 0 || b >= this.caches.length) throw new Error(`ClusterTracker.setBrokerServing: no broker ${b}`);
+    if (b < 0 || b >= this.nBrokers) throw new Error(`ClusterTracker.setBrokerServing: no broker ${b}`);
     const v = serving ? 1 : 0;
-    if (this.serving[b] === v) return;
+    if (this.servingFlags[b] === v) return;
     this.advance();
-    this.serving[b] = v;
+    this.servingFlags[b] = v;
     this.rescanLedBy(b);
     this.updateHealth();
   }
@@ -273,11 +364,6 @@ export class ClusterTracker {
     this.readyFlags.add(id);
     this.recountControllers();
     this.updateHealth();
-  }
-
-  /** A recovery milestone; the first call of each after the main fault counts. */
-  milestone(name: Milestone): void {
-    this.recovery.milestone(name);
   }
 
   // ---- queries ----
@@ -343,7 +429,7 @@ export class ClusterTracker {
   }
 
   isServing(b: number): boolean {
-    return this.serving[b] === 1;
+    return this.servingFlags[b] === 1;
   }
 
   selfBelievedLeaders(p: number): number {
@@ -383,7 +469,7 @@ export class ClusterTracker {
 
   // ---- internals ----
 
-  private onLifecycle(node: SimNode, event: LifecycleEvent): void {
+  private onLifecycle(node: { readonly id: number }, event: LifecycleEvent): void {
     const b = this.brokerOfNode.get(node.id);
     const isController = this.controllerFlags.has(node.id);
     if (b === undefined && !isController) return;
@@ -404,10 +490,10 @@ export class ClusterTracker {
     const sign = live ? 1 : -1;
     this.nDivergent += sign * this.divergent[b]!;
     this.nPhantom += sign * this.phantom[b]!;
-    const c = this.caches[b]!;
+    const m = this.mirror[b]!;
     const P = this.truth.size;
     for (let p = 0; p < P; p++) {
-      if (c.leader[p] === b) {
+      if (this.refLeader(p, m[p]!) === b) {
         if (live) this.incSelf(p);
         else this.decSelf(p);
       }
@@ -432,14 +518,6 @@ export class ClusterTracker {
     }
     this.nActiveControllers = n;
     this.nReadyControllers = ready;
-  }
-
-  private classifyPast(p: number, leader: number, leaderEpoch: number, isr: number): CacheStatus {
-    if (leaderEpoch === NO_STATE_EPOCH) return STALE;
-    if (this.history.contains(p, leader, leaderEpoch, isr)) return STALE;
-    const rf = this.truth.rf;
-    if (leader === this.truth.replicas[p * rf] && leaderEpoch === 0 && isr === this.initialIsr) return STALE;
-    return PHANTOM;
   }
 
   private setStatus(b: number, p: number, from: number, to: CacheStatus): void {
@@ -474,9 +552,27 @@ export class ClusterTracker {
   /** Truth's leader is a live, serving broker whose own cache has that leadership (leader and epoch). */
   private computeAvailable(p: number): boolean {
     const l = this.truth.leader[p]!;
-    if (l < 0 || l >= this.caches.length || this.live[l] !== 1 || this.serving[l] !== 1) return false;
-    const c = this.caches[l]!;
-    return c.leader[p] === l && c.leaderEpoch[p] === this.truth.leaderEpoch[p];
+    if (l < 0 || l >= this.nBrokers || this.live[l] !== 1 || this.servingFlags[l] !== 1) return false;
+    const r = this.mirror[l]![p]!;
+    return this.refLeader(p, r) === l && this.refLeaderEpoch(r) === this.truth.leaderEpoch[p];
+  }
+
+  private mirrorOf(b: number): Int32Array {
+    const m = this.mirror[b];
+    if (m === undefined) throw new Error(`ClusterTracker: no broker ${b}`);
+    return m;
+  }
+
+  private refLeader(p: number, r: number): number {
+    return r >= 0 ? this.history.leaderAt(r) : r === REF_INITIAL ? this.truth.replicas[p * this.truth.rf]! : -1;
+  }
+
+  private refLeaderEpoch(r: number): number {
+    return r >= 0 ? this.history.leaderEpochAt(r) : r === REF_INITIAL ? 0 : NO_STATE_EPOCH;
+  }
+
+  private refIsr(r: number): number {
+    return r >= 0 ? this.history.isrAt(r) : r === REF_INITIAL ? this.initialIsr : 0;
   }
 
   private refreshAvailable(p: number): void {

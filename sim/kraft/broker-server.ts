@@ -3,7 +3,8 @@ import { RoleWork, writeLeaderEpochCheckpoints } from '../cluster/broker-work.ts
 import { BrokerMetadataCache } from '../cluster/cache.ts';
 import type { BrokerCosts } from '../cluster/cost.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
-import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { ClusterLayout } from '../cluster/layout.ts';
+import type { ObservationChannel } from '../cluster/observe.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
 import type { RaftListener } from '../raft/raft-listener.ts';
 import { NO_LEADER, type RaftSnapshot, type RecordBatch } from '../raft/types.ts';
@@ -41,7 +42,7 @@ export interface BrokerConfig {
  * it has published the log.
  *
  * Publishing (BrokerMetadataPublisher.onMetadataUpdate, on the loader's thread) puts the new
- * partition states in the cache the broker acts on (the tracker's cache of this broker) and runs
+ * partition states in the cache the broker acts on (`cache`, reported as applied) and runs
  * ReplicaManager.applyDelta: for the partitions this broker is a replica of whose partition epoch
  * changed, makeLeader / makeFollower — a full transition where the leader epoch changed, with the
  * new leader's leader-epoch checkpoint written and fsynced on the disk while the thread waits;
@@ -60,6 +61,11 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
   appliedOffset = 0;
   /** Offset after the last record the loader has read into its image (past appliedOffset while catching up). */
   private loadedOffset = 0;
+  /**
+   * The metadata the broker has published and acts on (BrokerMetadataPublisher's image): the
+   * layout's states on a warm start, empty on a restart until the loader has caught up.
+   */
+  readonly cache: BrokerMetadataCache;
   /** The loader's image while a restarted broker catches up (nothing it may act on); null once published. */
   private image: BrokerMetadataCache | null = null;
   private publishing = false;
@@ -87,7 +93,8 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     private readonly node: SimNode,
     readonly brokerId: number,
     private readonly raft: KafkaRaftClient<MetadataPayload, ImageSnapshot>,
-    private readonly tracker: ClusterTracker,
+    private readonly obs: ObservationChannel,
+    layout: ClusterLayout,
     private readonly invariants: KraftInvariants,
     private readonly config: BrokerConfig,
     private readonly nodeOf: (id: number) => SimNode,
@@ -98,12 +105,14 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
     this.brokerEpoch = warm?.brokerEpoch ?? -1;
     this.registering = warm === null;
     this.fenced = warm === null;
+    this.cache = new BrokerMetadataCache(layout, brokerId);
     if (warm !== null) {
       this.appliedOffset = warm.appliedOffset;
       this.loadedOffset = warm.appliedOffset;
     } else {
-      tracker.brokerCacheReset(brokerId);
-      this.image = new BrokerMetadataCache(tracker.layout, brokerId);
+      this.cache.clear();
+      obs.cacheReset(brokerId);
+      this.image = new BrokerMetadataCache(layout, brokerId);
       this.image.clear();
     }
   }
@@ -174,11 +183,18 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
         return;
       }
       writeLeaderEpochCheckpoints(this.node, work.newLeaders, c, () => {
-        if (states !== null) this.tracker.brokerApplyBatch(this.brokerId, states);
+        if (states !== null) this.publish(states);
         after?.();
         resume();
       });
     });
+  }
+
+  /** The states are in the cache the broker acts on. */
+  private publish(states: PartitionStateBatch): void {
+    const cache = this.cache;
+    for (let i = 0; i < states.count; i++) cache.set(states.partition[i]!, states.leader[i]!, states.leaderEpoch[i]!, states.partitionEpoch[i]!, states.isr[i]!);
+    this.obs.applied(this.brokerId, states);
   }
 
   /**
@@ -189,7 +205,7 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
    * leader-epoch checkpoint.
    */
   private countRoleWork(states: PartitionStateBatch, work: RoleWork): void {
-    const cache = this.tracker.cacheOf(this.brokerId);
+    const cache = this.cache;
     const me = this.brokerId;
     for (let i = 0; i < states.count; i++) {
       const p = states.partition[i]!;
@@ -230,7 +246,7 @@ export class BrokerServer implements RaftListener<MetadataPayload, ImageSnapshot
         return states.count * c.metadataApplyUsPerPartition + work.cpuUs(c);
       }, (resume) => {
         writeLeaderEpochCheckpoints(this.node, work.newLeaders, c, () => {
-          this.tracker.brokerApplyBatch(this.brokerId, states);
+          this.publish(states);
           if (to === P) {
             this.image = null;
             this.appliedOffset = this.loadedOffset;

@@ -3,6 +3,7 @@ import { ALTER_PARTITION_REQUEST_BODY_BYTES, costModel, installProfiles, REPLICA
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
 import { defineKafkaRoles } from '../cluster/roles.ts';
+import { ObservationChannel } from '../cluster/observe.ts';
 import { ClusterTracker } from '../cluster/tracker.ts';
 import { trackerOptions } from '../cluster/params.ts';
 import { UsageError } from '../errors.ts';
@@ -133,6 +134,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   const partsOf = partitionsByBroker(layout);
   const raftInvariants = new RaftInvariants<MetadataPayload>(sim, [], raftConfig.fetchTimeoutMs);
   let tracker: ClusterTracker | null = null;
+  const obs = new ObservationChannel(sim);
   let kraftInvariants: KraftInvariants | null = null;
 
   // Controlled shutdown (KIP-631): once ShouldShutDown arrives the broker process exits cleanly
@@ -170,7 +172,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
     let controller: QuorumController | undefined;
     if (isVoter) {
       controller = new QuorumController(node, raft, {
-        layout, partsOf, cost, tracker: tracker!, invariants: kraftInvariants!, nodeOf,
+        layout, partsOf, cost, obs, invariants: kraftInvariants!, nodeOf,
         config: {
           sessionTimeoutMs: num(params, 'broker.session.timeout.ms'),
           noOpIntervalMs: num(params, 'metadata.max.idle.interval.ms'),
@@ -187,7 +189,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
     }
     let broker: BrokerServer | undefined;
     if (brokerId !== undefined) {
-      broker = new BrokerServer(node, brokerId, raft, tracker!, kraftInvariants!, {
+      broker = new BrokerServer(node, brokerId, raft, obs, layout, kraftInvariants!, {
         heartbeatIntervalMs: num(params, 'broker.heartbeat.interval.ms'),
         // The heartbeat channel's request timeout is half the session timeout (KAFKA-14392).
         requestTimeoutMs: Math.max(1, Math.floor(num(params, 'broker.session.timeout.ms') / 2)),
@@ -199,7 +201,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
       brokerServers.set(brokerId, broker);
       broker.onShutdownAllowed = onShutdownAllowed;
       const bs = broker;
-      broker.replicas = new KraftReplicaManager(node, brokerId, tracker!, partsOf,
+      broker.replicas = new KraftReplicaManager(node, brokerId, () => bs.cache, partsOf,
         {
           usPerPartition: cost.broker.isrCheckUsPerPartition, bytesPerPartition: cost.broker.alterPartitionRequestBytesPerPartition, headerBytes: cost.rpcHeaderBytes + ALTER_PARTITION_REQUEST_BODY_BYTES,
           fetchRequestBytes: cost.replicaFetchRequestBytes, fetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
@@ -256,8 +258,11 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   const controllerNodes = voterIds.map(nodeOf);
   (raftInvariants as unknown as { voters: SimNode[] }).voters.push(...controllerNodes);
 
+  obs.setBrokerNodes(brokerNodes.map((n) => n.id));
   tracker = new ClusterTracker(sim, layout, brokerNodes, trackerOptions(params));
-  kraftInvariants = new KraftInvariants(sim, raftInvariants, tracker, partsOf, cold ? snapshotEnd : warmHw);
+  obs.subscribe(tracker.observer);
+  obs.header({ mode: ctx.mode, seed: ctx.seed, params, nodes: [...sim.trace.nodeNames], brokerNodes: brokerNodes.map((n) => n.id) });
+  kraftInvariants = new KraftInvariants(sim, raftInvariants, obs, tracker, layout, partsOf, cold ? snapshotEnd : warmHw);
   const only = opts.safety;
   const include = (name: string): boolean => (only === undefined || only === true ? true : only === false ? false : only.includes(name));
   raftInvariants.register(include);
@@ -305,6 +310,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   const t = tracker;
   return {
     tracker: t,
+    observations: obs,
     controllers: controllerNodes,
     brokers: brokerNodes,
     raftInvariants,

@@ -1,34 +1,52 @@
 import { msToUs, type SimNode, type Simulation } from '../../core/index.ts';
-import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { ClusterLayout } from '../cluster/layout.ts';
+import type { ObservationChannel } from '../cluster/observe.ts';
 import type { RaftListener, RaftObserver } from '../raft/raft-listener.ts';
 import type { RaftInvariants } from '../raft/raft-invariants.ts';
 import type { ElectionState } from '../raft/quorum-state.ts';
 import type { RecordBatch } from '../raft/types.ts';
 import type { MetadataPayload } from './records.ts';
 
+/** What the liveness property reads: the measured health (the tracker's figures). */
+export interface MeasuredHealth {
+  readonly activeControllers: number;
+  readonly totalDivergence: number;
+  readonly unavailable: number;
+}
+
 /**
- * Ground truth and the KRaft-level invariants. Truth is the metadata image at the quorum's high
- * watermark: the first time any node reports a batch committed, its records go to the tracker
- * (partition states → commit, fence/unfence → serving). Invariants: at most one active controller
- * per epoch; a broker never applies an uncommitted record; a fenced broker leads nothing in truth.
- * It also forwards every Raft event to the Raft invariants and turns the first quorum timeout
- * after the main fault into the 'detect' milestone.
+ * The truth replay and the KRaft-level invariants. Truth is the metadata image at the quorum's high
+ * watermark: the first time any node reports a batch committed, its records are reported on the
+ * observation channel (a batch's partition states → one truth observation, fence/unfence →
+ * serving) and replayed into this object's own committed leaders and fenced set, which the
+ * invariants read. Invariants: at most one active controller per epoch; a broker never applies an
+ * uncommitted record; a fenced broker leads nothing in truth. It also forwards every Raft event to
+ * the Raft invariants and turns the first quorum timeout after the main fault into the 'detect'
+ * milestone.
  */
 export class KraftInvariants implements RaftObserver<MetadataPayload> {
   private truthOffset: number;
   private readonly truthFenced: Uint8Array;
+  /** Leader of each partition in the committed metadata (from the batches replayed here). */
+  private readonly truthLeader: Int32Array;
   private readonly activeOfEpoch = new Map<number, number>();
   private broken: Record<string, string | null> = {};
 
   constructor(
     private readonly sim: Simulation,
     private readonly raft: RaftInvariants<MetadataPayload>,
-    private readonly tracker: ClusterTracker,
+    private readonly obs: ObservationChannel,
+    private readonly measured: MeasuredHealth,
+    layout: ClusterLayout,
     private readonly partsOf: readonly Int32Array[],
     warmCommittedOffset: number,
   ) {
     this.truthOffset = warmCommittedOffset;
     this.truthFenced = new Uint8Array(partsOf.length);
+    const P = layout.partitions;
+    const rf = layout.replicationFactor;
+    this.truthLeader = new Int32Array(P);
+    for (let p = 0; p < P; p++) this.truthLeader[p] = layout.replicas[p * rf]!;
   }
 
   register(livenessWithinMs: number, include: (name: string) => boolean = () => true): void {
@@ -47,7 +65,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
 
   private registerLiveness(livenessWithinMs: number): void {
     this.sim.props.liveness('kraft.one-active-controller-and-brokers-converged', msToUs(livenessWithinMs), () => {
-      const t = this.tracker;
+      const t = this.measured;
       if (t.activeControllers !== 1) return `${t.activeControllers} active controllers`;
       if (t.totalDivergence > 0) return `${t.totalDivergence} partition states differ between live brokers and truth`;
       if (t.unavailable > 0) return `${t.unavailable} partitions unavailable`;
@@ -76,14 +94,14 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
   private applyToTruth(batch: RecordBatch<MetadataPayload>): void {
     const r = batch.records;
     if (r === null) return;
-    const t = this.tracker;
     const pc = r.partitionChanges;
     if (pc !== null) {
       for (let i = 0; i < pc.count; i++) {
         const leader = pc.leader[i]!;
-        t.commit(pc.partition[i]!, leader, pc.leaderEpoch[i]!, pc.partitionEpoch[i]!, pc.isr[i]!);
+        this.truthLeader[pc.partition[i]!] = leader;
         if (leader >= 0 && this.truthFenced[leader] === 1) this.fail('fenced', `partition ${pc.partition[i]} committed with fenced broker ${leader} as leader`);
       }
+      this.obs.truth(pc);
     }
     for (const b of r.brokers) {
       switch (b.type) {
@@ -92,7 +110,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
         case 'UnfenceBrokerRecord': {
           const fenced = b.type === 'FenceBrokerRecord' || (b.type === 'RegisterBrokerRecord' && b.fenced);
           this.truthFenced[b.brokerId] = fenced ? 1 : 0;
-          t.setBrokerServing(b.brokerId, !fenced);
+          this.obs.serving(b.brokerId, !fenced);
           if (fenced) this.checkLeadsNothing(b.brokerId);
           break;
         }
@@ -104,7 +122,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
 
   private checkLeadsNothing(b: number): void {
     const parts = this.partsOf[b]!;
-    const leader = this.tracker.truth.leader;
+    const leader = this.truthLeader;
     for (let i = 0; i < parts.length; i++) {
       if (leader[parts[i]!] === b) return this.fail('fenced', `broker ${b} is fenced but still leads partition ${parts[i]} in the committed metadata`);
     }
@@ -132,7 +150,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
     this.raft.onQuorumTimeout();
     void node;
     void kind;
-    this.tracker.milestone('detect');
+    this.obs.milestone('detect');
   }
 
   onHighWatermark(node: SimNode, epoch: number, isLeader: boolean, hw: number, batches: readonly RecordBatch<MetadataPayload>[]): void {

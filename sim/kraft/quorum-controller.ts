@@ -1,7 +1,7 @@
 import { assertNever, msToUs, type SimNode } from '../../core/index.ts';
-import type { ClusterTracker } from '../cluster/tracker.ts';
 import { ALTER_PARTITION_RESPONSE_BODY_BYTES, type CostModel } from '../cluster/cost.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
+import type { ObservationChannel } from '../cluster/observe.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
 import { LeaderState } from '../raft/leader-state.ts';
@@ -26,7 +26,7 @@ export interface ControllerContext {
   readonly layout: ClusterLayout;
   readonly partsOf: readonly Int32Array[];
   readonly cost: CostModel;
-  readonly tracker: ClusterTracker;
+  readonly obs: ObservationChannel;
   readonly invariants: KraftInvariants;
   readonly config: ControllerConfig;
   readonly nodeOf: (id: number) => SimNode;
@@ -152,8 +152,8 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     this.heartbeats.activate(this.node.sim.nowUs, (b) => w.eligible(b));
     this.node.note('kraft.activate', epoch);
     this.ctx.invariants.onActivate(this.node, epoch);
-    this.ctx.tracker.setControllerActive(this.node, true);
-    this.ctx.tracker.milestone('elect');
+    this.ctx.obs.controller(this.node.id, 'active');
+    this.ctx.obs.milestone('elect');
     // Ready once the image holds everything committed before this epoch: the Raft client fires
     // handleLeaderChange only after the listener consumed past the epoch start offset
     // (KafkaRaftClient.ListenerContext.maybeFireLeaderChange), and activation queues behind that
@@ -179,7 +179,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     for (const t of this.timers) this.node.cancelTimer(t);
     this.timers = [];
     this.fenceTimer = -1;
-    this.ctx.tracker.setControllerActive(this.node, false);
+    this.ctx.obs.controller(this.node.id, 'resigned');
     // Pending operations fail with NOT_CONTROLLER; the brokers look for the new controller.
     for (const d of this.purgatory) {
       const r = d.resp;
@@ -220,7 +220,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
 
   private fence(b: number): void {
     this.node.note('kraft.fence', b);
-    this.ctx.tracker.milestone('detect');
+    this.ctx.obs.milestone('detect');
     this.heartbeats.track(b, false, this.node.sim.nowUs);
     this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: this.working!.brokerEpoch[b]! }, this.ctx.config.fenceMovesLeaders);
   }
@@ -428,8 +428,8 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     if (this.readyAt < 0 || this.replayedEnd < this.readyAt || !this.isActive) return;
     this.readyAt = -1;
     this.node.note('kraft.ready', this.activeEpoch);
-    this.ctx.tracker.setControllerReady(this.node);
-    this.ctx.tracker.milestone('load');
+    this.ctx.obs.controller(this.node.id, 'ready');
+    this.ctx.obs.milestone('load');
   }
 
   /** DeferredEventQueue.completeUpTo, on the event thread after the commit's replay. */

@@ -1,5 +1,5 @@
 import { msToUs, type SimNode } from '../../core/index.ts';
-import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { BrokerMetadataCache } from '../cluster/cache.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { AlterPartitionRequest, AlterPartitionResponse } from './messages.ts';
 import { MAX_RECORDS_PER_BATCH } from './records.ts';
@@ -38,7 +38,8 @@ export class KraftReplicaManager {
   constructor(
     private readonly node: SimNode,
     private readonly brokerId: number,
-    private readonly tracker: ClusterTracker,
+    /** The broker's own metadata cache (the one its BrokerServer publishes to). */
+    private readonly cacheOf: () => BrokerMetadataCache,
     private readonly partsOf: readonly Int32Array[],
     private readonly costs: ReplicaCosts,
     private readonly nodeOfBroker: (b: number) => SimNode,
@@ -55,7 +56,7 @@ export class KraftReplicaManager {
 
   private fetchRound(): void {
     this.fetchTimer = -1;
-    const cache = this.tracker.cacheOf(this.brokerId);
+    const cache = this.cacheOf();
     const parts = this.partsOf[this.brokerId]!;
     const leaders = new Set<number>();
     for (let i = 0; i < parts.length; i++) {
@@ -73,11 +74,11 @@ export class KraftReplicaManager {
   /** A follower fetched: propose it back into the ISRs this broker leads that lack it. */
   handleReplicaFetch(follower: number, exec: { submit(label: string, costUs: number, fn: () => void): void }): void {
     const parts = this.partsOf[follower]!;
-    const P = this.tracker.truth.size;
+    const P = this.cacheOf().size;
     for (let from = 0; from < parts.length; from += MAX_RECORDS_PER_BATCH) {
       const to = Math.min(parts.length, from + MAX_RECORDS_PER_BATCH);
       exec.submit('Partition.maybeExpandIsr', (to - from) * this.costs.usPerPartition, () => {
-        const cache = this.tracker.cacheOf(this.brokerId);
+        const cache = this.cacheOf();
         const pending = (this.pendingEpoch ??= new Int32Array(P).fill(-1));
         const out = PartitionStateBatch.ofSize(to - from);
         for (let i = from; i < to; i++) {

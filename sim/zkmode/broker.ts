@@ -1,8 +1,10 @@
 import type { Message, NodeBehavior, SimNode } from '../../core/index.ts';
 import type { CostModel } from '../cluster/cost.ts';
 import { RoleWork, writeLeaderEpochCheckpoints } from '../cluster/broker-work.ts';
+import { BrokerMetadataCache } from '../cluster/cache.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
-import type { ClusterTracker } from '../cluster/tracker.ts';
+import type { ObservationChannel } from '../cluster/observe.ts';
+import { PartitionStateBatch, type PartitionTable } from '../cluster/partitions.ts';
 import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
 import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
@@ -17,7 +19,10 @@ export interface BrokerEnv {
   readonly zkServers: readonly SimNode[];
   readonly layout: ClusterLayout;
   readonly costs: CostModel;
-  readonly tracker: () => ClusterTracker;
+  /** Where the model reports what it does (the tracker and the invariants listen). */
+  readonly obs: ObservationChannel;
+  /** Partition states as the ZooKeeper leader committed them (the committed tree): ground truth. */
+  readonly committed: PartitionTable;
   readonly sessionTimeoutMs: number;
   readonly maxInFlight: number;
   readonly socketTimeoutMs: number;
@@ -74,6 +79,11 @@ export class ZkBroker implements NodeBehavior {
   /** The controller this broker's metadata names (ZK mode: from the last accepted control request). */
   controllerId = -1;
   readonly replicas: ReplicaManager;
+  /**
+   * This broker's metadata: every partition state it accepted (UpdateMetadata as sent, LeaderAndIsr
+   * states with a newer leader epoch). Volatile: a new process starts with an empty one.
+   */
+  readonly cache: BrokerMetadataCache;
   private readonly accepted = new Map<number, number>();
 
   constructor(
@@ -82,6 +92,7 @@ export class ZkBroker implements NodeBehavior {
     private readonly env: BrokerEnv,
   ) {
     const self = this;
+    this.cache = new BrokerMetadataCache(env.layout, id);
     this.replicas = new ReplicaManager(
       {
         node,
@@ -124,7 +135,8 @@ export class ZkBroker implements NodeBehavior {
       brokers: env.brokers,
       layout: env.layout,
       costs: env.costs,
-      tracker: env.tracker(),
+      obs: env.obs,
+      committed: env.committed,
       zk: () => this.zk,
       socketTimeoutMs: env.socketTimeoutMs,
       maxInFlight: env.maxInFlight,
@@ -138,7 +150,7 @@ export class ZkBroker implements NodeBehavior {
     });
   }
 
-  /** Warm start: registered with this epoch, cache already full (the tracker starts equal to truth). */
+  /** Warm start: registered with this epoch, cache already full (the layout's initial states, equal to truth). */
   warm(epoch: number): void {
     this.brokerEpoch = epoch;
     this.controllerEpochSeen = 1;
@@ -148,8 +160,9 @@ export class ZkBroker implements NodeBehavior {
 
   /** Cold start or restart: empty cache, new session, then register and try to become controller. */
   coldStart(): void {
-    this.env.tracker().brokerCacheReset(this.id);
-    this.env.tracker().setBrokerServing(this.id, false);
+    this.cache.clear();
+    this.env.obs.cacheReset(this.id);
+    this.env.obs.serving(this.id, false);
     this.zk.connect();
   }
 
@@ -157,7 +170,7 @@ export class ZkBroker implements NodeBehavior {
     if (s === 'Expired') {
       // KafkaController's Expire event: resign first, then a new session (ZooKeeperClient.reinitialize).
       this.needsRegister = true;
-      this.env.tracker().setBrokerServing(this.id, false);
+      this.env.obs.serving(this.id, false);
       this.controller.resign('session expired');
       this.zk.reinitialize();
     } else if (s === 'SyncConnected' && (this.brokerEpoch < 0 || this.needsRegister)) {
@@ -174,7 +187,7 @@ export class ZkBroker implements NodeBehavior {
     const registered = (czxid: number): void => {
       this.brokerEpoch = czxid;
       this.node.note('broker.registered', this.brokerEpoch);
-      this.env.tracker().setBrokerServing(this.id, true);
+      this.env.obs.serving(this.id, true);
       this.zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => undefined);
       this.controller.elect();
     };
@@ -199,14 +212,14 @@ export class ZkBroker implements NodeBehavior {
 
   private onWatch(path: string, ev: WatchEventType): void {
     if (path === CONTROLLER_PATH) {
-      if (ev === 'NodeDeleted') this.env.tracker().milestone('detect');
+      if (ev === 'NodeDeleted') this.env.obs.milestone('detect');
       // ControllerChange / Reelect: if we are active and someone else now holds it, resign; try to elect.
       this.controller.elect();
     } else if (path === ISR_CHANGE_PATH) {
       if (this.controller.active) this.controller.onIsrChangeNotification();
     } else if (path === BROKER_IDS_PATH) {
       if (this.controller.active) {
-        this.env.tracker().milestone('detect');
+        this.env.obs.milestone('detect');
         this.controller.onBrokerChange();
       }
     }
@@ -304,8 +317,9 @@ export class ZkBroker implements NodeBehavior {
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
       handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
-        const tracker = env.tracker();
-        for (let i = 0; i < s.count; i++) tracker.brokerApply(this.id, s.partition[i]!, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+        const cache = this.cache;
+        for (let i = 0; i < s.count; i++) cache.set(s.partition[i]!, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+        env.obs.applied(this.id, s);
         finish(s.count);
       });
       return;
@@ -329,15 +343,22 @@ export class ZkBroker implements NodeBehavior {
       return work.cpuUs(env.costs.broker);
     }, (resume) => {
       writeLeaderEpochCheckpoints(this.node, work.newLeaders, env.costs.broker, () => {
-        const tracker = env.tracker();
+        // The states with a newer leader epoch: all of the chunk (reported as it came), or a new batch.
+        const epochs = this.replicas.leaderEpoch;
+        let newer = 0;
+        for (let i = 0; i < s.count; i++) if (s.leaderEpoch[i]! > epochs[s.partition[i]!]!) newer++;
+        const out = newer === s.count ? s : newer > 0 ? PartitionStateBatch.ofSize(newer) : null;
+        const cache = this.cache;
         let applied = 0;
         for (let i = 0; i < s.count; i++) {
           const p = s.partition[i]!;
-          if (s.leaderEpoch[i]! <= this.replicas.leaderEpoch[p]!) continue;
-          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-          tracker.brokerApply(this.id, p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          if (s.leaderEpoch[i]! <= epochs[p]!) continue;
           applied++;
+          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          cache.set(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          if (out !== s) out!.push(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
         }
+        if (out !== null) env.obs.applied(this.id, out);
         finish(applied);
         resume();
       });

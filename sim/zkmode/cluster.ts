@@ -2,7 +2,8 @@ import { FaultPlanError, msToUs, type SimNode } from '../../core/index.ts';
 import { costModel, installProfiles, replicationParam } from '../cluster/cost.ts';
 import type { KafkaClusterHandle } from '../cluster/handle.ts';
 import { makeLayout } from '../cluster/layout.ts';
-import { fullIsrMask, NO_LEADER } from '../cluster/partitions.ts';
+import { ObservationChannel } from '../cluster/observe.ts';
+import { fullIsrMask, NO_LEADER, PartitionStateBatch, PartitionTable } from '../cluster/partitions.ts';
 import { defineKafkaRoles } from '../cluster/roles.ts';
 import { ClusterTracker, EQUAL } from '../cluster/tracker.ts';
 import { trackerOptions } from '../cluster/params.ts';
@@ -20,8 +21,9 @@ export { ZK_BUGS, ZK_PARAMS } from './params.ts';
 /**
  * Kafka in ZooKeeper mode: a ZooKeeper ensemble (zk-0…), brokers (broker-0…) each with a
  * ZooKeeper session and a KafkaController that is active on the broker holding /controller.
- * Truth is the committed ZooKeeper tree: every partition-state write is reported to the tracker
- * when the ZooKeeper leader commits it. Warm start (default): the tree is populated, sessions are
+ * Truth is the committed ZooKeeper tree: the partition-state writes of each txn the ZooKeeper leader
+ * commits are kept in `committed` (what the model's invariants and the controller's stale-read
+ * count compare against) and reported as one truth observation. Warm start (default): the tree is populated, sessions are
  * open, broker-0 is controller (epoch 1) with its context loaded, caches are full.
  */
 /** The ZK-mode handle: the shared one plus what only a running cluster can be asked to do. */
@@ -43,6 +45,10 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
   const P = layout.partitions;
   const rf = layout.replicationFactor;
   let tracker: ClusterTracker | null = null;
+  const obs = new ObservationChannel(sim);
+  /** Partition states as the ZooKeeper leader committed them (the committed tree's partition znodes). */
+  const committed = new PartitionTable(layout);
+  let commitBatch = PartitionStateBatch.ofSize(16);
   const inv = { controllerEpoch: 1, controllerEpochViolation: null as string | null, epochFenceViolation: null as string | null, leaderEpochViolation: null as string | null, isrViolation: null as string | null };
 
   const servers = num(params, 'zk.servers');
@@ -67,7 +73,9 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       txnHeaderBytes: costs.zk.txnHeaderBytes,
     },
     onCommit: (_sid, txn, tree, leading) => {
-      if (!leading || tracker === null) return;
+      if (!leading) return;
+      if (commitBatch.capacity < txn.ops.length) commitBatch = PartitionStateBatch.ofSize(txn.ops.length);
+      commitBatch.clear();
       for (const op of txn.ops) {
         if (op.type === 'setData' && op.path === CONTROLLER_EPOCH_PATH) {
           const e = op.data as number;
@@ -77,7 +85,7 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         if (op.type !== 'setPartitionState') continue;
         const p = op.partition;
         const s = op.state;
-        const t = tracker.truth;
+        const t = committed;
         if (s.leaderEpoch < t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader epoch went from ${t.leaderEpoch[p]} to ${s.leaderEpoch}`;
         // A leader epoch names one leadership: a new leader needs a new epoch (KIP-101).
         if (s.leader !== t.leader[p]! && s.leader !== NO_LEADER && s.leaderEpoch <= t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader ${t.leader[p]} → ${s.leader} without a new leader epoch (${s.leaderEpoch})`;
@@ -86,8 +94,10 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
         if (txn.writerEpoch >= 0 && txn.writerEpoch < inv.controllerEpoch) {
           inv.epochFenceViolation ??= `a controller of epoch ${txn.writerEpoch} wrote partition ${p} after epoch ${inv.controllerEpoch} was elected`;
         }
-        tracker.commit(p, s.leader, s.leaderEpoch, op.version, s.isr);
+        committed.set(p, s.leader, s.leaderEpoch, op.version, s.isr);
+        commitBatch.push(p, s.leader, s.leaderEpoch, op.version, s.isr);
       }
+      obs.truth(commitBatch);
       void tree;
     },
   });
@@ -105,7 +115,8 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     zkServers: ensemble.nodes,
     layout,
     costs,
-    tracker: () => tracker!,
+    obs,
+    committed,
     sessionTimeoutMs,
     maxInFlight: num(params, 'zookeeper.max.in.flight.requests'),
     socketTimeoutMs: num(params, 'controller.socket.timeout.ms'),
@@ -146,7 +157,10 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       }),
     );
   }
+  obs.setBrokerNodes(brokers.map((n) => n.id));
   tracker = new ClusterTracker(sim, layout, brokers, trackerOptions(params));
+  obs.subscribe(tracker.observer);
+  obs.header({ mode: ctx.mode, seed: ctx.seed, params, nodes: [...sim.trace.nodeNames], brokerNodes: brokers.map((n) => n.id) });
 
   // ---- the ZooKeeper tree a long-running cluster has (kafka.zk.ZkData) ----
   const tree = ensemble.tree;
@@ -258,10 +272,9 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     const ctx = c.ctx;
     let n = 0;
     for (const p of c.contextMaybeBehindZk) {
-      if (ctx.partitionEpoch[p]! >= t.truth.partitionEpoch[p]!) continue;
+      if (ctx.partitionEpoch[p]! >= committed.partitionEpoch[p]!) continue;
       for (let b = 0; b < brokers.length; b++) {
-        const cache = t.cacheOf(b);
-        if (t.isLive(b) && t.statusOf(b, p) !== EQUAL && cache.leader[p] === ctx.leader[p] && cache.leaderEpoch[p] === ctx.leaderEpoch[p] && cache.isr[p] === ctx.isr[p]) n++;
+        if (t.isLive(b) && t.statusOf(b, p) !== EQUAL && t.cachedLeader(b, p) === ctx.leader[p] && t.cachedLeaderEpoch(b, p) === ctx.leaderEpoch[p] && t.cachedIsr(b, p) === ctx.isr[p]) n++;
       }
     }
     return n;
@@ -277,11 +290,12 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     const b = brokers.indexOf(node);
     if (b < 0 || event !== 'crash') return;
     // A crashed process believes nothing; its registration stays until its session expires.
-    tracker!.setControllerActive(node, false);
+    obs.controller(node.id, 'resigned');
   });
 
   const handle: ZkClusterHandle = {
     tracker,
+    observations: obs,
     controlledShutdown: (b, onDone) => {
       const node = brokers[b];
       if (node === undefined || !node.up) throw new Error(`controlledShutdown: broker ${b} is not running`);

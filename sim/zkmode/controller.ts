@@ -1,8 +1,8 @@
 import type { SimNode } from '../../core/index.ts';
 import type { CostModel } from '../cluster/cost.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
+import type { ObservationChannel } from '../cluster/observe.ts';
 import { NO_LEADER, PartitionStateBatch, PartitionTable } from '../cluster/partitions.ts';
-import type { ClusterTracker } from '../cluster/tracker.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 import { ANY_VERSION, type Op, type Response } from '../zookeeper/types.ts';
 import { ControllerChannelManager, type QueuedRequest } from './channel.ts';
@@ -21,7 +21,9 @@ export interface ControllerHost {
   readonly brokers: readonly SimNode[];
   readonly layout: ClusterLayout;
   readonly costs: CostModel;
-  readonly tracker: ClusterTracker;
+  readonly obs: ObservationChannel;
+  /** Partition states as the ZooKeeper leader committed them (the committed tree). */
+  readonly committed: PartitionTable;
   readonly zk: () => ZooKeeperClient;
   readonly socketTimeoutMs: number;
   readonly maxInFlight: number;
@@ -146,15 +148,15 @@ export class KafkaController {
     this.epoch = epoch;
     this.epochZkVersion = epochZkVersion;
     this.ctx = new PartitionTable(this.h.layout);
-    this.ctx.copyFrom(this.h.tracker.truth);
+    this.ctx.copyFrom(this.h.committed);
     for (const [b, e] of live) this.liveBrokers.set(b, e);
     this.becomeActive();
-    this.h.tracker.setControllerReady(this.h.node);
+    this.h.obs.controller(this.h.node.id, 'ready');
   }
 
   private becomeActive(): void {
     this.active = true;
-    this.h.tracker.setControllerActive(this.h.node, true);
+    this.h.obs.controller(this.h.node.id, 'active');
     this.h.node.note('controller.active', this.epoch);
     this.channel = new ControllerChannelManager(this.h.node, this.h.brokers, this.h.costs, this.h.socketTimeoutMs, this.h.brokerId);
     for (const b of this.liveBrokers.keys()) this.channel.addBroker(b);
@@ -226,7 +228,7 @@ export class KafkaController {
 
   private won(done: () => void): void {
     this.electedAtUs = this.h.node.sim.nowUs;
-    this.h.tracker.milestone('elect');
+    this.h.obs.milestone('elect');
     this.becomeActive();
     const gen = this.gen;
     this.onControllerFailover(() => {
@@ -236,8 +238,8 @@ export class KafkaController {
       // Until then the event thread handles nothing else: the controller is loading.
       if (gen === this.gen && this.active) {
         this.h.node.note('controller.ready', this.epoch);
-        this.h.tracker.setControllerReady(this.h.node);
-        this.h.tracker.milestone('load');
+        this.h.obs.controller(this.h.node.id, 'ready');
+        this.h.obs.milestone('load');
       }
       done();
     });
@@ -250,7 +252,7 @@ export class KafkaController {
     this.gen++;
     this.shuttingDown.clear();
     this.h.node.note('controller.resign', this.epoch, reason);
-    this.h.tracker.setControllerActive(this.h.node, false);
+    this.h.obs.controller(this.h.node.id, 'resigned');
     this.channel?.shutdown();
     this.channel = null;
   }
@@ -303,7 +305,7 @@ export class KafkaController {
     this.contextMaybeBehindZk.clear();
     this.ctx ??= new PartitionTable(h.layout);
     const ctx = this.ctx;
-    const truth = h.tracker.truth;
+    const truth = h.committed;
     h.node.note('controller.load.start', P);
     // initializeControllerContext: brokers, topics, assignments, every partition state.
     this.read({ type: 'getChildren', path: BROKER_IDS_PATH, watch: true }, (ids) => {

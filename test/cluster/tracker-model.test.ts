@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Simulation, type SimNode } from '../../core/index.ts';
 import { makeLayout } from '../../sim/cluster/layout.ts';
 import { ClusterTracker, EQUAL, PHANTOM, STALE } from '../../sim/cluster/tracker.ts';
+import { reportThrough } from './report-through.ts';
 
 /**
  * The tracker's incremental counts against a brute-force recomputation from first principles, on
@@ -115,6 +116,7 @@ describe('ClusterTracker against a brute-force recomputation', () => {
         const nodes: SimNode[] = [];
         for (let b = 0; b < B; b++) nodes.push(sim.addNode(`broker-${b}`, () => ({ onMessage() {} })));
         const tracker = new ClusterTracker(sim, layout, nodes, { settleMs: 1000 });
+        const model = reportThrough(sim, tracker, nodes);
         const ref = new Reference(layout.replicas);
         let atUs = 0;
         let lastUs = 0;
@@ -147,7 +149,7 @@ describe('ClusterTracker against a brute-force recomputation', () => {
             lastUs = sim.nowUs;
             switch (o.t) {
               case 'commit':
-                tracker.commit(o.p, o.s.l, o.s.le, 0, o.s.isr);
+                model.commit(o.p, o.s.l, o.s.le, 0, o.s.isr);
                 ref.truth[o.p] = { ...o.s };
                 ref.committed[o.p]!.add(key(o.s));
                 break;
@@ -157,7 +159,7 @@ describe('ClusterTracker against a brute-force recomputation', () => {
                 const before = ref.cache[o.b]![o.p]!;
                 // applyAgain: the broker re-applies what it holds (a retried request)
                 const s = o.t === 'apply' ? o.s : o.t === 'applyTruth' ? { ...ref.truth[o.p]! } : before === null ? { ...ref.truth[o.p]! } : { ...before };
-                tracker.brokerApply(o.b, o.p, s.l, s.le, 0, s.isr);
+                model.brokerApply(o.b, o.p, s.l, s.le, 0, s.isr);
                 ref.cache[o.b]![o.p] = { ...s };
                 if ((before === null || key(before) !== key(s)) && ref.status(o.b, o.p) === PHANTOM) ref.phantomApplies++;
                 break;
@@ -179,11 +181,11 @@ describe('ClusterTracker against a brute-force recomputation', () => {
                 ref.live[o.b] = nodes[o.b]!.up && !nodes[o.b]!.paused;
                 break;
               case 'reset':
-                tracker.brokerCacheReset(o.b);
+                model.brokerCacheReset(o.b);
                 ref.cache[o.b] = ref.cache[o.b]!.map(() => null);
                 break;
               case 'serving':
-                tracker.setBrokerServing(o.b, o.v);
+                model.setBrokerServing(o.b, o.v);
                 ref.serving[o.b] = o.v;
                 break;
             }

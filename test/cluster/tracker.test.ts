@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation, type FaultPlan, type SimNode } from '../../core/index.ts';
+import { NO_STATE_EPOCH } from '../../sim/cluster/cache.ts';
 import { makeLayout, type ClusterLayout } from '../../sim/cluster/layout.ts';
+import { PartitionStateBatch } from '../../sim/cluster/partitions.ts';
 import { ClusterTracker, EQUAL, PHANTOM, RECOVERY_HOLDS, STALE } from '../../sim/cluster/tracker.ts';
+import { reportThrough, type ScriptedModel } from './report-through.ts';
 
 /** A tiny cluster: 4 brokers, 2 controller nodes, 20 partitions (rf 3), no behaviour of its own. */
 function setup(opts: { settleMs?: number; partitions?: number; probationMs?: number; loadingBlind?: boolean } = {}) {
@@ -11,13 +14,14 @@ function setup(opts: { settleMs?: number; partitions?: number; probationMs?: num
   const brokers: SimNode[] = [0, 1, 2, 3].map((b) => sim.addNode(`broker-${b}`, idle));
   const controllers = [sim.addNode('controller-0', idle), sim.addNode('controller-1', idle)];
   const tracker = new ClusterTracker(sim, layout, brokers, { settleMs: opts.settleMs ?? 1000, probationMs: opts.probationMs ?? 0, loadingBlind: opts.loadingBlind ?? false });
-  return { sim, layout, brokers, controllers, tracker };
+  const model = reportThrough(sim, tracker, brokers);
+  return { sim, layout, brokers, controllers, tracker, model };
 }
 
 /** An active controller that has finished loading (a warm one). */
-function activeReady(tracker: ClusterTracker, node: SimNode): void {
-  tracker.setControllerActive(node, true);
-  tracker.setControllerReady(node);
+function activeReady(model: ScriptedModel, node: SimNode): void {
+  model.setControllerActive(node, true);
+  model.setControllerReady(node);
 }
 
 const ms = (x: number) => x * 1000;
@@ -41,27 +45,27 @@ function otherReplica(layout: ClusterLayout, p: number, not: number): number {
 
 describe('ClusterTracker: stale vs phantom', () => {
   it('classifies cached states against everything ever committed, including the initial state', () => {
-    const { sim, layout, tracker } = setup();
+    const { sim, layout, tracker, model } = setup();
     sim.run({ untilUs: 0 });
     const p = 3;
     const [r0, r1, r2] = [0, 1, 2].map((i) => layout.replicas[p * 3 + i]!);
     expect(tracker.statusOf(0, p)).toBe(EQUAL);
-    tracker.commit(p, r1!, 1, 1, 0b011);
+    model.commit(p, r1!, 1, 1, 0b011);
     expect([0, 1, 2, 3].map((b) => tracker.statusOf(b, p))).toEqual([STALE, STALE, STALE, STALE]);
-    tracker.brokerApply(0, p, r1!, 1, 1, 0b011);
+    model.brokerApply(0, p, r1!, 1, 1, 0b011);
     expect(tracker.statusOf(0, p)).toBe(EQUAL);
     // a state no controller ever committed (a zombie's LeaderAndIsr)
-    tracker.brokerApply(1, p, r2!, 5, 9, 0b100);
+    model.brokerApply(1, p, r2!, 5, 9, 0b100);
     expect(tracker.statusOf(1, p)).toBe(PHANTOM);
     expect(tracker.brokerPhantoms(1)).toBe(1);
     // same leader and epoch but another ISR was never committed either
-    tracker.brokerApply(2, p, r1!, 1, 1, 0b001);
+    model.brokerApply(2, p, r1!, 1, 1, 0b001);
     expect(tracker.statusOf(2, p)).toBe(PHANTOM);
     // the initial state was committed
-    tracker.brokerApply(3, p, r0!, 0, 0, 0b111);
+    model.brokerApply(3, p, r0!, 0, 0, 0b111);
     expect(tracker.statusOf(3, p)).toBe(STALE);
     // once truth reaches the phantom state it is no longer phantom
-    tracker.commit(p, r2!, 5, 9, 0b100);
+    model.commit(p, r2!, 5, 9, 0b100);
     expect(tracker.statusOf(1, p)).toBe(EQUAL);
     expect(tracker.statusOf(0, p)).toBe(STALE);
     expect(tracker.statusOf(2, p)).toBe(PHANTOM);
@@ -70,16 +74,16 @@ describe('ClusterTracker: stale vs phantom', () => {
   });
 
   it('counts a reset cache as stale in every partition until reloaded', () => {
-    const { sim, layout, tracker } = setup();
+    const { sim, layout, tracker, model } = setup();
     sim.run({ untilUs: 0 });
-    tracker.brokerCacheReset(2);
+    model.brokerCacheReset(2);
     expect(tracker.brokerDivergence(2)).toBe(layout.partitions);
     expect(tracker.brokerPhantoms(2)).toBe(0);
-    expect(tracker.cacheOf(2).has(0)).toBe(false);
+    expect(tracker.cachedLeaderEpoch(2, 0)).toBe(NO_STATE_EPOCH);
     // partitions led by broker 2 are unavailable: its cache no longer holds its leadership
     expect(tracker.unavailable).toBe(ledBy(layout, 2).length);
     const t = tracker.truth;
-    for (let p = 0; p < layout.partitions; p++) tracker.brokerApply(2, p, t.leader[p]!, t.leaderEpoch[p]!, t.partitionEpoch[p]!, t.isr[p]!);
+    for (let p = 0; p < layout.partitions; p++) model.brokerApply(2, p, t.leader[p]!, t.leaderEpoch[p]!, t.partitionEpoch[p]!, t.isr[p]!);
     expect(tracker.brokerDivergence(2)).toBe(0);
     expect(tracker.unavailable).toBe(0);
   });
@@ -87,18 +91,18 @@ describe('ClusterTracker: stale vs phantom', () => {
 
 describe('ClusterTracker: availability', () => {
   it('loses the partitions a crashed leader led until a new leader applies its leadership', () => {
-    const { sim, layout, brokers, tracker } = setup();
+    const { sim, layout, brokers, tracker, model } = setup();
     const led = ledBy(layout, 1);
     expect(led.length).toBeGreaterThan(0);
     at(sim, 1000, () => sim.crash(brokers[1]!));
     at(sim, 1000, () => expect(tracker.unavailable).toBe(led.length));
     at(sim, 2000, () => {
-      for (const p of led) tracker.commit(p, otherReplica(layout, p, 1), 1, 1, 0b111);
+      for (const p of led) model.commit(p, otherReplica(layout, p, 1), 1, 1, 0b111);
       // committed, but no new leader has applied it yet
       expect(tracker.unavailable).toBe(led.length);
     });
     at(sim, 2500, () => {
-      for (const b of [0, 2, 3]) for (const p of led) tracker.brokerApply(b, p, otherReplica(layout, p, 1), 1, 1, 0b111);
+      for (const b of [0, 2, 3]) for (const p of led) model.brokerApply(b, p, otherReplica(layout, p, 1), 1, 1, 0b111);
       expect(tracker.unavailable).toBe(0);
       expect(tracker.totalDivergence).toBe(0);
     });
@@ -112,21 +116,21 @@ describe('ClusterTracker: availability', () => {
   });
 
   it('needs the leader to serve (unfenced / registered)', () => {
-    const { sim, layout, tracker } = setup();
+    const { sim, layout, tracker, model } = setup();
     sim.run({ untilUs: 0 });
-    tracker.setBrokerServing(0, false);
+    model.setBrokerServing(0, false);
     expect(tracker.unavailable).toBe(ledBy(layout, 0).length);
-    tracker.setBrokerServing(0, true);
+    model.setBrokerServing(0, true);
     expect(tracker.unavailable).toBe(0);
   });
 
   it('counts partitions with two self-believed leaders', () => {
-    const { sim, layout, brokers, tracker } = setup();
+    const { sim, layout, brokers, tracker, model } = setup();
     const p = ledBy(layout, 0)[0]!;
     const other = otherReplica(layout, p, 0);
     at(sim, 100, () => {
       // a zombie's LeaderAndIsr makes `other` believe it leads while broker 0 still does
-      tracker.brokerApply(other, p, other, 1, 1, 0b111);
+      model.brokerApply(other, p, other, 1, 1, 0b111);
       expect(tracker.dualLeaderPartitions).toBe(1);
       expect(tracker.selfBelievedLeaders(p)).toBe(2);
     });
@@ -140,15 +144,15 @@ describe('ClusterTracker: availability', () => {
 
 describe('ClusterTracker: split brain', () => {
   it('measures time with more than one acting controller; a paused one does not act', () => {
-    const { sim, controllers, tracker } = setup();
+    const { sim, controllers, tracker, model } = setup();
     const [c0, c1] = controllers as [SimNode, SimNode];
-    at(sim, 0, () => tracker.setControllerActive(c0, true));
-    at(sim, 1000, () => tracker.setControllerActive(c1.id, true));
+    at(sim, 0, () => model.setControllerActive(c0, true));
+    at(sim, 1000, () => model.setControllerActive(c1.id, true));
     at(sim, 1000, () => expect(tracker.activeControllers).toBe(2));
-    at(sim, 4000, () => tracker.setControllerActive(c0, false));
+    at(sim, 4000, () => model.setControllerActive(c0, false));
     at(sim, 5000, () => {
       sim.pause(c1);
-      tracker.setControllerActive(c0, true);
+      model.setControllerActive(c0, true);
       expect(tracker.activeControllers).toBe(1);
     });
     at(sim, 6000, () => sim.resume(c1));
@@ -163,8 +167,8 @@ describe('ClusterTracker: split brain', () => {
   });
 
   it('refuses an id that is not a simulation node', () => {
-    const { tracker } = setup();
-    expect(() => tracker.setControllerActive(3000, true)).toThrow(/no simulation node/);
+    const { model } = setup();
+    expect(() => model.setControllerActive(3000, true)).toThrow(/no simulation node/);
   });
 });
 
@@ -172,24 +176,24 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
   /** A scripted failover: the active controller crashes at 1 s; milestones every 500 ms; brokers converge at 3 s. */
   function failover(plan: FaultPlan, settleMs = 1000) {
     const env = setup({ settleMs });
-    const { sim, controllers, brokers, tracker } = env;
+    const { sim, controllers, brokers, tracker, model } = env;
     const [c0, c1] = controllers as [SimNode, SimNode];
     sim.faults.defineRole('activeController', () => c0);
-    activeReady(tracker, c0);
-    at(sim, 500, () => tracker.milestone('detect')); // before the fault: ignored
-    at(sim, 1500, () => tracker.milestone('detect'));
+    activeReady(model, c0);
+    at(sim, 500, () => model.milestone('detect')); // before the fault: ignored
+    at(sim, 1500, () => model.milestone('detect'));
     at(sim, 2000, () => {
-      tracker.setControllerActive(c1, true);
-      tracker.milestone('elect');
+      model.setControllerActive(c1, true);
+      model.milestone('elect');
     });
     at(sim, 2500, () => {
-      tracker.setControllerReady(c1);
-      tracker.milestone('load');
-      tracker.milestone('detect'); // a second call does not move the first
-      for (let p = 0; p < 5; p++) tracker.commit(p, tracker.truth.leader[p]!, 1, 1, 0b111);
+      model.setControllerReady(c1);
+      model.milestone('load');
+      model.milestone('detect'); // a second call does not move the first
+      for (let p = 0; p < 5; p++) model.commit(p, tracker.truth.leader[p]!, 1, 1, 0b111);
     });
     at(sim, 3000, () => {
-      for (let b = 0; b < brokers.length; b++) for (let p = 0; p < 5; p++) tracker.brokerApply(b, p, tracker.truth.leader[p]!, 1, 1, 0b111);
+      for (let b = 0; b < brokers.length; b++) for (let p = 0; p < 5; p++) model.brokerApply(b, p, tracker.truth.leader[p]!, 1, 1, 0b111);
     });
     sim.installFaults(plan);
     const outcome = sim.run({ untilUs: ms(60_000) });
@@ -217,12 +221,12 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
 
   it('leaves a phase null when its milestone is missing', () => {
     const env = setup();
-    const { sim, controllers, tracker } = env;
+    const { sim, controllers, tracker, model } = env;
     const [c0, c1] = controllers as [SimNode, SimNode];
     sim.faults.defineRole('activeController', () => c0);
-    activeReady(tracker, c0);
-    at(sim, 1200, () => tracker.milestone('elect'));
-    at(sim, 1200, () => activeReady(tracker, c1));
+    activeReady(model, c0);
+    at(sim, 1200, () => model.milestone('elect'));
+    at(sim, 1200, () => activeReady(model, c1));
     sim.installFaults(crashController);
     sim.run({ untilUs: ms(60_000) });
     const m = tracker.metrics();
@@ -239,7 +243,7 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
   });
 
   it('never stops while unhealthy, and then recovery does not apply', () => {
-    const { sim, tracker, brokers } = setup();
+    const { sim, tracker, model, brokers } = setup();
     sim.faults.defineRole('b0', () => brokers[0]!);
     sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@b0' }, main: true }] });
     const outcome = sim.run({ untilUs: ms(20_000) });
@@ -252,8 +256,8 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
   });
 
   it('reports null for fault-relative figures when there is no main fault', () => {
-    const { sim, tracker, controllers } = setup();
-    activeReady(tracker, controllers[0]!);
+    const { sim, tracker, model, controllers } = setup();
+    activeReady(model, controllers[0]!);
     const outcome = sim.run({ untilUs: ms(20_000) });
     expect(outcome.reason).toBe('stopped');
     const m = tracker.metrics();
@@ -266,8 +270,8 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
   });
 
   it('reports recovery 0 and no convergence time when the fault disturbed nothing', () => {
-    const { sim, tracker, controllers, brokers } = setup();
-    activeReady(tracker, controllers[0]!);
+    const { sim, tracker, model, controllers, brokers } = setup();
+    activeReady(model, controllers[0]!);
     sim.faults.defineRole('spare', () => controllers[1]!);
     sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@spare' }, main: true }] });
     const outcome = sim.run({ untilUs: ms(20_000) });
@@ -280,8 +284,8 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
   });
 
   it('counts a restarted broker as divergent until it reloads, then converges', () => {
-    const { sim, tracker, controllers, brokers, layout } = setup();
-    activeReady(tracker, controllers[0]!);
+    const { sim, tracker, model, controllers, brokers, layout } = setup();
+    activeReady(model, controllers[0]!);
     sim.faults.defineRole('b2', () => brokers[2]!);
     sim.installFaults({
       steps: [
@@ -292,10 +296,10 @@ describe('ClusterTracker: recovery, phases and the auto-stop', () => {
     // the broker's model empties its cache on start, and loads metadata 700 ms later
     sim.onLifecycle((node, event) => {
       if (node !== brokers[2] || event !== 'start' || sim.nowUs === 0) return;
-      tracker.brokerCacheReset(2);
+      model.brokerCacheReset(2);
       sim.after(ms(700), () => {
         const t = tracker.truth;
-        for (let p = 0; p < layout.partitions; p++) tracker.brokerApply(2, p, t.leader[p]!, t.leaderEpoch[p]!, t.partitionEpoch[p]!, t.isr[p]!);
+        for (let p = 0; p < layout.partitions; p++) model.brokerApply(2, p, t.leader[p]!, t.leaderEpoch[p]!, t.partitionEpoch[p]!, t.isr[p]!);
       });
     });
     const outcome = sim.run({ untilUs: ms(20_000) });
@@ -314,18 +318,18 @@ describe('ClusterTracker: a loading controller, the verdict and cluster.recovery
   /** c0 crashes at 1 s; c1 is elected at 2 s and loads until 4 s; nothing else is disturbed. */
   function loadingFailover(opts: { loadingBlind?: boolean; probationMs?: number; settleMs?: number; after?: (env: ReturnType<typeof setup>) => void } = {}) {
     const env = setup({ settleMs: opts.settleMs ?? 1000, probationMs: opts.probationMs ?? 0, loadingBlind: opts.loadingBlind ?? false });
-    const { sim, controllers, tracker } = env;
+    const { sim, controllers, tracker, model } = env;
     const [c0, c1] = controllers as [SimNode, SimNode];
     sim.faults.defineRole('activeController', () => c0);
-    activeReady(tracker, c0);
-    at(sim, 1500, () => tracker.milestone('detect'));
+    activeReady(model, c0);
+    at(sim, 1500, () => model.milestone('detect'));
     at(sim, 2000, () => {
-      tracker.setControllerActive(c1, true);
-      tracker.milestone('elect');
+      model.setControllerActive(c1, true);
+      model.milestone('elect');
     });
     at(sim, 4000, () => {
-      tracker.setControllerReady(c1);
-      tracker.milestone('load');
+      model.setControllerReady(c1);
+      model.milestone('load');
     });
     opts.after?.(env);
     sim.installFaults(crashController);
@@ -405,8 +409,8 @@ describe('ClusterTracker: a loading controller, the verdict and cluster.recovery
 
   it('an outage that follows a new fault action is not a broken verdict', () => {
     const env = setup({ probationMs: 10_000 });
-    const { sim, controllers, brokers, tracker } = env;
-    activeReady(tracker, controllers[0]!);
+    const { sim, controllers, brokers, tracker, model } = env;
+    activeReady(model, controllers[0]!);
     sim.faults.defineRole('b1', () => brokers[1]!);
     // The main fault disturbs nothing; the verdict comes at 2 s; a trigger crashes broker 1 at 3 s.
     sim.installFaults({
@@ -421,18 +425,18 @@ describe('ClusterTracker: a loading controller, the verdict and cluster.recovery
 
   it('a broker failure without a controller change: electMs and loadMs are null, propagateMs runs from detection', () => {
     const env = setup();
-    const { sim, controllers, brokers, tracker, layout } = env;
-    activeReady(tracker, controllers[0]!);
+    const { sim, controllers, brokers, tracker, model, layout } = env;
+    activeReady(model, controllers[0]!);
     sim.faults.defineRole('b1', () => brokers[1]!);
     sim.installFaults({ steps: [{ atMs: 1000, action: { type: 'crash', node: '@b1' }, main: true }] });
-    at(sim, 1800, () => tracker.milestone('detect'));
+    at(sim, 1800, () => model.milestone('detect'));
     at(sim, 2000, () => {
       // the controller moves broker 1's leaderships; the brokers apply them 500 ms later
       const t = tracker.truth;
       const moved = ledBy(layout, 1);
-      for (const p of moved) tracker.commit(p, otherReplica(layout, p, 1), 1, 1, t.isr[p]!);
+      for (const p of moved) model.commit(p, otherReplica(layout, p, 1), 1, 1, t.isr[p]!);
       at(sim, 2500, () => {
-        for (let b = 0; b < brokers.length; b++) for (const p of moved) tracker.brokerApply(b, p, t.leader[p]!, 1, 1, t.isr[p]!);
+        for (let b = 0; b < brokers.length; b++) for (const p of moved) model.brokerApply(b, p, t.leader[p]!, 1, 1, t.isr[p]!);
       });
     });
     sim.run({ untilUs: ms(30_000) });
@@ -443,13 +447,13 @@ describe('ClusterTracker: a loading controller, the verdict and cluster.recovery
 
   it('a milestone after recovery is not part of it', () => {
     const env = setup();
-    const { sim, controllers, tracker } = env;
+    const { sim, controllers, tracker, model } = env;
     const [c0, c1] = controllers as [SimNode, SimNode];
     sim.faults.defineRole('activeController', () => c0);
-    activeReady(tracker, c0);
-    at(sim, 1100, () => tracker.milestone('detect'));
-    at(sim, 1200, () => activeReady(tracker, c1));
-    at(sim, 1600, () => tracker.milestone('elect'));
+    activeReady(model, c0);
+    at(sim, 1100, () => model.milestone('detect'));
+    at(sim, 1200, () => activeReady(model, c1));
+    at(sim, 1600, () => model.milestone('elect'));
     sim.installFaults(crashController);
     sim.run({ untilUs: ms(60_000) });
     const m = tracker.metrics();
@@ -464,12 +468,20 @@ describe('ClusterTracker at scale', () => {
     const layout = makeLayout({ partitions: 2_000_000, 'partitions.per.topic': 50, brokers: 12, 'replication.factor': 3 });
     const brokers = Array.from({ length: 12 }, (_, b) => sim.addNode(`broker-${b}`, () => ({ onMessage() {} })));
     const tracker = new ClusterTracker(sim, layout, brokers, { settleMs: 1000 });
+    const { obs } = reportThrough(sim, tracker, brokers);
     sim.run({ untilUs: 0 });
     const t = tracker.truth;
-    for (let p = 0; p < layout.partitions; p++) tracker.commit(p, t.leader[p]!, 1, 1, t.isr[p]!);
+    // As the models report them: batches of 10,000 states.
+    const batches: PartitionStateBatch[] = [];
+    for (let from = 0; from < layout.partitions; from += 10_000) {
+      const b = PartitionStateBatch.ofSize(10_000);
+      for (let p = from; p < from + 10_000; p++) b.push(p, t.leader[p]!, 1, 1, t.isr[p]!);
+      batches.push(b);
+    }
+    for (const b of batches) obs.truth(b);
     expect(tracker.totalDivergence).toBe(24_000_000);
     expect(tracker.unavailable).toBe(2_000_000);
-    for (let b = 0; b < 12; b++) for (let p = 0; p < layout.partitions; p++) tracker.brokerApply(b, p, t.leader[p]!, 1, 1, t.isr[p]!);
+    for (let b = 0; b < 12; b++) for (const batch of batches) obs.applied(b, batch);
     expect(tracker.totalDivergence).toBe(0);
     expect(tracker.unavailable).toBe(0);
   });

@@ -20,7 +20,8 @@ const observed = defineScenario({
   build(ctx) {
     const built = controlledShutdown.build(ctx);
     const sim = ctx.sim;
-    const tracker = () => (sim.node('broker-0').behavior as ZkBroker).controller.h.tracker;
+    // Truth as the model committed it (the ZooKeeper leader's commits); unavailability from the run's metrics.
+    const committed = () => (sim.node('broker-0').behavior as ZkBroker).controller.h.committed;
     const sends: number[] = [];
     const brokerNode = sim.node(`broker-${B}`).id;
     sim.trace.sink = (r: TraceRecord) => {
@@ -29,12 +30,16 @@ const observed = defineScenario({
     const seen = { exitUs: -1, ledAtExit: -1, lastUnavailableUs: -1 };
     sim.onLifecycle((node, ev) => {
       if (node.id !== brokerNode || ev !== 'crash' || seen.exitUs >= 0) return;
-      const t = tracker();
+      const t = committed();
       seen.exitUs = sim.nowUs;
       seen.ledAtExit = 0;
-      for (let p = 0; p < t.truth.size; p++) if (t.truth.leader[p] === B) seen.ledAtExit++;
+      for (let p = 0; p < t.size; p++) if (t.leader[p] === B) seen.ledAtExit++;
+      // Unavailable partition-time grew since the last poll: something was unavailable in between.
+      let integral = built.metrics!().unavailablePartitionMs ?? 0;
       const poll = (): void => {
-        if (t.unavailable > 0) seen.lastUnavailableUs = sim.nowUs;
+        const now = built.metrics!().unavailablePartitionMs ?? 0;
+        if (now > integral) seen.lastUnavailableUs = sim.nowUs;
+        integral = now;
         sim.after(50_000, poll);
       };
       poll();

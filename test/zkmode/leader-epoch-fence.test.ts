@@ -64,7 +64,7 @@ const delayed = defineScenario({
     // The moment X holds B's epoch for every shared partition (polled).
     const watchB = (): void => {
       const t = h.tracker;
-      if (both.length > 0 && both.every((p) => t.cacheOf(x).leaderEpoch[p]! >= 2)) {
+      if (both.length > 0 && both.every((p) => t.cachedLeaderEpoch(x, p) >= 2)) {
         seen.bAppliedUs = sim.nowUs;
         return;
       }
@@ -73,7 +73,7 @@ const delayed = defineScenario({
     sim.at(B_AT_MS * 1000, watchB);
     sim.at(CHECK_AT_MS * 1000, () => {
       const t = h.tracker;
-      const cache = t.cacheOf(x);
+      const cache = (sim.node(`broker-${x}`).behavior as ZkBroker).cache;
       const replica = (sim.node(`broker-${x}`).behavior as ZkBroker).replicas;
       seen.truthEpochMin = Number.MAX_SAFE_INTEGER;
       for (const p of both) {
