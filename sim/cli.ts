@@ -23,6 +23,7 @@ import type { Scenario } from './scenario.ts';
 import { capsuleScenarioPath, codeVersion, replayCapsuleCommand, writeCapsule, CAPSULE_FORMAT, type Capsule } from './capsule.ts';
 import { DEFAULT_DIFF_CONTEXT, diffTraces } from './diff.ts';
 import { replay } from './replay.ts';
+import { reportFromTrace } from './report.ts';
 import { DEFAULT_MAX_SHRINK_RUNS, formatPlan, shrink, type PlanSize } from './shrink.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -441,6 +442,13 @@ async function cmdReplay(path: string, opts: { trace?: string; json?: boolean; d
   return r.exitCode;
 }
 
+function cmdReport(path: string, opts: { json?: boolean }): number {
+  const r = reportFromTrace(path);
+  if (opts.json === true) process.stdout.write(`${JSON.stringify({ runs: [r] }, null, 2)}\n`);
+  else process.stdout.write(`${renderTerminal([r as unknown as RunResult])}\n`);
+  return 0;
+}
+
 function cmdDiff(a: string, b: string, opts: { context: string }): number {
   const context = /^\d+$/.test(opts.context.trim()) ? Number(opts.context.trim()) : NaN;
   if (!Number.isSafeInteger(context) || context > 1000) throw new UsageError(`--context must be a whole number from 0 to 1000, got '${opts.context}'`);
@@ -611,6 +619,14 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--json', 'print the verdict and the run as JSON')
     .option('--debug', 'print stack traces of errors')
     .action(async (path: string, opts: { trace?: string; json?: boolean }) => exit(await cmdReplay(path, opts)));
+
+  program
+    .command('report')
+    .description("a Kafka run's metrics recomputed from its trace alone (written by sim run --trace), as the run printed them")
+    .argument('<trace.jsonl>', 'a trace written by sim run --trace (one mode)')
+    .option('--json', "print the run as JSON (its metrics and the tracker's extra figures)")
+    .option('--debug', 'print stack traces of errors')
+    .action((path: string, opts: { json?: boolean }) => exit(cmdReport(path, opts)));
 
   program
     .command('diff')

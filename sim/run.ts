@@ -144,6 +144,8 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
     }
     if (outcome.reason === 'stalled') throw new StallError(req.file, outcome.detail);
     completed = true;
+    // The trace's last line says how the run ended (`sim report`); written to the sink only, not hashed.
+    if (sim.trace.sink !== null) sim.trace.sink(traceEndRecord(sim, scenario.name, req, outcome));
   } catch (e) {
     if (e instanceof FaultPlanError) throw new UsageError(`${req.file}: fault plan: ${e.message}`);
     if (e instanceof DeterminismError) throw new UsageError(`${req.file} is not deterministic: ${e.message}`);
@@ -168,6 +170,17 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
     metrics: built.metrics?.() ?? nullMetrics(),
     extra: built.extra?.() ?? {},
   };
+}
+
+/** The last line of a --trace file: the run's identity, how it ended and its trace hash (kind 'end'). */
+function traceEndRecord(sim: Simulation, scenario: string, req: RunRequest, outcome: RunOutcome): TraceRecord {
+  const v = sim.props.violation;
+  const detail = {
+    scenario, mode: req.mode, seed: req.seed, traceHash: sim.trace.hash(), records: sim.trace.count, events: outcome.events,
+    stop: { reason: outcome.reason, detail: outcome.detail }, invariants: sim.props.results(),
+    violation: v === null ? null : { invariant: v.invariant, atMs: v.atMs, detail: v.detail, replay: v.replay, event: v.event },
+  };
+  return { atUs: sim.nowUs, kind: 'end', node: -1, peer: -1, label: outcome.reason, value: outcome.events, detail: JSON.stringify(detail) };
 }
 
 /** Builds and runs one (scenario, mode, seed); the simulation itself runs under the determinism guard. */
