@@ -7,8 +7,8 @@ export const NO_STATE_EPOCH = -1;
 /**
  * One broker's metadata cache (ZK mode: MetadataCache fed by UpdateMetadata/LeaderAndIsr; KRaft:
  * the MetadataImage the broker has published), as the same struct-of-arrays as a PartitionTable.
- * The ClusterTracker owns these: models read them, and write only through tracker.brokerApply /
- * brokerCacheReset so divergence and availability stay counted.
+ * The broker owns it (ZkBroker.cache, BrokerServer.cache) and reports every batch it puts in it
+ * (ObservationChannel.applied) and every reset (cacheReset); observers keep their own view.
  */
 export class BrokerMetadataCache extends PartitionTable {
   constructor(

@@ -104,7 +104,9 @@ describe('sim run --trace', () => {
     local.installFaults(built.plan);
     local.run({ untilUs: parseDurationUs('10s')! });
     expect(local.trace.hash()).toBe(runs(r)[0]!.traceHash);
-    expect(lines).toHaveLength(local.trace.count);
+    // Every hashed record, then the run's end line (kind 'end', not hashed).
+    expect(lines).toHaveLength(local.trace.count + 1);
+    expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ kind: 'end', label: 'time-limit' });
     const first = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(Object.keys(first).slice(0, 6)).toEqual(['tUs', 'kind', 'node', 'peer', 'label', 'value']);
     expect(lines.some((l) => l.includes('"kind":"fault"'))).toBe(true);
