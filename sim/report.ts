@@ -134,8 +134,9 @@ export function reportFromTrace(path: string): ReportedRun {
       const nodeOf = (v: unknown): number => {
         if (v === null || v === undefined) return -1;
         if (typeof v === 'number') return v;
-        const i = index.get(String(v));
-        if (i === undefined) throw fail(`names a node (${String(v)}) the trace's header does not list`);
+        let i = index.get(String(v));
+        // A node added after the cluster was built: the next index (the hash check below tells if that was wrong).
+        if (i === undefined) index.set(String(v), (i = index.size));
         return i;
       };
       if (kind === OBS_KIND && label === OBS_LABEL.header) {
