@@ -255,7 +255,8 @@ export class RunSeries implements TrackerSampler {
     l.push([this.sim.nowUs, up]);
     const s = this.nodeState.get(id);
     if (s !== undefined) {
-      if (event === 'crash' || event === 'start') {
+      // Only a crash ends a belief: a start's factory may already have activated the node (warm start).
+      if (event === 'crash') {
         s.active = false;
         s.ready = false;
         s.resigned = false;
