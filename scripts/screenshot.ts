@@ -28,12 +28,13 @@ try {
   const html = join(dir, 'report.html');
   const run = spawnSync(process.execPath, [join(root, 'bin/sim.js'), 'run', 'scenarios/controller-failover.ts', '--seed', '42', '--set', `partitions=${partitions}`, '--report', html], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (run.status !== 0) throw new Error(`sim run exited ${run.status}`);
-  const { context, close } = await openChromium({ width: 1280, height: 900 });
+  // The top of the page: header, phase bars and the timeline charts (the tables below are text).
+  const { context, close } = await openChromium({ width: 1280, height: 1900 });
   try {
     const page = await context.newPage();
     await page.goto(pathToFileURL(html).href);
     await page.waitForSelector('body[data-ready="1"]');
-    await page.screenshot({ path: out, fullPage: true });
+    await page.screenshot({ path: out });
   } finally {
     await close();
   }

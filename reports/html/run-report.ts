@@ -180,6 +180,11 @@ const PAGE_JS = String.raw`
   var MODE_COLOR = { zk: '#e8710a', kraft: '#1a73e8', run: '#5f6368' };
   var charts = [];
   var syncing = false;
+  // Wide enough for node names and for counts such as 2,000,000.
+  var Y_AXIS = 16 + 7 * Math.max(9, D.modes.reduce(function (w, m) {
+    m.controllers.forEach(function (c) { w = Math.max(w, c.node.length); });
+    return w;
+  }, 0));
 
   // Step series {t, v} onto the union of their times (and 0 and the common end): uPlot wants one x array.
   function align(list) {
@@ -213,7 +218,7 @@ const PAGE_JS = String.raw`
         }],
         draw: [function (u) {
           var ctx = u.ctx, px = window.devicePixelRatio || 1; ctx.save();
-          ctx.font = (11 * px) + 'px system-ui, sans-serif'; ctx.textBaseline = 'top';
+          ctx.font = (11 * px) + 'px system-ui, sans-serif'; ctx.textBaseline = 'top'; ctx.textAlign = 'left';
           faults.forEach(function (f, k) {
             var x = u.valToPos(f.start, 'x', true);
             ctx.strokeStyle = f.main ? '#d93025' : '#5f6368'; ctx.lineWidth = px; ctx.setLineDash([4 * px, 3 * px]);
@@ -258,7 +263,8 @@ const PAGE_JS = String.raw`
       width: Math.max(400, host.clientWidth - 4), height: height,
       cursor: { sync: { key: 'kraftsim' } },
       scales: { x: { time: false } },
-      axes: [{ label: 'virtual time (s)' }, {}],
+      // One y-axis width on every chart, so that the plots and their time axes line up.
+      axes: [{ label: 'virtual time (s)' }, { size: Y_AXIS }],
       series: [{ label: 't (s)', value: function (u, v) { return v === null ? '—' : v.toFixed(3); } }].concat(series),
       plugins: [],
       hooks: { setScale: [function (u, key) {
@@ -303,9 +309,9 @@ const PAGE_JS = String.raw`
         align(m.controllers.map(function (c) { return c.role; })),
         function (o) {
           o.scales.y = { auto: false, range: [0, n] };
-          o.axes[1] = { size: 120, splits: function () { return names.map(function (_, i) { return n - i - 0.5; }); },
+          o.axes[1] = { size: Y_AXIS, splits: function () { return names.map(function (_, i) { return n - i - 0.5; }); },
             values: function (u, splits) { return splits.map(function (s) { return names[n - 1 - Math.floor(s)] || ''; }); }, grid: { show: false }, ticks: { show: false } };
-          o.plugins.push(modeFaults(m), rolesPlugin(n));
+          o.plugins.push(rolesPlugin(n), modeFaults(m));
         });
     });
 
