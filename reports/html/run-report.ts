@@ -33,7 +33,9 @@ interface Steps {
   t: number[];
   v: (number | null)[];
 }
-const secs = (s: SeriesPoints): Steps => ({ t: s.tMs.map((t) => t / 1000), v: s.v });
+/** ms → s, kept to the µs (no floating-point tails in the page's data). */
+const toS = (ms: number): number => Math.round(ms * 1000) / 1e6;
+const secs = (s: SeriesPoints): Steps => ({ t: s.tMs.map(toS), v: s.v });
 
 /** The view model embedded in the page. */
 export interface ReportView {
@@ -56,7 +58,7 @@ const anyPositive = (s: SeriesPoints): boolean => s.v.some((v) => v !== null && 
 /** The charts' data: one entry per run that recorded series. */
 export function reportView(results: readonly RunResult[]): ReportView {
   const withSeries = results.filter((r): r is RunResult & { series: SeriesJson } => r.series !== undefined);
-  const endS = Math.max(0, ...withSeries.map((r) => r.series.endMs / 1000));
+  const endS = Math.max(0, ...withSeries.map((r) => toS(r.series.endMs)));
   return {
     endS,
     roleNames: withSeries[0]?.series.roleNames ?? [],
@@ -65,7 +67,7 @@ export function reportView(results: readonly RunResult[]): ReportView {
       return {
         key: r.mode ?? 'run',
         label: modeLabel(r),
-        faults: s.faults.map((f) => ({ type: f.type, node: f.node, start: f.startMs / 1000, end: f.endMs === null ? null : f.endMs / 1000, main: f.main })),
+        faults: s.faults.map((f) => ({ type: f.type, node: f.node, start: toS(f.startMs), end: f.endMs === null ? null : toS(f.endMs), main: f.main })),
         unavailable: s.brokers.length > 0 ? secs(s.unavailable) : null,
         controllers: s.controllers.map((c) => ({ node: c.node, role: secs(c.role) })),
         // Phantom lines only for brokers that ever held a phantom state: most runs have none.
