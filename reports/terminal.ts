@@ -4,9 +4,9 @@ import type { RunResult } from '../sim/result.ts';
 /** partition·ms (the JSON's unit) as partition·s, for the table. */
 const perSecond = (ms: number | null): number | null => (ms === null ? null : Math.round(ms / 100) / 10);
 
-type Row = [label: string, get: (r: RunResult) => number | string | null, unit: string];
+export type Row = [label: string, get: (r: RunResult) => number | string | null, unit: string];
 
-const ROWS: Row[] = [
+export const ROWS: Row[] = [
   ['recovery', (r) => r.metrics.recoveryMs, 'ms'],
   ['  detect', (r) => r.metrics.phases.detectMs, 'ms'],
   ['  elect', (r) => r.metrics.phases.electMs, 'ms'],
@@ -62,7 +62,7 @@ export function stopWords(r: RunResult): string {
   }
 }
 
-function fmt(v: number | string | null, unit: string): string {
+export function fmt(v: number | string | null, unit: string): string {
   if (v === null) return '—';
   if (typeof v === 'string') return v;
   const n = Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 1 });

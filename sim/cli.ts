@@ -9,14 +9,15 @@ import { CORPUS, runCheck } from './check.ts';
 import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
 import { isShippedScenario, loadScenario } from './load.ts';
-import { checkOutputTarget } from './output.ts';
+import { checkOutputTarget, openOutput } from './output.ts';
+import { renderRunReport } from '../reports/html/run-report.ts';
 import { defaults, parseSettings } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
 import { runMerge } from './merge.ts';
 import { estimateRunBytes, formatBytes } from './memory.ts';
 import { defaultWorkers } from './pool.ts';
 import { renderSummary } from './results.ts';
-import { checkMemory, memoryLimit, runOnceAsync, StallError } from './run.ts';
+import { checkMemory, memoryLimit, replayCommand, runOnceAsync, StallError } from './run.ts';
 import { exitCodeOf, parseSeedRange, parseShard, parseWorkers, runSweep } from './sweep.ts';
 import { DEFAULT_MAX_STALLED_EVENTS } from '../core/sim.ts';
 import type { Scenario } from './scenario.ts';
@@ -97,6 +98,8 @@ interface RunOpts {
   debug?: boolean;
   maxStalledEvents?: string;
   importTimeout?: string;
+  series?: boolean;
+  report?: string;
 }
 
 async function cmdRun(file: string, opts: RunOpts): Promise<number> {
@@ -107,6 +110,10 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
   if (opts.trace !== undefined) {
     if (opts.trace === '-' && opts.json === true) throw new UsageError('--trace - and --json both want stdout: write the trace to a file');
     checkOutputTarget('--trace', opts.trace, [file]);
+  }
+  if (opts.report !== undefined) {
+    if (opts.report === '-') throw new UsageError('--report: give a file name (e.g. report.html), not -');
+    checkOutputTarget('--report', opts.report, [file]);
   }
   const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = modesFor(scenario, file, opts.mode);
@@ -132,6 +139,7 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
       ...(opts.until !== undefined ? { untilText: opts.until } : {}),
       ...(opts.trace !== undefined ? { traceFile: traceFileFor(opts.trace, mode, modes.length > 1) } : {}),
       ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
+      ...(opts.series === true || opts.report !== undefined ? { series: true } : {}),
       onProgress: (m: Mode | null, nowUs: number, events: number) => {
         if (showProgress) process.stderr.write(`\r${`${m ?? 'run'}: ${(nowUs / 1e6).toFixed(1)} s simulated, ${(events / 1e6).toFixed(1)}M events`.padEnd(PROGRESS_WIDTH)}`);
       },
@@ -146,7 +154,16 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
     }
     if (showProgress) process.stderr.write(CLEAR_PROGRESS);
   }
-  if (opts.json === true) out.write(`${JSON.stringify({ runs: results }, null, 2)}\n`);
+  if (opts.report !== undefined) {
+    const command = replayCommand({ file, scenario, seed, mode: modes.length > 1 ? null : modes[0]!, overrides, untilUs, ...(opts.until !== undefined ? { untilText: opts.until } : {}), ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}) });
+    const html = renderRunReport({ scenario: { name: scenario.name, description: scenario.description, file }, command, results });
+    const sink = openOutput('--report', opts.report);
+    sink.write(html);
+    sink.commit();
+  }
+  // --report alone records series for the report; only --series puts them in the JSON.
+  const shown = opts.series === true ? results : results.map(({ series: _series, ...r }) => r);
+  if (opts.json === true) out.write(`${JSON.stringify({ runs: shown }, null, 2)}\n`);
   else out.write(`${renderTerminal(results)}\n`);
   return results.some((r) => r.violation !== null) ? 1 : 0;
 }
@@ -505,6 +522,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--set <key=value>', 'override a parameter (repeatable); see `sim params <scenario>`', collect, [])
     .option('--json', 'print exactly one JSON object { "runs": [...] } on stdout')
     .option('--trace <file.jsonl>', 'write every trace record as JSONL to a regular file (one per mode; - for stdout, then the table goes to stderr)')
+    .option('--series', 'record time series (change points) and put them in --json under "series"')
+    .option('--report <file.html>', 'write a self-contained HTML report: both modes on shared time axes, figures, verdicts')
     .option('--until <duration>', 'simulated-time limit: 500ms, 90s, 10m, 1h (a bare number is ms; default: the scenario\'s)')
     .option('--max-stalled-events <n>', STALL_HELP)
     .option('--import-timeout <duration>', IMPORT_HELP)

@@ -1,3 +1,4 @@
+import type { SeriesJson } from './cluster/series.ts';
 import type { ParamValue } from './params.ts';
 
 export type Mode = 'zk' | 'kraft';
@@ -39,4 +40,6 @@ export interface RunResult {
   metrics: Metrics;
   /** Model-specific figures (e.g. controller queue depth, bytes sent), for the curious. */
   extra: Record<string, number | string | null>;
+  /** Time series as change points (`--series`, `--report`); absent by default. */
+  series?: SeriesJson;
 }

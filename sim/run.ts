@@ -5,6 +5,7 @@ import { estimateRunBytes, formatBytes } from './memory.ts';
 import { openOutput, type OutputSink } from './output.ts';
 import { defaults, type ParamValue } from './params.ts';
 import { planProblem } from './plan-check.ts';
+import { attachSeries } from './cluster/series.ts';
 import { nullMetrics, type Mode, type RunResult } from './result.ts';
 import type { BuiltScenario, Scenario } from './scenario.ts';
 
@@ -30,6 +31,8 @@ export interface RunRequest {
    * runs in full, so the model and every random stream are the same; only the plan differs.
    */
   readonly planOverride?: FaultPlan;
+  /** Record the run's time series (sim/cluster/series.ts) into the result's `series`. */
+  readonly series?: boolean;
 }
 
 /** The command that replays a run exactly. */
@@ -99,6 +102,7 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
   const wallStart = performance.now();
   const sim = new Simulation({ seed: `${req.seed}` });
   sim.props.replayCommand = replayCommand(req);
+  const recorder = req.series === true ? attachSeries(sim) : null;
   const sink: OutputSink | null = req.traceFile !== undefined ? openOutput('--trace', req.traceFile) : null;
   if (sink !== null) {
     const names = sim.trace.nodeNames;
@@ -169,6 +173,8 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
     violation: v === null ? null : { invariant: v.invariant, atMs: v.atMs, detail: v.detail, replay: v.replay, event: v.event },
     metrics: built.metrics?.() ?? nullMetrics(),
     extra: built.extra?.() ?? {},
+    // After metrics(): the tracker's last sample (the state the run ends in) is in.
+    ...(recorder !== null ? { series: recorder.toJson(sim.nowUs) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { ControllerState, Observer } from './observe.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
 import { RECOVERY_HOLDS, RecoveryWatch, type Milestone, type RecoveryHost } from './recovery.ts';
+import { seriesOf, type TrackerSampler } from './series.ts';
 
 export { RECOVERY_HOLDS, type Milestone } from './recovery.ts';
 
@@ -132,6 +133,8 @@ export class ClusterTracker {
   private phantomApplies = 0;
 
   private readonly recovery: RecoveryWatch;
+  /** Time series of the run (`--series`, `--report`), when it records them. */
+  private readonly sampler: TrackerSampler | null;
 
   constructor(
     private readonly sim: TrackerHost,
@@ -173,6 +176,8 @@ export class ClusterTracker {
       else this.nUnavailable++;
     }
     this.lastUs = sim.nowUs;
+    this.sampler = seriesOf(sim) ?? null;
+    this.sampler?.brokers(brokers);
     sim.onLifecycle((node, event) => this.onLifecycle(node, event));
     this.updateHealth();
     // Every Kafka run, both modes: a recovered verdict is not followed by an outage without a fault.
@@ -347,6 +352,7 @@ export class ClusterTracker {
     else this.controllerFlags.delete(id);
     // A new activation starts loading; a resignation ends both.
     this.readyFlags.delete(id);
+    this.sampler?.controller(id, active ? 'active' : 'resigned');
     this.recountControllers();
     this.updateHealth();
   }
@@ -362,6 +368,7 @@ export class ClusterTracker {
     if (!this.controllerFlags.has(id) || this.readyFlags.has(id)) return;
     this.advance();
     this.readyFlags.add(id);
+    this.sampler?.controller(id, 'ready');
     this.recountControllers();
     this.updateHealth();
   }
@@ -591,6 +598,8 @@ export class ClusterTracker {
     this.divergenceUs += this.nDivergent * dt;
     if (this.nActiveControllers > 1) this.splitBrainUs += dt;
     this.sampleMaxima();
+    // The state that held over [lastUs, now): intermediate counts inside one event do not register.
+    this.sampler?.health(this.lastUs, this.nUnavailable, this.divergent, this.phantom, this.live);
     this.lastUs = now;
   }
 

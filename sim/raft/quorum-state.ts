@@ -8,6 +8,7 @@ import { ResignedState } from './resigned-state.ts';
 import { UnattachedState } from './unattached-state.ts';
 import { NO_LEADER } from './types.ts';
 import { VotedState } from './voted-state.ts';
+import { seriesOf } from '../cluster/series.ts';
 
 export const QUORUM_STATE_KEY = 'quorum-state';
 
@@ -78,6 +79,7 @@ export class QuorumState {
   initialize(): EpochState {
     const s = this.readElectionState();
     this.listener?.onElectionState(this.node, s, true);
+    this.reportEpoch(s.epoch);
     if (s.leaderId === this.localId && this.isVoter) {
       this.current = new ResignedState(s.epoch, this.localId, this.voters, []);
     } else if (s.leaderId !== NO_LEADER) {
@@ -106,6 +108,12 @@ export class QuorumState {
       store.completeSync({ values: new Map([[QUORUM_STATE_KEY, s]]), logLengths: new Map() });
     }
     this.listener?.onElectionState(this.node, s, this.fsyncQuorumState);
+    this.reportEpoch(s.epoch);
+  }
+
+  /** A voter's epoch for the run's time series (when recorded); every epoch change is persisted first. */
+  private reportEpoch(epoch: number): void {
+    if (this.isVoter) seriesOf(this.node.sim)?.raftEpoch(this.node, epoch);
   }
 
   private enter<T extends EpochState>(next: T, persisted: ElectionState | null): T {

@@ -6,6 +6,7 @@ import { FastLeaderElection } from './election.ts';
 import { PrepRequestProcessor } from './prep.ts';
 import { framing, ServerCnxns, type ZkServerCosts } from './cnxn.ts';
 import { SessionTracker } from './session-tracker.ts';
+import { seriesOf } from '../cluster/series.ts';
 import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type SyncPayload, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
 
 export interface ZkServerConfig {
@@ -150,6 +151,12 @@ export class QuorumPeer implements NodeBehavior {
     return this.cfg.tickMs * 1000;
   }
 
+  /** The leader's session tracker; its size goes to the run's time series when they are recorded. */
+  private newSessionTracker(): SessionTracker {
+    const series = seriesOf(this.node.sim);
+    return new SessionTracker(this.tickUs, series === undefined ? undefined : (n) => series.zkSessions(this.node, n));
+  }
+
   sendPeer(sid: number, msg: QuorumMsg, sizeBytes: number): void {
     this.node.send(this.cfg.servers[sid]!, msg, sizeBytes);
   }
@@ -167,7 +174,7 @@ export class QuorumPeer implements NodeBehavior {
     this.leaderEpoch = epoch;
     this.counter = zxidEpoch(this.lastLogged) === epoch ? zxidCounter(this.lastLogged) : 0;
     this.prep = new PrepRequestProcessor(this.tree);
-    this.sessions = new SessionTracker(this.tickUs);
+    this.sessions = this.newSessionTracker();
     for (const sid of this.cfg.servers.keys()) {
       if (sid !== this.sid) this.learners.set(sid, { sid, ackedUpTo: this.lastLogged, lastHeardUs: this.node.monoNowUs, newLeaderAcked: true, round: -1 });
     }
@@ -199,6 +206,7 @@ export class QuorumPeer implements NodeBehavior {
     this.followerInfos.clear();
     this.prep?.clear();
     this.prep = null;
+    if (this.sessions !== null) seriesOf(this.node.sim)?.zkSessions(this.node, 0);
     this.sessions = null;
     this.outbox = [];
     this.syncWaiters = [];
@@ -479,7 +487,7 @@ export class QuorumPeer implements NodeBehavior {
     // The new leader's whole log is its history: everything logged is committed now.
     this.applyUpTo(Number.MAX_SAFE_INTEGER);
     this.prep = new PrepRequestProcessor(this.tree);
-    this.sessions = new SessionTracker(this.tickUs);
+    this.sessions = this.newSessionTracker();
     for (const h of this.learners.values()) this.syncLearner(h, (h as { lastZxidAtInfo?: Zxid }).lastZxidAtInfo ?? 0);
   }
 

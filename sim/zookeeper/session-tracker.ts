@@ -9,7 +9,11 @@ export class SessionTracker {
   private readonly buckets = new Map<number, Set<number>>();
   private readonly timeoutUs = new Map<number, number>();
 
-  constructor(private readonly tickUs: number) {}
+  /** `onCount`: told the number of tracked sessions whenever it changes (the run's time series). */
+  constructor(
+    private readonly tickUs: number,
+    private readonly onCount?: (n: number) => void,
+  ) {}
 
   roundToNextInterval(us: number): number {
     return (Math.floor(us / this.tickUs) + 1) * this.tickUs;
@@ -20,8 +24,10 @@ export class SessionTracker {
   }
 
   add(session: number, timeoutMs: number, nowUs: number): void {
+    const known = this.expiryOf.has(session);
     this.timeoutUs.set(session, timeoutMs * 1000);
     this.touch(session, nowUs);
+    if (!known) this.onCount?.(this.expiryOf.size);
   }
 
   /** A client's ping or request (relayed by followers in their ping replies). */
@@ -43,6 +49,7 @@ export class SessionTracker {
     if (old !== undefined) this.buckets.get(old)?.delete(session);
     this.expiryOf.delete(session);
     this.timeoutUs.delete(session);
+    if (old !== undefined) this.onCount?.(this.expiryOf.size);
   }
 
   expiryAtUs(session: number): number | undefined {
@@ -62,6 +69,7 @@ export class SessionTracker {
         this.timeoutUs.delete(s);
       }
     }
+    if (due.length > 0) this.onCount?.(this.expiryOf.size);
     return due;
   }
 }

@@ -14,6 +14,7 @@ describe('--json output against reports/result.schema.json', () => {
       sim('run', 'scenarios/ping.ts', '--seed', '3', '--set', 'bugs=skip-fsync', '--json'),
       sim('run', 'scenarios/controller-failover.ts', '--seed', '3', '--set', 'partitions=2000', '--json'),
       sim('run', 'scenarios/controlled-shutdown.ts', '--seed', '3', '--set', 'partitions=2000', '--json'),
+      sim('run', 'scenarios/controller-failover.ts', '--seed', '3', '--set', 'partitions=2000', '--json', '--series'),
     ]);
     for (const o of outs) {
       const doc = JSON.parse(o.stdout) as unknown;
@@ -26,5 +27,14 @@ describe('--json output against reports/result.schema.json', () => {
     const badHash = JSON.parse(outs[0]!.stdout) as { runs: Record<string, unknown>[] };
     badHash.runs[0]!['traceHash'] = 'xyz';
     expect(validate(badHash)).toBe(false);
+    // Series only with --series; then every run has them, and a malformed series fails.
+    expect((JSON.parse(outs[2]!.stdout) as { runs: Record<string, unknown>[] }).runs.every((r) => r['series'] === undefined)).toBe(true);
+    const withSeries = JSON.parse(outs[4]!.stdout) as { runs: { series: { unavailable: { tMs: unknown }; controllers: Record<string, unknown>[] } }[] };
+    expect(withSeries.runs.map((r) => r.series.controllers.length > 0)).toEqual([true, true]);
+    withSeries.runs[0]!.series.unavailable.tMs = 'soon';
+    expect(validate(withSeries)).toBe(false);
+    const noRole = JSON.parse(outs[4]!.stdout) as { runs: { series: { controllers: Record<string, unknown>[] } }[] };
+    delete noRole.runs[1]!.series.controllers[0]!['role'];
+    expect(validate(noRole)).toBe(false);
   });
 });
