@@ -5,6 +5,7 @@ import chalk from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { parseDurationUs } from '../core/time.ts';
 import { renderTerminal } from '../reports/terminal.ts';
+import { PerfettoTrace } from '../reports/perfetto.ts';
 import { CORPUS, runCheck } from './check.ts';
 import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
@@ -95,6 +96,7 @@ interface RunOpts {
   set: string[];
   json?: boolean;
   trace?: string;
+  perfetto?: string;
   until?: string;
   debug?: boolean;
   maxStalledEvents?: string;
@@ -110,6 +112,11 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
     if (opts.trace === '-' && opts.json === true) throw new UsageError('--trace - and --json both want stdout: write the trace to a file');
     checkOutputTarget('--trace', opts.trace, [file]);
   }
+  if (opts.perfetto !== undefined) {
+    if (opts.perfetto === '-' && (opts.json === true || opts.trace === '-')) throw new UsageError('--perfetto - : stdout is already taken (--json or --trace -); write the Perfetto trace to a file');
+    checkOutputTarget('--perfetto', opts.perfetto, [file]);
+  }
+  const perfetto = opts.perfetto !== undefined ? new PerfettoTrace() : undefined;
   const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = modesFor(scenario, file, opts.mode);
   const overrides = parseSettings(opts.set, scenario.params);
@@ -133,6 +140,7 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
       untilUs,
       ...(opts.until !== undefined ? { untilText: opts.until } : {}),
       ...(opts.trace !== undefined ? { traceFile: traceFileFor(opts.trace, mode, modes.length > 1) } : {}),
+      ...(perfetto !== undefined ? { perfetto } : {}),
       ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
       onProgress: (m: Mode | null, nowUs: number, events: number) => {
         if (showProgress) process.stderr.write(`\r${`${m ?? 'run'}: ${(nowUs / 1e6).toFixed(1)} s simulated, ${(events / 1e6).toFixed(1)}M events`.padEnd(PROGRESS_WIDTH)}`);
@@ -147,6 +155,11 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
       throw e;
     }
     if (showProgress) process.stderr.write(CLEAR_PROGRESS);
+  }
+  if (perfetto !== undefined && opts.perfetto !== undefined) {
+    const sink = openOutput('--perfetto', opts.perfetto);
+    for (const line of perfetto.lines()) sink.write(line);
+    sink.commit();
   }
   if (opts.json === true) out.write(`${JSON.stringify({ runs: results }, null, 2)}\n`);
   else out.write(`${renderTerminal(results)}\n`);
@@ -571,6 +584,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--set <key=value>', 'override a parameter (repeatable); see `sim params <scenario>`', collect, [])
     .option('--json', 'print exactly one JSON object { "runs": [...] } on stdout')
     .option('--trace <file.jsonl>', 'write every trace record as JSONL to a regular file (one per mode; - for stdout, then the table goes to stderr)')
+    .option('--perfetto <file.json>', 'write a Chrome trace-event file for ui.perfetto.dev: executors as slices, messages as flows, faults, unavailability and divergence (both modes in one file)')
     .option('--until <duration>', 'simulated-time limit: 500ms, 90s, 10m, 1h (a bare number is ms; default: the scenario\'s)')
     .option('--max-stalled-events <n>', STALL_HELP)
     .option('--import-timeout <duration>', IMPORT_HELP)

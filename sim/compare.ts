@@ -58,17 +58,23 @@ export function parseGrid(texts: readonly string[], specs: ParamSpecs, sets: rea
 }
 
 /**
- * Positive numbers, sorted, whose successive ratios stay within a third of their geometric mean
- * (and that mean is at least 1.5): 200k, 500k, 1M, 2M is; 100, 200, 300 is not. Two values are
- * when one is at least ten times the other.
+ * Positive numbers that grow by a steady factor rather than a steady step (200k, 500k, 1M, 2M is;
+ * 100, 200, 300, 400 is not): sorted, their successive ratios vary less (coefficient of variation)
+ * than their successive differences, and the ratios average at least 1.5. Two values are when one
+ * is at least ten times the other.
  */
 export function isGeometric(values: readonly ParamValue[]): boolean {
   if (values.length < 2 || !values.every((v) => typeof v === 'number' && v > 0)) return false;
   const xs = [...(values as number[])].sort((a, b) => a - b);
   const ratios = xs.slice(1).map((x, i) => x / xs[i]!);
   if (ratios.length === 1) return ratios[0]! >= 10;
-  const mean = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
-  return mean >= 1.5 && ratios.every((r) => r / mean <= 4 / 3 && mean / r <= 4 / 3);
+  const steps = xs.slice(1).map((x, i) => x - xs[i]!);
+  const cv = (v: number[]): number => {
+    const m = v.reduce((s, x) => s + x, 0) / v.length;
+    return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length) / m;
+  };
+  const meanRatio = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
+  return meanRatio >= 1.5 && cv(ratios) < cv(steps);
 }
 
 /** Every combination of the axes' values, the first axis varying slowest. */

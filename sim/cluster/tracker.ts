@@ -67,6 +67,20 @@ export interface TrackerOptions {
  * Maxima are over states that held for a positive span of virtual time (plus the state the run
  * ends in), so the intermediate counts inside one event do not register.
  */
+/**
+ * The tracker of each simulation, for output recorders that sample it (--perfetto); read only. One
+ * map per process, not per module instance: a scenario file is imported in its own tsx namespace, so
+ * the models it builds use another instance of this module than the runner does.
+ */
+const REGISTRY = Symbol.for('kraftsim.cluster-trackers');
+const registryHolder = globalThis as { [REGISTRY]?: WeakMap<Simulation, ClusterTracker> };
+const trackers = (registryHolder[REGISTRY] ??= new WeakMap<Simulation, ClusterTracker>());
+
+/** The cluster tracker a Kafka scenario built for this simulation, if any. */
+export function trackerOf(sim: Simulation): ClusterTracker | undefined {
+  return trackers.get(sim);
+}
+
 export class ClusterTracker {
   readonly truth: PartitionTable;
   readonly layout: ClusterLayout;
@@ -146,6 +160,7 @@ export class ClusterTracker {
       else this.nUnavailable++;
     }
     this.lastUs = sim.nowUs;
+    trackers.set(sim, this);
     sim.onLifecycle((node, event) => this.onLifecycle(node, event));
     this.updateHealth();
     // Every Kafka run, both modes: a recovered verdict is not followed by an outage without a fault.
