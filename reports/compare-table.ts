@@ -17,7 +17,7 @@ function fmtCount(n: number | null): string {
   return n === null ? '—' : n.toLocaleString('en-US');
 }
 
-function fmtValue(v: ParamValue, unit: string): string {
+export function fmtValue(v: ParamValue, unit: string): string {
   if (typeof v !== 'number') return String(v);
   const n = v.toLocaleString('en-US');
   return unit === '' || unit === 'count' || unit === 'partitions' ? n : `${n} ${unit}`;
@@ -38,7 +38,7 @@ const MODE_COLUMNS: readonly Column[] = [
   { head: 'max divergence', cell: (r) => fmtCount(r.metrics.divergence.maxPartitions) },
 ];
 
-function fmtRatio(x: number | null): string {
+export function fmtRatio(x: number | null): string {
   return x === null ? '—' : `${x.toLocaleString('en-US', { maximumFractionDigits: 1 })}×`;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CompareDocument, CompareRun } from '../../sim/compare.ts';
 import { isRun } from '../../sim/compare.ts';
-import { fmtDuration } from '../compare-table.ts';
+import { fmtDuration, fmtRatio, fmtValue } from '../compare-table.ts';
 import type { ParamValue } from '../../sim/params.ts';
 import { escapeHtml, jsonForScript, scriptBody, uplotAssets } from './inline.ts';
 
@@ -84,7 +84,7 @@ function table(doc: CompareDocument): string {
   const head2 = `<tr>${doc.grid.map((a) => `<th>${escapeHtml(a.key)}</th>`).join('')}${modes.map(() => cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')).join('')}${ratio ? '<th>zk/kraft recovery</th>' : ''}</tr>`;
   const count = (n: number | null): string => (n === null ? '—' : n.toLocaleString('en-US'));
   const rows = doc.points.map((p) => {
-    const cells = doc.grid.map((a) => cell(String(p.grid[a.key]), typeof p.grid[a.key] === 'number'));
+    const cells = doc.grid.map((a) => cell(fmtValue(p.grid[a.key]!, a.unit), typeof p.grid[a.key] === 'number'));
     p.runs.forEach((r) => {
       if (!isRun(r)) {
         cells.push(`<td colspan="${cols.length}" class="bad">${escapeHtml(`failed (${r.error.kind}): ${r.error.message}`)}</td>`);
@@ -101,7 +101,7 @@ function table(doc: CompareDocument): string {
         cell(count(m.divergence.maxPartitions)),
       );
     });
-    if (ratio) cells.push(cell(p.recoveryRatio === null ? '—' : `${p.recoveryRatio}×`));
+    if (ratio) cells.push(cell(fmtRatio(p.recoveryRatio)));
     return `<tr>${cells.join('')}</tr>`;
   });
   return `<table>\n<thead>${head1}${head2}</thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
@@ -156,10 +156,14 @@ const PAGE_JS = `
     });
     var opts = {
       width: 520, height: 300,
-      scales: { x: view.xLog ? { time: false, distr: 3, log: 10 } : { time: false } },
+      scales: {
+        x: view.xLog
+          ? { time: false, distr: 3, log: 10, range: function (u, min, max) { return [min / 1.25, max * 1.25]; } }
+          : { time: false, range: function (u, min, max) { var pad = (max - min) * 0.08 || Math.abs(max) * 0.1 || 1; return [min - pad, max + pad]; } }
+      },
       axes: [
-        { label: view.xKey + (view.xLog ? ' (log scale)' : ''), values: function (u, vals) { return vals.map(fmt); } },
-        { label: c.unit, size: 70, values: function (u, vals) { return vals.map(fmt); } }
+        { label: view.xKey + (view.xLog ? ' (log scale)' : ''), splits: function () { return view.x; }, filter: function (u, splits) { return splits; }, values: function (u, vals) { return vals.map(function (v) { return v == null ? '' : fmt(v); }); } },
+        { label: c.unit, size: 70, values: function (u, vals) { return vals.map(function (v) { return v == null ? '' : fmt(v); }); } }
       ],
       series: series
     };
@@ -177,7 +181,7 @@ export function renderCompareHtml(doc: CompareDocument): string {
   const view = compareView(doc);
   const fixed = Object.entries(doc.set).map(([k, v]) => `${k}=${String(v)}`).join(' ');
   const title = `${doc.scenario} — sim compare`;
-  const grid = doc.grid.map((a) => `${a.key} = ${a.values.map(String).join(', ')}${a.unit !== '' && a.unit !== 'count' ? ` ${a.unit}` : ''}`).join('; ');
+  const grid = doc.grid.map((a) => `${a.key} = ${a.values.map((v) => fmtValue(v, a.unit)).join(', ')}`).join('; ');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderCompareMarkdown, renderCompareTable } from '../../reports/compare-table.ts';
@@ -8,6 +8,9 @@ import { KAFKA_PARAMS } from '../../sim/kafka.ts';
 import { expectUsageError, scratch, sim, simAll, type Ran } from '../cli/spawn.ts';
 
 const S = 'scenarios/controller-failover.ts';
+
+/** Debian's chromium (what .ci/run installs), if this machine has it. */
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 describe('sim compare over a tiny grid', () => {
   const dir = scratch();
@@ -96,6 +99,27 @@ describe('sim compare over a tiny grid', () => {
     // Every run's replay command is in the page.
     for (const p of doc.points) for (const r of p.runs) expect(html).toContain(r.replay);
   });
+
+  it.skipIf(CHROMIUM === undefined)('draws its charts in headless Chromium with no console error', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`file://${at('c.html')}`);
+      // uPlot counts the x values as a series: 1 + one per mode.
+      const series = await page.evaluate(() => ((globalThis as unknown as { compareCharts?: { series: unknown[] }[] }).compareCharts ?? []).map((u) => u.series.length));
+      expect(series).toEqual([3, 3, 3]);
+      expect(await page.locator('.plot canvas').count()).toBe(3);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
 
 describe('sim compare bad input: one line on stderr, exit 2', () => {
