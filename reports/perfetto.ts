@@ -11,7 +11,7 @@
  *   (`initializeControllerContext`) on its `controller-event-thread`;
  * - messages as flows from the sender's `network` thread to the receiver's ('s' → 'f', each end on
  *   a 1 µs slice named by the message type), paired send → deliver per (sender, receiver, type) in
- *   FIFO order; at most one flow per (sender, receiver, type) per `FLOW_WINDOW_US` and
+ *   FIFO order; drawn for every type, thinning out for frequent types (`FLOW_BLOCK`), at most
  *   `MAX_FLOWS` in all — every message is counted, the metadata says how many are drawn;
  * - faults, lifecycle events (crash, restart, pause) and model state changes (controller active,
  *   milestones) as instants ('i');
@@ -29,10 +29,15 @@ export type FigureProbe = () => readonly [unavailable: number, divergence: numbe
 
 /** Gaps between two tasks of one label on one executor up to this long are bridged into one slice. */
 export const BRIDGE_US = 1000;
-/** At most one message flow per (sender, receiver, type) in this much simulated time. */
-export const FLOW_WINDOW_US = 100_000;
-/** At most this many flows per run. */
-export const MAX_FLOWS = 50_000;
+/**
+ * Flows drawn per message type: the first FLOW_BLOCK messages of a type, then every 2nd of the next
+ * 2 × FLOW_BLOCK, every 4th of the next 4 × FLOW_BLOCK, … — every type shows, rare ones (LeaderAndIsr,
+ * a vote) in full, steady ones (fetches, pings) thinning out over the run, about FLOW_BLOCK ×
+ * log2(n / FLOW_BLOCK) of n.
+ */
+export const FLOW_BLOCK = 200;
+/** At most this many flows per run, whatever the types. */
+export const MAX_FLOWS = 100_000;
 /** At most this many executor slices per run; later ones are counted, not drawn. */
 export const MAX_SLICES = 400_000;
 /** At most this many instants (state changes) per run. */
@@ -84,7 +89,8 @@ export class PerfettoRun {
   private readonly tids = new Map<string, number>();
   private readonly open = new Map<number, OpenSlice>();
   private readonly inFlight = new Map<string, { ts: number; drawn: boolean }[]>();
-  private readonly lastFlow = new Map<string, number>();
+  /** Per message type: messages seen, the current stride, flows drawn at that stride. */
+  private readonly flowRate = new Map<string, { seen: number; stride: number; drawn: number }>();
   private nextFlow: number;
   private readonly counters: Counter[];
   stats = { slices: 0, slicesDropped: 0, tasks: 0, messages: 0, flows: 0, flowsSkipped: 0, instants: 0, instantsDropped: 0, counterSamples: 0 };
@@ -186,11 +192,19 @@ export class PerfettoRun {
       q = [];
       this.inFlight.set(k, q);
     }
-    const last = this.lastFlow.get(k);
-    const drawn = this.stats.flows < MAX_FLOWS && (last === undefined || r.atUs - last >= FLOW_WINDOW_US);
+    let rate = this.flowRate.get(r.label);
+    if (rate === undefined) {
+      rate = { seen: 0, stride: 1, drawn: 0 };
+      this.flowRate.set(r.label, rate);
+    }
+    const drawn = this.stats.flows < MAX_FLOWS && rate.seen % rate.stride === 0;
+    rate.seen++;
     if (drawn) {
-      this.lastFlow.set(k, r.atUs);
       this.stats.flows++;
+      if (++rate.drawn >= FLOW_BLOCK) {
+        rate.stride *= 2;
+        rate.drawn = 0;
+      }
     } else this.stats.flowsSkipped++;
     q.push({ ts: r.atUs, drawn });
   }
@@ -301,7 +315,7 @@ export class PerfettoTrace {
       runs: this.runs.map((r) => ({ label: r.label, ...r.stats })),
       limits: {
         sliceBridgeUs: BRIDGE_US,
-        flows: `one flow per (sender, receiver, message type) per ${FLOW_WINDOW_US / 1000} ms, at most ${MAX_FLOWS} per run; every message is counted in runs[].messages`,
+        flows: `per message type: the first ${FLOW_BLOCK} messages, then every 2nd of the next ${2 * FLOW_BLOCK}, every 4th of the next ${4 * FLOW_BLOCK}, …; at most ${MAX_FLOWS} per run; every message is counted in runs[].messages`,
         maxSlices: MAX_SLICES,
         maxInstants: MAX_INSTANTS,
         counterResolutionUs: COUNTER_RESOLUTION_US,
