@@ -11,7 +11,7 @@ import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
 import { isShippedScenario, loadScenario } from './load.ts';
 import { checkOutputTarget, openOutput } from './output.ts';
-import { checkCompareMemory, compareExitCode, parseGrid, runCompare } from './compare.ts';
+import { checkCompareMemory, compareExitCode, gridPoints, parseGrid, runCompare } from './compare.ts';
 import { renderCompareMarkdown, renderCompareTable } from '../reports/compare-table.ts';
 import { renderCompareHtml } from '../reports/html/compare-report.ts';
 import { defaults, parseSettings } from './params.ts';
@@ -204,6 +204,7 @@ async function cmdCompare(file: string, opts: CompareOpts): Promise<number> {
   const run = { ...base, ...(opts.until !== undefined ? { untilText: opts.until } : {}), ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}) };
   checkCompareMemory(run);
   const showProgress = process.stderr.isTTY === true;
+  if (showProgress) process.stderr.write(`\r${`compare [${'.'.repeat(20)}] 0/${gridPoints(grid).length * modes.length} runs`.padEnd(PROGRESS_WIDTH)}`);
   let doc;
   try {
     doc = await runCompare({
