@@ -142,6 +142,16 @@ describe('sim compare bad input: one line on stderr, exit 2', () => {
   }, 60_000);
 });
 
+describe('sim compare --help', () => {
+  it('teaches the command with an example and the exit codes', async () => {
+    const r = await sim('compare', '--help');
+    expect(r.code).toBe(0);
+    for (const w of ['--grid <key=v1,v2,...>', '--seed', '--mode', '--set', '--workers', '--json', '--json-out', '--md', '--report']) expect(r.stdout).toContain(w);
+    expect(r.stdout).toContain('sim compare scenarios/controller-failover.ts --seed 42 --grid partitions=200000,500000,1000000,2000000');
+    expect(r.stdout).toMatch(/Exit codes:/);
+  }, 60_000);
+});
+
 describe('grid parsing', () => {
   it('parses values against the parameter, in the order given', () => {
     expect(parseGrid(['partitions=2000, 1000'], KAFKA_PARAMS)).toEqual([{ key: 'partitions', unit: 'count', values: [2000, 1000], geometric: false }]);
