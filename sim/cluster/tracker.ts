@@ -29,6 +29,20 @@ export interface TrackerOptions {
 }
 
 /**
+ * The tracker of each simulation, for output recorders that sample it (--perfetto); read only. One
+ * map per process, not per module instance: a scenario file is imported in its own tsx namespace, so
+ * the models it builds use another instance of this module than the runner does.
+ */
+const REGISTRY = Symbol.for('kraftsim.cluster-trackers');
+const registryHolder = globalThis as { [REGISTRY]?: WeakMap<Simulation, ClusterTracker> };
+const trackers = (registryHolder[REGISTRY] ??= new WeakMap<Simulation, ClusterTracker>());
+
+/** The cluster tracker a Kafka scenario built for this simulation, if any. */
+export function trackerOf(sim: Simulation): ClusterTracker | undefined {
+  return trackers.get(sim);
+}
+
+/**
  * The ground-truth observer of design §5. Models report what is committed (commit), what each
  * broker's metadata cache holds (brokerApply, brokerCacheReset), which brokers serve
  * (setBrokerServing) and which nodes believe they are the active controller (setControllerActive);
@@ -67,20 +81,6 @@ export interface TrackerOptions {
  * Maxima are over states that held for a positive span of virtual time (plus the state the run
  * ends in), so the intermediate counts inside one event do not register.
  */
-/**
- * The tracker of each simulation, for output recorders that sample it (--perfetto); read only. One
- * map per process, not per module instance: a scenario file is imported in its own tsx namespace, so
- * the models it builds use another instance of this module than the runner does.
- */
-const REGISTRY = Symbol.for('kraftsim.cluster-trackers');
-const registryHolder = globalThis as { [REGISTRY]?: WeakMap<Simulation, ClusterTracker> };
-const trackers = (registryHolder[REGISTRY] ??= new WeakMap<Simulation, ClusterTracker>());
-
-/** The cluster tracker a Kafka scenario built for this simulation, if any. */
-export function trackerOf(sim: Simulation): ClusterTracker | undefined {
-  return trackers.get(sim);
-}
-
 export class ClusterTracker {
   readonly truth: PartitionTable;
   readonly layout: ClusterLayout;
