@@ -147,7 +147,8 @@ export class Executor {
         this.head = 0;
       }
       this.busyUs += costUs;
-      this.node.sim.trace.record(this.node.sim.nowUs, 'exec', this.node.id, -1, task.label, costUs);
+      // The executor's name is the record's detail: not hashed, written to --trace and seen by sinks.
+      this.node.sim.trace.record(this.node.sim.nowUs, 'exec', this.node.id, -1, task.label, costUs, this.name);
       if (task.blocking === null) {
         task.fn!();
         this.startNext();

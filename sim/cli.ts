@@ -5,12 +5,16 @@ import chalk from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { parseDurationUs } from '../core/time.ts';
 import { renderTerminal } from '../reports/terminal.ts';
+import { PerfettoTrace } from '../reports/perfetto.ts';
 import { CORPUS, runCheck } from './check.ts';
 import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, IMPORT_TIMEOUT_REASON } from './import-watchdog.ts';
 import { isShippedScenario, loadScenario } from './load.ts';
 import { checkOutputTarget, openOutput } from './output.ts';
 import { renderRunReport } from '../reports/html/run-report.ts';
+import { checkCompareMemory, compareExitCode, gridPoints, parseGrid, runCompare } from './compare.ts';
+import { renderCompareMarkdown, renderCompareTable } from '../reports/compare-table.ts';
+import { renderCompareHtml } from '../reports/html/compare-report.ts';
 import { defaults, parseSettings } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
 import { runMerge } from './merge.ts';
@@ -94,6 +98,7 @@ interface RunOpts {
   set: string[];
   json?: boolean;
   trace?: string;
+  perfetto?: string;
   until?: string;
   debug?: boolean;
   maxStalledEvents?: string;
@@ -115,6 +120,11 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
     if (opts.report === '-') throw new UsageError('--report: give a file name (e.g. report.html), not -');
     checkOutputTarget('--report', opts.report, [file]);
   }
+  if (opts.perfetto !== undefined) {
+    if (opts.perfetto === '-' && (opts.json === true || opts.trace === '-')) throw new UsageError('--perfetto - : stdout is already taken (--json or --trace -); write the Perfetto trace to a file');
+    checkOutputTarget('--perfetto', opts.perfetto, [file]);
+  }
+  const perfetto = opts.perfetto !== undefined ? new PerfettoTrace() : undefined;
   const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
   const modes = modesFor(scenario, file, opts.mode);
   const overrides = parseSettings(opts.set, scenario.params);
@@ -138,6 +148,7 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
       untilUs,
       ...(opts.until !== undefined ? { untilText: opts.until } : {}),
       ...(opts.trace !== undefined ? { traceFile: traceFileFor(opts.trace, mode, modes.length > 1) } : {}),
+      ...(perfetto !== undefined ? { perfetto } : {}),
       ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}),
       ...(opts.series === true || opts.report !== undefined ? { series: true } : {}),
       onProgress: (m: Mode | null, nowUs: number, events: number) => {
@@ -161,11 +172,88 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
     sink.write(html);
     sink.commit();
   }
+  if (perfetto !== undefined && opts.perfetto !== undefined) {
+    const sink = openOutput('--perfetto', opts.perfetto);
+    for (const line of perfetto.lines()) sink.write(line);
+    sink.commit();
+  }
   // --report alone records series for the report; only --series puts them in the JSON.
   const shown = opts.series === true ? results : results.map(({ series: _series, ...r }) => r);
   if (opts.json === true) out.write(`${JSON.stringify({ runs: shown }, null, 2)}\n`);
   else out.write(`${renderTerminal(results)}\n`);
   return results.some((r) => r.violation !== null) ? 1 : 0;
+}
+
+interface CompareOpts {
+  grid: string[];
+  seed: string;
+  mode?: string;
+  set: string[];
+  workers?: string;
+  json?: boolean;
+  jsonOut?: string;
+  md?: boolean;
+  report?: string;
+  until?: string;
+  maxStalledEvents?: string;
+  importTimeout?: string;
+  debug?: boolean;
+}
+
+async function cmdCompare(file: string, opts: CompareOpts): Promise<number> {
+  const seed = parseSeed(opts.seed);
+  const workers = opts.workers === undefined ? defaultWorkers() : parseWorkers(opts.workers);
+  const maxStalledEvents = opts.maxStalledEvents === undefined ? undefined : parseCount(opts.maxStalledEvents, '--max-stalled-events');
+  const importTimeoutMs = parseImportTimeout(opts.importTimeout);
+  if (opts.until !== undefined) parseUntil(opts.until);
+  if (opts.json === true && opts.md === true) throw new UsageError('--json and --md are two formats of the same output: give one');
+  const outputs: [string, string | undefined][] = [['--json-out', opts.jsonOut], ['--report', opts.report]];
+  for (const [flag, target] of outputs) {
+    if (target === undefined) continue;
+    if (target === '-' && (opts.json === true || opts.md === true || outputs.some(([f, t]) => f !== flag && t === '-'))) throw new UsageError(`${flag} - : stdout is already taken by another output; write it to a file`);
+    checkOutputTarget(flag, target, [file]);
+  }
+  const scenario = await loadScenario(file, importTimeoutMs !== undefined ? { timeoutMs: importTimeoutMs } : {});
+  const modes = modesFor(scenario, file, opts.mode);
+  parseSettings(opts.set, scenario.params);
+  const grid = parseGrid(opts.grid, scenario.params, opts.set);
+  const untilUs = parseUntil(opts.until ?? scenario.until);
+  const base = { file, scenario, modes, seed, sets: opts.set, grid, workers, untilUs, stallIsUsers: !isShippedScenario(file) || opts.set.length > 0 || grid.some((a) => a.values.some((v) => v !== scenario.params[a.key]!.default)) };
+  const run = { ...base, ...(opts.until !== undefined ? { untilText: opts.until } : {}), ...(maxStalledEvents !== undefined ? { maxStalledEvents } : {}) };
+  checkCompareMemory(run);
+  const showProgress = process.stderr.isTTY === true;
+  if (showProgress) process.stderr.write(`\r${`compare [${'.'.repeat(20)}] 0/${gridPoints(grid).length * modes.length} runs`.padEnd(PROGRESS_WIDTH)}`);
+  let doc;
+  try {
+    doc = await runCompare({
+      ...run,
+      onRun: (done, total, job) => {
+        if (!showProgress) return;
+        const width = 20;
+        const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
+        const what = job.sets.slice(opts.set.length).join(' ');
+        process.stderr.write(`\r${`compare [${bar}] ${done}/${total} runs (${what}${job.mode === null ? '' : ` ${job.mode}`} done)`.slice(0, PROGRESS_WIDTH).padEnd(PROGRESS_WIDTH)}`);
+      },
+    });
+  } finally {
+    if (showProgress) process.stderr.write(CLEAR_PROGRESS);
+  }
+  if (opts.jsonOut !== undefined) {
+    const sink = openOutput('--json-out', opts.jsonOut);
+    sink.write(JSON.stringify(doc, null, 2));
+    sink.commit();
+  }
+  if (opts.report !== undefined) {
+    const sink = openOutput('--report', opts.report);
+    sink.write(renderCompareHtml(doc));
+    sink.commit();
+  }
+  const toStdout = opts.jsonOut === '-' || opts.report === '-';
+  const out = toStdout ? process.stderr : process.stdout;
+  if (opts.json === true) out.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else if (opts.md === true) out.write(`${renderCompareMarkdown(doc)}\n`);
+  else out.write(`${renderCompareTable(doc)}\n`);
+  return compareExitCode(doc);
 }
 
 /** Exit 2 for a stall of the user's input; for a shipped scenario with its defaults it is our bug (70). */
@@ -524,6 +612,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--trace <file.jsonl>', 'write every trace record as JSONL to a regular file (one per mode; - for stdout, then the table goes to stderr)')
     .option('--series', 'record time series (change points) and put them in --json under "series"')
     .option('--report <file.html>', 'write a self-contained HTML report: both modes on shared time axes, figures, verdicts')
+    .option('--perfetto <file.json>', 'write a Chrome trace-event file for ui.perfetto.dev: executors as slices, messages as flows, faults, unavailability and divergence (both modes in one file)')
     .option('--until <duration>', 'simulated-time limit: 500ms, 90s, 10m, 1h (a bare number is ms; default: the scenario\'s)')
     .option('--max-stalled-events <n>', STALL_HELP)
     .option('--import-timeout <duration>', IMPORT_HELP)
@@ -585,6 +674,38 @@ export function buildProgram(exit: (code: number) => void): Command {
         EXIT_CODES,
     )
     .action(async (file: string, opts: SweepOpts) => exit(await cmdSweep(file, opts)));
+
+  program
+    .command('compare')
+    .description('run a scenario over a grid of parameter values in both modes on worker threads; a table of recovery, phases, unavailability and divergence per point, with the ZK/KRaft ratio')
+    .argument('<scenario>', 'scenario file, e.g. scenarios/controller-failover.ts')
+    .option('--grid <key=v1,v2,...>', 'a parameter and the values to run it at (repeatable: every combination runs); keys as for --set', collect, [])
+    .option('--seed <n>', 'random seed of every run', '0')
+    .addOption(new Option('--mode <mode>', 'zk, kraft or both (default both)'))
+    .option('--set <key=value>', 'fix a parameter for every run (repeatable)', collect, [])
+    .option('--workers <k>', 'worker threads (default: one per core)')
+    .option('--json', 'print the comparison as one JSON document (format kraftsim-compare/1) instead of the table')
+    .option('--json-out <file.json>', 'also write that JSON document to a file')
+    .option('--md', 'print the table as Markdown')
+    .option('--report <file.html>', 'also write a self-contained HTML report: recovery and divergence against the first grid parameter, both modes')
+    .option('--until <duration>', "simulated-time limit of every run (default: the scenario's)")
+    .option('--max-stalled-events <n>', STALL_HELP)
+    .option('--import-timeout <duration>', IMPORT_HELP)
+    .option('--debug', 'print stack traces of errors')
+    .addHelpText(
+      'after',
+      '\nEach grid point runs in each mode exactly as `sim run <scenario> --seed N --mode M --set key=value`\n' +
+        'would (same trace hash); the table has one row per point: each mode\'s recovery and its phases\n' +
+        '(detect / elect / load / propagate), max unavailable partitions, max divergence, and the\n' +
+        'ZooKeeper/KRaft recovery ratio. "!" marks a run that violated a property (its replay is printed).\n' +
+        'Grid values that grow by a steady factor are drawn on a log axis in the report.\n' +
+        '\nExamples:\n' +
+        '  sim compare scenarios/controller-failover.ts --seed 42 --grid partitions=200000,500000,1000000,2000000\n' +
+        '  sim compare scenarios/broker-crash.ts --grid partitions=20000,200000 --grid brokers=6,12 --report compare.html\n' +
+        '  sim compare scenarios/controller-failover.ts --grid zookeeper.session.timeout.ms=6000,18000 --mode zk --json\n' +
+        EXIT_CODES,
+    )
+    .action(async (file: string, opts: CompareOpts) => exit(await cmdCompare(file, opts)));
 
   program
     .command('merge')

@@ -8,6 +8,8 @@ import { planProblem } from './plan-check.ts';
 import { attachSeries } from './cluster/series.ts';
 import { nullMetrics, type Mode, type RunResult } from './result.ts';
 import type { BuiltScenario, Scenario } from './scenario.ts';
+import { trackerOf } from './cluster/tracker.ts';
+import type { PerfettoRun, PerfettoTrace } from '../reports/perfetto.ts';
 
 export interface RunRequest {
   readonly file: string;
@@ -21,6 +23,8 @@ export interface RunRequest {
   readonly untilText?: string;
   /** Stream the full trace to this JSONL file ('-' for stdout). */
   readonly traceFile?: string;
+  /** Record the run into this Perfetto trace (--perfetto); the caller writes the file. */
+  readonly perfetto?: PerfettoTrace;
   /** The no-progress watchdog's limit (core/sim.ts DEFAULT_MAX_STALLED_EVENTS when absent). */
   readonly maxStalledEvents?: number;
   /** Refuse a run whose estimated memory exceeds this many bytes (default: memoryLimit()). */
@@ -131,6 +135,7 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
       sim.installFaults(req.planOverride ?? b.plan);
       return b;
     });
+    const perfetto = attachPerfetto(sim, req);
     const limits = {
       untilUs: req.untilUs,
       progressEvery: 2_000_000,
@@ -147,6 +152,7 @@ function* runSteps(req: RunRequest, slices: boolean): Generator<undefined, RunRe
       yield undefined;
     }
     if (outcome.reason === 'stalled') throw new StallError(req.file, outcome.detail);
+    perfetto?.finish();
     completed = true;
     // The trace's last line says how the run ended (`sim report`); written to the sink only, not hashed.
     if (sim.trace.sink !== null) sim.trace.sink(traceEndRecord(sim, scenario.name, req, outcome));
@@ -187,6 +193,21 @@ function traceEndRecord(sim: Simulation, scenario: string, req: RunRequest, outc
     violation: v === null ? null : { invariant: v.invariant, atMs: v.atMs, detail: v.detail, replay: v.replay, event: v.event },
   };
   return { atUs: sim.nowUs, kind: 'end', node: -1, peer: -1, label: outcome.reason, value: outcome.events, detail: JSON.stringify(detail) };
+}
+
+/** --perfetto: a second trace sink, chained after the --trace one; it samples the cluster tracker's figures. */
+function attachPerfetto(sim: Simulation, req: RunRequest): PerfettoRun | null {
+  if (req.perfetto === undefined) return null;
+  const run = req.perfetto.attach(sim, req.mode ?? '', () => {
+    const t = trackerOf(sim);
+    return t === undefined ? null : [t.unavailable, t.totalDivergence];
+  });
+  const prev = sim.trace.sink;
+  sim.trace.sink = prev === null ? (r: TraceRecord) => run.onRecord(r) : (r: TraceRecord) => {
+    prev(r);
+    run.onRecord(r);
+  };
+  return run;
 }
 
 /** Builds and runs one (scenario, mode, seed); the simulation itself runs under the determinism guard. */

@@ -46,6 +46,20 @@ export interface TrackerOptions {
 }
 
 /**
+ * The tracker of each simulation, for output recorders that sample it (--perfetto); read only. One
+ * map per process, not per module instance: a scenario file is imported in its own tsx namespace, so
+ * the models it builds use another instance of this module than the runner does.
+ */
+const REGISTRY = Symbol.for('kraftsim.cluster-trackers');
+const registryHolder = globalThis as { [REGISTRY]?: WeakMap<object, ClusterTracker> };
+const trackers = (registryHolder[REGISTRY] ??= new WeakMap<object, ClusterTracker>());
+
+/** The cluster tracker a Kafka scenario built for this simulation, if any. */
+export function trackerOf(sim: object): ClusterTracker | undefined {
+  return trackers.get(sim);
+}
+
+/**
  * The ground-truth observer of design §5, a subscriber of the models' ObservationChannel (observe.ts):
  * what is committed (truth → commit), what each broker's metadata cache holds (applied →
  * brokerApply, cacheReset → brokerCacheReset), which brokers serve (serving → setBrokerServing)
@@ -178,6 +192,7 @@ export class ClusterTracker {
     this.lastUs = sim.nowUs;
     this.sampler = seriesOf(sim) ?? null;
     this.sampler?.brokers(brokers);
+    trackers.set(sim, this);
     sim.onLifecycle((node, event) => this.onLifecycle(node, event));
     this.updateHealth();
     // Every Kafka run, both modes: a recovered verdict is not followed by an outage without a fault.
