@@ -119,6 +119,17 @@ function phaseBars(results: readonly RunResult[]): string {
   return `${rows.join('\n')}<div class="legend">${legend}</div>`;
 }
 
+function faultTable(results: readonly RunResult[]): string {
+  const rows = results.flatMap((r) =>
+    (r.series?.faults ?? []).map(
+      (f) =>
+        `<tr><td>${escapeHtml(modeLabel(r))}</td><td>${escapeHtml(f.type)}${f.main ? ' (main)' : ''}</td><td>${escapeHtml(f.node ?? '—')}</td><td class="num">${escapeHtml(fmt(f.startMs, 'ms'))}</td><td class="num">${escapeHtml(f.endMs === null ? 'end of run' : fmt(f.endMs, 'ms'))}</td><td>${escapeHtml(f.endType ?? '')}</td></tr>`,
+    ),
+  );
+  if (rows.length === 0) return '';
+  return `<h3>Faults</h3><table class="faults"><tr><th></th><th>action</th><th>node</th><th>from</th><th>until</th><th>ended by</th></tr>\n${rows.join('\n')}</table>`;
+}
+
 function figuresTable(results: readonly RunResult[]): string {
   const rows = ROWS.filter(([, get]) => results.some((r) => get(r) !== null));
   const head = `<tr><th></th>${results.map((r) => `<th>${escapeHtml(modeLabel(r))}</th>`).join('')}</tr>`;
@@ -405,6 +416,7 @@ export function renderRunReport(input: RunReportInput): string {
 ${phaseBars(results)}
 <h2>Timeline</h2>
 ${timeline}
+${faultTable(results)}
 <h2>Figures</h2>
 ${figuresTable(results)}
 <h2>Properties</h2>

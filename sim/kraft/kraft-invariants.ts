@@ -1,6 +1,6 @@
 import { msToUs, type SimNode, type Simulation } from '../../core/index.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
-import type { ObservationChannel } from '../cluster/observe.ts';
+import type { ObservationChannel, Observer } from '../cluster/observe.ts';
 import type { RaftListener, RaftObserver } from '../raft/raft-listener.ts';
 import type { RaftInvariants } from '../raft/raft-invariants.ts';
 import type { ElectionState } from '../raft/quorum-state.ts';
@@ -18,8 +18,8 @@ export interface MeasuredHealth {
  * The truth replay and the KRaft-level invariants. Truth is the metadata image at the quorum's high
  * watermark: the first time any node reports a batch committed, its records are reported on the
  * observation channel (a batch's partition states → one truth observation, fence/unfence →
- * serving) and replayed into this object's own committed leaders and fenced set, which the
- * invariants read. Invariants: at most one active controller per epoch; a broker never applies an
+ * serving). The invariants subscribe to the channel like the tracker and keep the committed
+ * leaders and fenced brokers they check from it. Invariants: at most one active controller per epoch; a broker never applies an
  * uncommitted record; a fenced broker leads nothing in truth. It also forwards every Raft event to
  * the Raft invariants and turns the first quorum timeout after the main fault into the 'detect'
  * milestone.
@@ -47,6 +47,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
     const rf = layout.replicationFactor;
     this.truthLeader = new Int32Array(P);
     for (let p = 0; p < P; p++) this.truthLeader[p] = layout.replicas[p * rf]!;
+    obs.subscribe(this.committedView);
   }
 
   register(livenessWithinMs: number, include: (name: string) => boolean = () => true): void {
@@ -91,34 +92,39 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
     }
   }
 
+  /** The truth replay: a committed batch's partition states as one truth observation, fence / unfence as serving. */
   private applyToTruth(batch: RecordBatch<MetadataPayload>): void {
     const r = batch.records;
     if (r === null) return;
     const pc = r.partitionChanges;
-    if (pc !== null) {
-      for (let i = 0; i < pc.count; i++) {
-        const leader = pc.leader[i]!;
-        this.truthLeader[pc.partition[i]!] = leader;
-        if (leader >= 0 && this.truthFenced[leader] === 1) this.fail('fenced', `partition ${pc.partition[i]} committed with fenced broker ${leader} as leader`);
-      }
-      this.obs.truth(pc);
-    }
+    if (pc !== null) this.obs.truth(pc);
     for (const b of r.brokers) {
       switch (b.type) {
         case 'RegisterBrokerRecord':
         case 'FenceBrokerRecord':
-        case 'UnfenceBrokerRecord': {
-          const fenced = b.type === 'FenceBrokerRecord' || (b.type === 'RegisterBrokerRecord' && b.fenced);
-          this.truthFenced[b.brokerId] = fenced ? 1 : 0;
-          this.obs.serving(b.brokerId, !fenced);
-          if (fenced) this.checkLeadsNothing(b.brokerId);
+        case 'UnfenceBrokerRecord':
+          this.obs.serving(b.brokerId, !(b.type === 'FenceBrokerRecord' || (b.type === 'RegisterBrokerRecord' && b.fenced)));
           break;
-        }
         case 'BrokerRegistrationChangeRecord':
           break;
       }
     }
   }
+
+  /** The invariants as a subscriber: the committed leaders and fenced brokers, from the channel. */
+  private readonly committedView: Observer = {
+    truth: (pc) => {
+      for (let i = 0; i < pc.count; i++) {
+        const leader = pc.leader[i]!;
+        this.truthLeader[pc.partition[i]!] = leader;
+        if (leader >= 0 && this.truthFenced[leader] === 1) this.fail('fenced', `partition ${pc.partition[i]} committed with fenced broker ${leader} as leader`);
+      }
+    },
+    serving: (b, serving) => {
+      this.truthFenced[b] = serving ? 0 : 1;
+      if (!serving) this.checkLeadsNothing(b);
+    },
+  };
 
   private checkLeadsNothing(b: number): void {
     const parts = this.partsOf[b]!;

@@ -86,7 +86,7 @@ describe.skipIf(skip)('run report in headless Chromium', () => {
     const tampered = results.map((r) => ({
       ...r,
       scenario: evil,
-      series: { ...r.series!, brokers: r.series!.brokers.map((b) => ({ ...b, node: `${b.node}${evil}` })), controllers: r.series!.controllers.map((c) => ({ ...c, node: evil })) },
+      series: { ...r.series!, brokers: r.series!.brokers.map((b) => ({ ...b, node: `${b.node}${evil}` })), controllers: r.series!.controllers.map((c) => ({ ...c, node: evil })), faults: r.series!.faults.map((f) => ({ ...f, node: evil })) },
       invariants: r.invariants.map((i) => ({ ...i, name: evil })),
     }));
     const html = renderRunReport({ scenario: { name: evil, description: evil, file: evil }, command: evil, results: tampered });
