@@ -597,18 +597,58 @@ export class QuorumPeer implements NodeBehavior {
 
   /** A write reached the leader (from its own clients or forwarded by a follower). */
   submitWrite(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
-    let bytes = this.framing.txn;
+    const n = requestCount(ops);
+    let bytes = n * this.framing.txn;
     for (const op of ops) bytes += opBytes(op, this.cfg.costs);
     this.sessions?.touch(session, this.node.monoNowUs);
-    this.node.executor('zk-request').submit('PrepRequestProcessor', this.cfg.costs.writeUs, () => {
-      if (this.state !== 'LEADING' || !this.established) return;
-      const txOps = this.prep!.prep(session, ops, this.nextZxid());
-      const created = txOps.find((o) => o.type === 'createSession');
-      if (created !== undefined && created.type === 'createSession') this.sessions!.add(created.session, created.timeoutMs, this.node.monoNowUs);
-      // A session its client closes is no longer tracked for expiry (SessionTrackerImpl.removeSession).
-      if (txOps.some((o) => o.type === 'closeSession')) this.sessions!.remove(session);
-      this.propose(origin, session, cxid, txOps, writerEpoch, bytes);
+    const first = ops[0];
+    const chunk = first !== undefined && first.type === 'partitionStates' ? first.chunk : null;
+    const arrivedUs = this.node.sim.nowUs;
+    const epoch = this.leaderEpoch;
+    this.node.executor('zk-request').submit(chunk === null ? 'PrepRequestProcessor' : 'PrepRequestProcessor.chunk', n * this.cfg.costs.writeUs, () => {
+      if (chunk !== null) {
+        // The chunk stands for `count` requests pipelined `window` at a time: its last entry would
+        // have reached this leader floor((count − 1) / window) round trips after its first, been
+        // prepped, and — the log being busy with the group commits of the ones before it — waited
+        // half an fsync on average for the one it joins. The txn is proposed then, not before.
+        const dueUs = arrivedUs + this.chunkWriteSpanUs(chunk.count, chunk.window, origin !== this.sid);
+        const now = this.node.sim.nowUs;
+        if (dueUs > now) {
+          this.node.after(dueUs - now, () => {
+            if (this.leaderEpoch === epoch) this.prepAndPropose(origin, session, cxid, ops, writerEpoch, bytes);
+          });
+          return;
+        }
+      }
+      this.prepAndPropose(origin, session, cxid, ops, writerEpoch, bytes);
     });
+  }
+
+  /**
+   * When, after its first entry reached this leader, a chunk of `count` pipelined writes with
+   * `window` in flight would have its last entry prepped and joined to a group commit. One write's
+   * round trip: client ↔ server, forward to the leader and the commit back when its server is a
+   * follower, prep, proposal → follower fsync → ack, and the fsync of the group it joins after
+   * waiting for the one running (half an fsync on average when the log is busy).
+   */
+  private chunkWriteSpanUs(count: number, window: number, forwarded: boolean): number {
+    const c = this.cfg.costs;
+    const prof = this.node.sim.net.profile;
+    const oneWayUs = prof.baseLatencyUs + prof.jitterMeanUs;
+    const busy = count > window;
+    const groupWaitUs = busy ? c.txnLogFsyncUs / 2 : 0;
+    const roundTripUs = 2 * oneWayUs + (forwarded ? 2 * oneWayUs : 0) + c.writeUs + 2 * oneWayUs + c.txnLogFsyncUs + groupWaitUs;
+    return Math.floor((count - 1) / Math.max(1, window)) * roundTripUs + c.writeUs + groupWaitUs;
+  }
+
+  private prepAndPropose(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number, bytes: number): void {
+    if (this.state !== 'LEADING' || !this.established) return;
+    const txOps = this.prep!.prep(session, ops, this.nextZxid());
+    const created = txOps.find((o) => o.type === 'createSession');
+    if (created !== undefined && created.type === 'createSession') this.sessions!.add(created.session, created.timeoutMs, this.node.monoNowUs);
+    // A session its client closes is no longer tracked for expiry (SessionTrackerImpl.removeSession).
+    if (txOps.some((o) => o.type === 'closeSession')) this.sessions!.remove(session);
+    this.propose(origin, session, cxid, txOps, writerEpoch, bytes);
   }
 
   private propose(origin: number, session: number, cxid: number, ops: TxnOp[], writerEpoch: number, sizeBytes: number): void {
@@ -794,7 +834,7 @@ export class QuorumPeer implements NodeBehavior {
 
   /** A client's write arrived at this follower: forward it (FollowerRequestProcessor). */
   forwardWrite(session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
-    let bytes = this.framing.quorum + FORWARDED_REQUEST_BYTES;
+    let bytes = requestCount(ops) * (this.framing.quorum + FORWARDED_REQUEST_BYTES);
     for (const op of ops) bytes += opBytes(op, this.cfg.costs);
     this.sendPeer(this.leaderSid, { type: 'ForwardRequest', epoch: this.zab.currentEpoch, origin: this.sid, sessionId: session, cxid, ops, writerEpoch }, bytes);
   }
@@ -803,6 +843,12 @@ export class QuorumPeer implements NodeBehavior {
     if (this.state === 'LEADING') this.sessions?.touch(session, this.node.monoNowUs);
     else this.touches.set(session, 1);
   }
+}
+
+/** How many client requests a write request stands for (a chunk: one per entry). */
+export function requestCount(ops: readonly Op[]): number {
+  const first = ops[0];
+  return first !== undefined && first.type === 'partitionStates' ? first.chunk.count : 1;
 }
 
 export function opBytes(op: Op, c: ZkServerCosts): number {
@@ -815,6 +861,9 @@ export function opBytes(op: Op, c: ZkServerCosts): number {
       return 12 + op.path.length;
     case 'setPartitionState':
       return 12 + c.znodePathBytes + c.partitionStateZnodeBytes;
+    case 'partitionStates':
+      // Per entry: its CheckOp (when fenced) and its setData, as a one-write multi would carry.
+      return op.chunk.count * ((op.chunk.fence !== null ? 12 + op.chunk.fence.path.length : 0) + 12 + c.znodePathBytes + c.partitionStateZnodeBytes);
     case 'createSession':
       return 24;
     case 'closeSession':
