@@ -19,11 +19,11 @@ export const TOPICS_PATH = '/brokers/topics';
  * Partition-state reads and writes travel to ZooKeeper in chunks of at most this many requests
  * (one message, typed arrays), one chunk outstanding; a chunk stands for that many requests
  * pipelined zookeeper.max.in.flight.requests at a time, so its timing is theirs. The bound keeps a
- * chunk within tens (reads) to about a hundred (writes) milliseconds of virtual time at the default
+ * chunk within about 50 ms of virtual time (reads and writes alike) at the default
  * costs, so a fault lands between chunks within that.
  */
 export const ZK_READ_CHUNK = 1000;
-export const ZK_WRITE_CHUNK = 500;
+export const ZK_WRITE_CHUNK = 200;
 /** MultiHeader (type 4 + done 1 + err 4), as the broker's client sizes a multi (zookeeper.jute). */
 const MULTI_HEADER_BYTES = 9;
 

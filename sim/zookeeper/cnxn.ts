@@ -3,6 +3,7 @@ import { assertNever } from '../../core/index.ts';
 import { cost } from '../cluster/cost.ts';
 import type { Trigger } from './datatree.ts';
 import type { QuorumPeer } from './peer.ts';
+import { PipelineTail, readChunkDoneUs } from './pipeline.ts';
 import type { ReadOp, Response, Txn, WatchEventType, WatchReg, ZkClientMsg, Zxid } from './types.ts';
 
 /** Server-side costs (from sim/cluster/cost.ts, ZooKeeper section). */
@@ -58,6 +59,8 @@ interface Cnxn {
   readonly slots: Slot[];
   /** Reads waiting for the session's earlier writes to commit here, each behind the last such write. */
   readonly held: { readonly after: Slot; readonly run: () => void }[];
+  /** Where the session's last chunk of reads left its pipeline (pipeline.ts). */
+  readonly tail: PipelineTail;
 }
 
 type WatchTable = Map<string, Set<number>>;
@@ -186,7 +189,7 @@ export class ServerCnxns {
   private open(client: SimNode, conn: number, sessionId: number): Cnxn {
     const old = this.bySession.get(sessionId);
     if (old !== undefined) this.drop(old.client.id);
-    const c: Cnxn = { client, conn, sessionId, slots: [], held: [] };
+    const c: Cnxn = { client, conn, sessionId, slots: [], held: [], tail: new PipelineTail() };
     this.byClient.set(client.id, c);
     this.bySession.set(sessionId, c);
     return c;
@@ -214,19 +217,16 @@ export class ServerCnxns {
   /**
    * A chunk of `n` pipelined partition-state reads: the request thread spends n × zk.server.read.us
    * on it, and the answer leaves no earlier than the last of the n requests would have been served
-   * — floor((n − 1) / window) round trips after the first arrived, as the client sends the next
-   * only when an answer frees a slot (a read behind a sync() takes the sync's round trip to the
-   * leader too). The states are those of the tree at that moment.
+   * (pipeline.ts: the client sends the next only when an answer frees a slot; a read behind a
+   * sync() takes the sync's trips too). The states are those of the tree at that moment.
    */
   private readChunk(c: Cnxn, slot: Slot, op: Extract<ReadOp, { type: 'getPartitionStates' }>): void {
     const peer = this.peer;
     const node = peer.node;
     const n = op.partitions.length;
-    const prof = node.sim.net.profile;
-    const oneWayUs = prof.baseLatencyUs + prof.jitterMeanUs;
     const readUs = this.costs.readUs;
-    const roundTripUs = 2 * oneWayUs + readUs + (op.sync ? 2 * oneWayUs + (peer.state === 'LEADING' ? 0 : 2 * oneWayUs) : 0);
-    const dueUs = node.sim.nowUs + Math.floor((n - 1) / Math.max(1, op.window)) * roundTripUs + readUs;
+    const syncHops = op.sync ? (peer.state === 'LEADING' ? 2 : 4) : 0;
+    const dueUs = readChunkDoneUs(peer.pipelineRng, node.sim.net.profile, n, op.window, readUs, syncHops, node.sim.nowUs, c.tail);
     node.executor('zk-request').submit('getPartitionStates', n * readUs, () => {
       const now = node.sim.nowUs;
       if (dueUs > now) node.after(dueUs - now, () => this.fill(c, slot, this.readStates(op.partitions)));

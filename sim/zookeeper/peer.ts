@@ -6,6 +6,8 @@ import { FastLeaderElection } from './election.ts';
 import { PrepRequestProcessor } from './prep.ts';
 import { framing, ServerCnxns, type ZkServerCosts } from './cnxn.ts';
 import { SessionTracker } from './session-tracker.ts';
+import { PipelineTail, writeChunkDueUs } from './pipeline.ts';
+import type { Rng } from '../../core/index.ts';
 import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type SyncPayload, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
 
 export interface ZkServerConfig {
@@ -91,6 +93,10 @@ export class QuorumPeer implements NodeBehavior {
   private touches = new Map<number, number>();
   private syncTokens = new Map<number, () => void>();
   private nextSyncToken = 1;
+  /** Per session: where its last chunk of writes left its pipeline (pipeline.ts; leader only). */
+  private readonly chunkTails = new Map<number, PipelineTail>();
+  /** Jitter draws of the chunk timing (pipeline.ts): a stream of its own, so no other draw moves. */
+  readonly pipelineRng: Rng;
   /** Packet framing sizes (zk.packet.header.bytes, zk.quorum.packet.header.bytes, zk.txn.header.bytes). */
   private readonly framing: ReturnType<typeof framing>;
 
@@ -99,6 +105,7 @@ export class QuorumPeer implements NodeBehavior {
     readonly cfg: ZkServerConfig,
   ) {
     this.framing = framing(cfg.costs);
+    this.pipelineRng = node.rng.fork('zk-pipeline');
     const store = node.store;
     this.zab = store.get<DurableZab>('zab') ?? { currentEpoch: 0, acceptedEpoch: 0 };
     const snap = store.get<{ tree: DataTree; count: number }>('snapshot');
@@ -607,11 +614,20 @@ export class QuorumPeer implements NodeBehavior {
     const epoch = this.leaderEpoch;
     this.node.executor('zk-request').submit(chunk === null ? 'PrepRequestProcessor' : 'PrepRequestProcessor.chunk', n * this.cfg.costs.writeUs, () => {
       if (chunk !== null) {
-        // The chunk stands for `count` requests pipelined `window` at a time: its last entry would
-        // have reached this leader floor((count − 1) / window) round trips after its first, been
-        // prepped, and — the log being busy with the group commits of the ones before it — waited
-        // half an fsync on average for the one it joins. The txn is proposed then, not before.
-        const dueUs = arrivedUs + this.chunkWriteSpanUs(chunk.count, chunk.window, origin !== this.sid);
+        // The chunk stands for `count` requests pipelined `window` at a time: its txn is proposed
+        // when the group commit that would have covered its last entry starts (pipeline.ts).
+        const c = this.cfg.costs;
+        let tail = this.chunkTails.get(session);
+        if (tail === undefined) this.chunkTails.set(session, (tail = new PipelineTail()));
+        const dueUs = writeChunkDueUs(this.pipelineRng, this.node.sim.net.profile, {
+          n: chunk.count,
+          window: chunk.window,
+          writeUs: c.writeUs,
+          fsyncUs: c.txnLogFsyncUs + (bytes / chunk.count) * 1e6 / this.node.sim.disk.writeBytesPerSec,
+          forwarded: origin !== this.sid,
+          followers: this.cfg.servers.length - 1,
+          quorum: this.quorum,
+        }, arrivedUs, tail);
         const now = this.node.sim.nowUs;
         if (dueUs > now) {
           this.node.after(dueUs - now, () => {
@@ -622,23 +638,6 @@ export class QuorumPeer implements NodeBehavior {
       }
       this.prepAndPropose(origin, session, cxid, ops, writerEpoch, bytes);
     });
-  }
-
-  /**
-   * When, after its first entry reached this leader, a chunk of `count` pipelined writes with
-   * `window` in flight would have its last entry prepped and joined to a group commit. One write's
-   * round trip: client ↔ server, forward to the leader and the commit back when its server is a
-   * follower, prep, proposal → follower fsync → ack, and the fsync of the group it joins after
-   * waiting for the one running (half an fsync on average when the log is busy).
-   */
-  private chunkWriteSpanUs(count: number, window: number, forwarded: boolean): number {
-    const c = this.cfg.costs;
-    const prof = this.node.sim.net.profile;
-    const oneWayUs = prof.baseLatencyUs + prof.jitterMeanUs;
-    const busy = count > window;
-    const groupWaitUs = busy ? c.txnLogFsyncUs / 2 : 0;
-    const roundTripUs = 2 * oneWayUs + (forwarded ? 2 * oneWayUs : 0) + c.writeUs + 2 * oneWayUs + c.txnLogFsyncUs + groupWaitUs;
-    return Math.floor((count - 1) / Math.max(1, window)) * roundTripUs + c.writeUs + groupWaitUs;
   }
 
   private prepAndPropose(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number, bytes: number): void {
