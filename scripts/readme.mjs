@@ -12,7 +12,7 @@
 // up to the next `<!-- /output-md -->`; `<!-- output-md-slow: cmd -->` likewise, but only with --slow
 // (the scenario table runs every library scenario at 2M partitions: tens of minutes). Commands run from the project root with FORCE_COLOR=0 and
 // NO_COLOR=1. Usage: node scripts/readme.mjs [--check]   (--check: exit 1 if the README would change,
-// ignoring lines that carry wall-clock figures).
+// ignoring lines that carry wall-clock figures; --only <text>: only the blocks whose command contains it).
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const file = join(root, 'README.md');
 const check = process.argv.includes('--check');
 const slow = process.argv.includes('--slow');
+// --only <text>: regenerate only the blocks whose command contains <text> (the others are kept).
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 
 function run(cmd) {
   process.stderr.write(`readme: ${cmd}\n`);
@@ -46,14 +49,14 @@ for (let i = 0; i < lines.length; i++) {
     let j = i + 2;
     while (j < lines.length && lines[j] !== '```') j++;
     if (j >= lines.length) throw new Error(`README.md:${i + 1}: unclosed fence`);
-    out.push('```', ...run(fenced[1]).replace(/\n+$/, '').split('\n'), '```');
+    out.push('```', ...(only !== undefined && !fenced[1].includes(only) ? lines.slice(i + 2, j) : run(fenced[1]).replace(/\n+$/, '').split('\n')), '```');
     i = j;
   } else if (md) {
     out.push(line);
     let j = i + 1;
     while (j < lines.length && lines[j] !== '<!-- /output-md -->') j++;
     if (j >= lines.length) throw new Error(`README.md:${i + 1}: no <!-- /output-md --> after the marker`);
-    const keep = md[1] !== undefined && !slow;
+    const keep = (md[1] !== undefined && !slow) || (only !== undefined && !md[2].includes(only));
     out.push(...(keep ? lines.slice(i + 1, j) : run(md[2]).replace(/\n+$/, '').split('\n')), lines[j]);
     i = j;
   } else {

@@ -76,3 +76,36 @@ export function replicasOf(layout: ClusterLayout, p: number): number[] {
   const rf = layout.replicationFactor;
   return Array.from(layout.replicas.subarray(p * rf, p * rf + rf));
 }
+
+/**
+ * Where replicas live: `hosted[b]` lists broker b's partitions in ascending order, and
+ * `local[p*rf + i]` is partition p's position in the list of the broker of its replica slot i. A
+ * broker keeps per-partition state only for what it hosts (rf / brokers of the partitions), indexed
+ * by that position. Built once per layout (O(partitions × rf)) and shared by every broker.
+ */
+export interface ReplicaIndex {
+  readonly hosted: readonly Int32Array[];
+  readonly local: Int32Array;
+}
+
+const replicaIndexes = new WeakMap<ClusterLayout, ReplicaIndex>();
+
+export function replicaIndex(layout: ClusterLayout): ReplicaIndex {
+  const cached = replicaIndexes.get(layout);
+  if (cached !== undefined) return cached;
+  const { replicas, brokers } = layout;
+  const counts = new Int32Array(brokers);
+  for (let i = 0; i < replicas.length; i++) counts[replicas[i]!]!++;
+  const hosted = Array.from(counts, (n) => new Int32Array(n));
+  const fill = new Int32Array(brokers);
+  const local = new Int32Array(replicas.length);
+  const rf = layout.replicationFactor;
+  for (let i = 0; i < replicas.length; i++) {
+    const b = replicas[i]!;
+    local[i] = fill[b]!;
+    hosted[b]![fill[b]!++] = Math.floor(i / rf);
+  }
+  const index: ReplicaIndex = { hosted, local };
+  replicaIndexes.set(layout, index);
+  return index;
+}

@@ -11,6 +11,7 @@ import { bool, listParam, num } from '../params.ts';
 import type { ScenarioContext } from '../scenario.ts';
 import { ZkEnsemble } from '../zookeeper/ensemble.ts';
 import type { QuorumPeer } from '../zookeeper/peer.ts';
+import { CHUNK_OK } from '../zookeeper/types.ts';
 import { UsageError } from '../errors.ts';
 import { ZkBroker, type BrokerAudit } from './broker.ts';
 import { ISR_CHANGE_PATH, type ReplicaStats } from './replica.ts';
@@ -53,6 +54,20 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
 
   const servers = num(params, 'zk.servers');
   if (servers !== 3 && servers !== 5) throw new UsageError(`zk.servers must be 3 or 5, got ${servers}`);
+  /** A committed partition-state write (one znode): the ZooKeeper-side invariants, then truth. */
+  const commitState = (writerEpoch: number, p: number, leader: number, leaderEpoch: number, version: number, isr: number): void => {
+    const t = committed;
+    if (leaderEpoch < t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader epoch went from ${t.leaderEpoch[p]} to ${leaderEpoch}`;
+    // A leader epoch names one leadership: a new leader needs a new epoch (KIP-101).
+    if (leader !== t.leader[p]! && leader !== NO_LEADER && leaderEpoch <= t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader ${t.leader[p]} → ${leader} without a new leader epoch (${leaderEpoch})`;
+    if (leader !== NO_LEADER && t.slotOf(p, leader) >= 0 && (isr & (1 << t.slotOf(p, leader))) === 0) inv.isrViolation ??= `partition ${p}: leader ${leader} is not in its ISR`;
+    // At most one controller's writes succeed per epoch: a write by an older epoch's controller after a newer was elected.
+    if (writerEpoch >= 0 && writerEpoch < inv.controllerEpoch) {
+      inv.epochFenceViolation ??= `a controller of epoch ${writerEpoch} wrote partition ${p} after epoch ${inv.controllerEpoch} was elected`;
+    }
+    committed.set(p, leader, leaderEpoch, version, isr);
+    commitBatch.push(p, leader, leaderEpoch, version, isr);
+  };
   const ensemble = new ZkEnsemble(sim, {
     servers,
     tickMs: num(params, 'zk.tickTime'),
@@ -74,7 +89,10 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     },
     onCommit: (_sid, txn, tree, leading) => {
       if (!leading) return;
-      if (commitBatch.capacity < txn.ops.length) commitBatch = PartitionStateBatch.ofSize(txn.ops.length);
+      // One state per setPartitionState op, a chunk's count per partitionStates op.
+      let states = 0;
+      for (const op of txn.ops) states += op.type === 'partitionStates' ? op.chunk.count : 1;
+      if (commitBatch.capacity < states) commitBatch = PartitionStateBatch.ofSize(states);
       commitBatch.clear();
       for (const op of txn.ops) {
         if (op.type === 'setData' && op.path === CONTROLLER_EPOCH_PATH) {
@@ -82,20 +100,11 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
           if (e <= inv.controllerEpoch) inv.controllerEpochViolation ??= `controller epoch went from ${inv.controllerEpoch} to ${e}`;
           inv.controllerEpoch = e;
         }
-        if (op.type !== 'setPartitionState') continue;
-        const p = op.partition;
-        const s = op.state;
-        const t = committed;
-        if (s.leaderEpoch < t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader epoch went from ${t.leaderEpoch[p]} to ${s.leaderEpoch}`;
-        // A leader epoch names one leadership: a new leader needs a new epoch (KIP-101).
-        if (s.leader !== t.leader[p]! && s.leader !== NO_LEADER && s.leaderEpoch <= t.leaderEpoch[p]!) inv.leaderEpochViolation ??= `partition ${p}: leader ${t.leader[p]} → ${s.leader} without a new leader epoch (${s.leaderEpoch})`;
-        if (s.leader !== NO_LEADER && t.slotOf(p, s.leader) >= 0 && (s.isr & (1 << t.slotOf(p, s.leader))) === 0) inv.isrViolation ??= `partition ${p}: leader ${s.leader} is not in its ISR`;
-        // At most one controller's writes succeed per epoch: a write by an older epoch's controller after a newer was elected.
-        if (txn.writerEpoch >= 0 && txn.writerEpoch < inv.controllerEpoch) {
-          inv.epochFenceViolation ??= `a controller of epoch ${txn.writerEpoch} wrote partition ${p} after epoch ${inv.controllerEpoch} was elected`;
+        if (op.type === 'setPartitionState') commitState(txn.writerEpoch, op.partition, op.state.leader, op.state.leaderEpoch, op.version, op.state.isr);
+        else if (op.type === 'partitionStates') {
+          const c = op.chunk;
+          for (let i = 0; i < c.count; i++) if (op.codes[i] === CHUNK_OK) commitState(txn.writerEpoch, c.partition[i]!, c.leader[i]!, c.leaderEpoch[i]!, op.newVersion[i]!, c.isr[i]!);
         }
-        committed.set(p, s.leader, s.leaderEpoch, op.version, s.isr);
-        commitBatch.push(p, s.leader, s.leaderEpoch, op.version, s.isr);
       }
       obs.truth(commitBatch);
       void tree;

@@ -9,40 +9,9 @@ import { ISR_CHANGE_PATH } from './replica.ts';
 type AlterPartition = Extract<ZkModeMsg, { type: 'AlterPartition' }>;
 type ControlledShutdown = Extract<ZkModeMsg, { type: 'ControlledShutdown' }>;
 
-/**
- * Conditional writes of new partition states through the pipelined client, each fenced by the
- * controller-epoch CheckOp (KafkaZkClient.updateLeaderAndIsr). `next` gives the state to write from
- * the controller's context, or null to leave the partition alone. `written` holds what committed;
- * a BADVERSION on the partition is reported in `conflicts`; a failed CheckOp means another
- * controller owns the epoch (ControllerMovedException).
- */
+/** Conditional, fenced writes of new partition states in chunks (KafkaController.writeStates). */
 function writeStates(c: KafkaController, parts: readonly number[], next: (p: number) => PartitionStateData | null, done: (written: number[], conflicts: number[], fenced: boolean) => void): void {
-  const ctx = c.ctx!;
-  const written: number[] = [];
-  const conflicts: number[] = [];
-  let fenced = false;
-  const todo: { p: number; s: PartitionStateData }[] = [];
-  for (const p of parts) {
-    const s = next(p);
-    if (s !== null) todo.push({ p, s });
-  }
-  c.pipeline(todo.length, (i, cb) => {
-    const { p, s } = todo[i]!;
-    const version = ctx.partitionEpoch[p]!;
-    c.write([{ type: 'setPartitionState', partition: p, state: s, version }], (r, f) => {
-      if (r.code === 'OK') {
-        ctx.set(p, s.leader, s.leaderEpoch, version + 1, s.isr);
-        written.push(p);
-      } else if (f) {
-        c.h.stats.fencedWrites++;
-        fenced = true;
-      } else if (r.code === 'BADVERSION') {
-        c.h.stats.zkWriteConflicts++;
-        conflicts.push(p);
-      }
-      cb(r);
-    });
-  }, () => undefined, () => done(written, conflicts, fenced));
+  c.writeStates(parts, next, done);
 }
 
 /**
@@ -181,10 +150,7 @@ export function processControlledShutdown(c: KafkaController, from: SimNode, msg
         }
         if (conflicts.length > 0 && n < 5) {
           // Re-read what changed under us (an ISR change by a leader) and try again.
-          c.pipeline(conflicts.length, (i, cb) => c.read({ type: 'getPartitionState', partition: conflicts[i]! }, cb), (i, r) => {
-            const st = r.partitionState;
-            if (st !== undefined) ctx.set(conflicts[i]!, st.leader, st.leaderEpoch, st.version, st.isr);
-          }, () => round(conflicts, n + 1));
+          c.readStates(Int32Array.from(conflicts), (chunk, r) => c.applyRead(chunk, r), () => round(conflicts, n + 1));
           return;
         }
         c.sendStates(all, () => {

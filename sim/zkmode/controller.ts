@@ -1,10 +1,10 @@
 import type { SimNode } from '../../core/index.ts';
 import type { CostModel } from '../cluster/cost.ts';
-import type { ClusterLayout } from '../cluster/layout.ts';
+import { replicaIndex, type ClusterLayout } from '../cluster/layout.ts';
 import type { ObservationChannel } from '../cluster/observe.ts';
 import { NO_LEADER, PartitionStateBatch, PartitionTable } from '../cluster/partitions.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
-import { ANY_VERSION, type Op, type Response } from '../zookeeper/types.ts';
+import { ANY_VERSION, CHUNK_BADVERSION, CHUNK_FENCED, CHUNK_OK, type Op, type PartitionStateData, type PartitionWriteChunk, type Response } from '../zookeeper/types.ts';
 import { ControllerChannelManager, type QueuedRequest } from './channel.ts';
 import { MAX_STATES_PER_CHUNK, type ZkModeMsg } from './messages.ts';
 import { processAlterPartition, processControlledShutdown, processIsrChangeNotification } from './controller-requests.ts';
@@ -14,6 +14,18 @@ export const CONTROLLER_PATH = '/controller';
 export const CONTROLLER_EPOCH_PATH = '/controller_epoch';
 export const BROKER_IDS_PATH = '/brokers/ids';
 export const TOPICS_PATH = '/brokers/topics';
+
+/**
+ * Partition-state reads and writes travel to ZooKeeper in chunks of at most this many requests
+ * (one message, typed arrays), one chunk outstanding; a chunk stands for that many requests
+ * pipelined zookeeper.max.in.flight.requests at a time, so its timing is theirs. The bound keeps a
+ * chunk within about 50 ms of virtual time (reads and writes alike) at the default
+ * costs, so a fault lands between chunks within that.
+ */
+export const ZK_READ_CHUNK = 1000;
+export const ZK_WRITE_CHUNK = 200;
+/** MultiHeader (type 4 + done 1 + err 4), as the broker's client sizes a multi (zookeeper.jute). */
+const MULTI_HEADER_BYTES = 9;
 
 export interface ControllerHost {
   readonly node: SimNode;
@@ -288,11 +300,114 @@ export class KafkaController {
     else zk.read(op, cb);
   }
 
+  /**
+   * Reads the states of `parts` (getTopicPartitionStatesRaw) in chunks of ZK_READ_CHUNK, one chunk
+   * outstanding; `onChunk` gets each chunk's partitions and answer. With linearizable reads each
+   * read is preceded by a sync() (the server pays its round trip per read, see ServerCnxns).
+   */
+  readStates(parts: Int32Array, onChunk: (chunk: Int32Array, r: Response) => void, onDone: () => void): void {
+    const h = this.h;
+    const perRead = h.costs.zk.packetHeaderBytes + h.costs.zk.znodePathBytes + 1;
+    let from = 0;
+    const next = (): void => {
+      if (from >= parts.length) return onDone();
+      const chunk = parts.subarray(from, Math.min(parts.length, from + ZK_READ_CHUNK));
+      from += chunk.length;
+      h.stats.zkReads += chunk.length;
+      h.zk().read({ type: 'getPartitionStates', partitions: chunk, window: h.maxInFlight, requestBytes: chunk.length * (perRead + (h.linearizableReads ? h.costs.zk.packetHeaderBytes : 0)), sync: h.linearizableReads }, (r) => {
+        onChunk(chunk, r);
+        next();
+      });
+    };
+    next();
+  }
+
+  /** Copies a chunk's answer into the context; returns how many states it held. */
+  applyRead(chunk: Int32Array, r: Response): number {
+    const s = r.partitionStates;
+    if (s === undefined) return 0;
+    const ctx = this.ctx!;
+    let n = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      if (s.version[i]! < 0) continue;
+      ctx.set(chunk[i]!, s.leader[i]!, s.leaderEpoch[i]!, s.version[i]!, s.isr[i]!);
+      n++;
+    }
+    return n;
+  }
+
   /** A controller write, fenced by the controller epoch's zkVersion (unless KAFKA-6082). */
   write(ops: Op[], cb: (r: Response, fenced: boolean) => void): void {
     this.h.stats.zkWrites++;
     const wrapped: Op[] = this.h.noEpochFence ? ops : [{ type: 'check', path: CONTROLLER_EPOCH_PATH, version: this.epochZkVersion }, ...ops];
     this.h.zk().write(wrapped, (r) => cb(r, !this.h.noEpochFence && r.code === 'BADVERSION' && r.failedOp === 0), this.epoch);
+  }
+
+  /**
+   * Conditional writes of new partition states (KafkaZkClient.updateLeaderAndIsr), each its own
+   * multi fenced by the controller-epoch CheckOp (unless KAFKA-6082), in chunks of ZK_WRITE_CHUNK,
+   * one chunk outstanding. `next` gives the state to write from the context, or null to leave the
+   * partition alone; it runs when the partition's chunk is built. `written` holds what committed (the
+   * context updated), `conflicts` the BADVERSIONs on the partition; `fenced` is true when a CheckOp
+   * failed (ControllerMovedException).
+   */
+  writeStates(parts: readonly number[], next: (p: number) => PartitionStateData | null, done: (written: number[], conflicts: number[], fenced: boolean) => void): void {
+    const h = this.h;
+    const ctx = this.ctx!;
+    const written: number[] = [];
+    const conflicts: number[] = [];
+    let fenced = false;
+    const z = h.costs.zk;
+    const fence = h.noEpochFence ? null : { path: CONTROLLER_EPOCH_PATH, version: this.epochZkVersion };
+    const ops = fence === null ? 1 : 2;
+    const perWrite = z.packetHeaderBytes + MULTI_HEADER_BYTES + ops * (MULTI_HEADER_BYTES + z.znodePathBytes + 8) + z.partitionStateZnodeBytes;
+    let from = 0;
+    const step = (): void => {
+      // Build the next chunk of up to ZK_WRITE_CHUNK writes.
+      const partition = new Int32Array(Math.min(ZK_WRITE_CHUNK, parts.length - from));
+      const leader = new Int32Array(partition.length);
+      const leaderEpoch = new Int32Array(partition.length);
+      const isr = new Uint8Array(partition.length);
+      const version = new Int32Array(partition.length);
+      let count = 0;
+      while (from < parts.length && count < partition.length) {
+        const p = parts[from++]!;
+        const s = next(p);
+        if (s === null) continue;
+        partition[count] = p;
+        leader[count] = s.leader;
+        leaderEpoch[count] = s.leaderEpoch;
+        isr[count] = s.isr;
+        version[count] = ctx.partitionEpoch[p]!;
+        count++;
+      }
+      if (count === 0) {
+        if (from < parts.length) return step();
+        return done(written, conflicts, fenced);
+      }
+      const chunk: PartitionWriteChunk = { count, partition, leader, leaderEpoch, isr, version, controllerEpoch: this.epoch, fence, window: h.maxInFlight, requestBytes: count * perWrite };
+      h.stats.zkWrites += count;
+      h.zk().write([{ type: 'partitionStates', chunk }], (r) => {
+        const codes = r.chunkCodes;
+        for (let i = 0; i < count; i++) {
+          const code = codes === undefined ? -1 : codes[i]!;
+          const p = partition[i]!;
+          if (code === CHUNK_OK) {
+            ctx.set(p, leader[i]!, leaderEpoch[i]!, version[i]! + 1, isr[i]!);
+            written.push(p);
+          } else if (code === CHUNK_FENCED) {
+            h.stats.fencedWrites++;
+            fenced = true;
+          } else if (code === CHUNK_BADVERSION) {
+            h.stats.zkWriteConflicts++;
+            conflicts.push(p);
+          }
+        }
+        if (from < parts.length) step();
+        else done(written, conflicts, fenced);
+      }, this.epoch);
+    };
+    step();
   }
 
   // ---- failover ----
@@ -346,20 +461,24 @@ export class KafkaController {
             // A read is stale if it misses a write committed before it was issued (before its sync(),
             // with linearizable reads): ZooKeeper's reads are only sequentially consistent, a follower
             // answers from whatever it has applied. Writes that commit while the read is under way
-            // are concurrent with it and may be missed by any read.
-            const issuedAt = new Int32Array(P);
-            this.pipeline(P, (p, cb) => {
-              issuedAt[p] = truth.partitionEpoch[p]!;
-              this.read({ type: 'getPartitionState', partition: p }, cb);
-            }, (p, r) => {
-              const s = r.partitionState;
+            // are concurrent with it and may be missed by any read. A chunk's reads are issued together.
+            const all = new Int32Array(P);
+            for (let p = 0; p < P; p++) all[p] = p;
+            const issuedAt = new Int32Array(ZK_READ_CHUNK);
+            let issuedFrom = 0;
+            for (let i = 0; i < ZK_READ_CHUNK && i < P; i++) issuedAt[i] = truth.partitionEpoch[i]!;
+            this.readStates(all, (chunk, r) => {
+              const s = r.partitionStates;
               if (s !== undefined) {
-                ctx.set(p, s.leader, s.leaderEpoch, s.version, s.isr);
-                if (s.version < issuedAt[p]!) h.stats.staleReads++;
+                for (let i = 0; i < chunk.length; i++) if (s.version[i]! >= 0 && s.version[i]! < issuedAt[i]!) h.stats.staleReads++;
+                this.applyRead(chunk, r);
               }
-              if (++parsed % 1000 === 0) flushCpu(1000);
+              parsed += chunk.length;
+              flushCpu(chunk.length);
+              // The next chunk is issued right after this callback: note what truth holds for it now.
+              issuedFrom += chunk.length;
+              for (let i = 0; i < ZK_READ_CHUNK && issuedFrom + i < P; i++) issuedAt[i] = truth.partitionEpoch[issuedFrom + i]!;
             }, () => {
-              if (parsed % 1000 !== 0) flushCpu(parsed % 1000);
               readsDone = true;
               finish();
             });
@@ -407,8 +526,10 @@ export class KafkaController {
     this.cpu('sendRequestsToBrokers', costUs, () => {
       if (!this.active) return then();
       const live = [...this.liveBrokers.keys()];
-      // LeaderAndIsr per broker: the partitions it hosts.
+      // LeaderAndIsr per broker: the partitions it hosts, in chunks sized to what they carry.
       const perBroker = new Map<number, PartitionStateBatch[]>();
+      const left = new Int32Array(h.layout.brokers);
+      for (const p of parts) for (let i = 0; i < rf; i++) left[ctx.replicas[p * rf + i]!]!++;
       for (const b of live) perBroker.set(b, []);
       for (const p of parts) {
         for (let i = 0; i < rf; i++) {
@@ -416,8 +537,9 @@ export class KafkaController {
           const list = perBroker.get(b);
           if (list === undefined) continue;
           let last = list[list.length - 1];
-          if (last === undefined || last.full) list.push((last = PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK)));
+          if (last === undefined || last.full) list.push((last = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, left[b]!))));
           last.pushFrom(ctx, p);
+          left[b]!--;
         }
       }
       for (const b of live) {
@@ -507,13 +629,14 @@ export class KafkaController {
         for (let j = 0; j < n; j++) batch.pushFrom(ctx, i + j);
         chunks.push(batch);
       }
+      const hostedBy = replicaIndex(this.h.layout).hosted;
       for (const b of brokers) {
         const lair: PartitionStateBatch[] = [];
-        for (let p = 0; p < ctx.size; p++) {
-          if (ctx.slotOf(p, b) < 0) continue;
+        const hosted = hostedBy[b]!;
+        for (let k = 0; k < hosted.length; k++) {
           let last = lair[lair.length - 1];
-          if (last === undefined || last.full) lair.push((last = PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK)));
-          last.pushFrom(ctx, p);
+          if (last === undefined || last.full) lair.push((last = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, hosted.length - k))));
+          last.pushFrom(ctx, hosted[k]!);
         }
         const epoch = this.liveBrokers.get(b)!;
         this.channel?.send(b, { type: 'UpdateMetadata', controllerEpoch: this.epoch, brokerEpoch: epoch, chunks, liveBrokers: live });
@@ -577,29 +700,13 @@ export class KafkaController {
   /** Reads (optionally), then conditionally writes offlineTransition for each partition; sends what was written. */
   private writeTransitions(gen: number, affected: number[], dead: ReadonlySet<number>, readFirst: boolean, done: () => void): void {
     const h = this.h;
-    const ctx = this.ctx!;
     const written: number[] = [];
     let fencedHere = 0;
     const attempt = (parts: number[], round: number): void => {
-      const conflicts: number[] = [];
       const writeAll = (): void => {
-        this.pipeline(parts.length, (i, cb) => {
-          const p = parts[i]!;
-          const next = this.offlineTransition(p, dead);
-          this.write([{ type: 'setPartitionState', partition: p, state: next, version: ctx.partitionEpoch[p]! }], (r, fenced) => {
-            if (r.code === 'OK') {
-              ctx.set(p, next.leader, next.leaderEpoch, ctx.partitionEpoch[p]! + 1, next.isr);
-              written.push(p);
-            } else if (fenced) {
-              h.stats.fencedWrites++;
-              fencedHere++;
-            } else if (r.code === 'BADVERSION') {
-              h.stats.zkWriteConflicts++;
-              conflicts.push(p);
-            }
-            cb(r);
-          });
-        }, () => undefined, () => {
+        this.writeStates(parts, (p) => this.offlineTransition(p, dead), (ok, conflicts, fenced) => {
+          for (const p of ok) written.push(p); // not push(...ok): 10^5+ arguments overflow the stack
+          if (fenced) fencedHere++;
           if (gen !== this.gen) return done();
           if (fencedHere > 0 && this.active) {
             // ControllerMovedException: another controller owns the epoch.
@@ -613,10 +720,7 @@ export class KafkaController {
       };
       if (!readFirst && round === 0) return writeAll();
       // Re-read the states (getTopicPartitionStatesRaw) before the conditional writes.
-      this.pipeline(parts.length, (i, cb) => this.read({ type: 'getPartitionState', partition: parts[i]! }, cb), (i, r) => {
-        const s = r.partitionState;
-        if (s !== undefined) ctx.set(parts[i]!, s.leader, s.leaderEpoch, s.version, s.isr);
-      }, () => this.cpu('electLeaders', parts.length * h.costs.zkmode.controllerRequestBuildUsPerPartition, writeAll));
+      this.readStates(Int32Array.from(parts), (chunk, r) => this.applyRead(chunk, r), () => this.cpu('electLeaders', parts.length * h.costs.zkmode.controllerRequestBuildUsPerPartition, writeAll));
     };
     attempt(affected, 0);
   }

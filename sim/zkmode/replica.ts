@@ -1,5 +1,6 @@
 import type { SimNode } from '../../core/index.ts';
 import { ALTER_PARTITION_REQUEST_BODY_BYTES } from '../cluster/cost.ts';
+import { replicaIndex } from '../cluster/layout.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { BrokerEnv } from './broker.ts';
 import { MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
@@ -33,10 +34,18 @@ export interface ReplicaHost {
  * /isr_change_notification after lingerMs without change or maxDelayMs (ZkAlterPartitionManager).
  */
 export class ReplicaManager {
-  readonly leader: Int16Array;
+  /** The partitions this broker hosts, ascending; the state below is indexed by position in it. */
+  private readonly hosted: Int32Array;
+  /** Position of partition p in `hosted`, by replica slot (ReplicaIndex.local). */
+  private readonly local: Int32Array;
+  private readonly leader: Int16Array;
+  /**
+   * Leader epoch by partition (global index: the broker's LeaderAndIsr handling reads it); only
+   * hosted partitions are ever set.
+   */
   readonly leaderEpoch: Int32Array;
-  readonly isr: Uint8Array;
-  readonly zkVersion: Int32Array;
+  private readonly isr: Uint8Array;
+  private readonly zkVersion: Int32Array;
   /** An ISR change of this partition is in flight (Partition's pendingIsr). */
   private readonly pending: Uint8Array;
   /** Partitions this broker follows, per leader broker. */
@@ -60,11 +69,15 @@ export class ReplicaManager {
     const { layout } = h.env;
     const P = layout.partitions;
     this.stats = stats;
-    this.leader = new Int16Array(P).fill(-1);
+    const index = replicaIndex(layout);
+    this.hosted = index.hosted[h.id] ?? new Int32Array(0);
+    this.local = index.local;
+    const H = this.hosted.length;
+    this.leader = new Int16Array(H).fill(-1);
     this.leaderEpoch = new Int32Array(P).fill(-1);
-    this.isr = new Uint8Array(P);
-    this.zkVersion = new Int32Array(P);
-    this.pending = new Uint8Array(P);
+    this.isr = new Uint8Array(H);
+    this.zkVersion = new Int32Array(H);
+    this.pending = new Uint8Array(H);
     this.followCount = new Int32Array(layout.brokers);
     this.lastFetchUs = new Float64Array(layout.brokers).fill(h.node.monoNowUs);
     this.seen = new Uint8Array(layout.brokers);
@@ -76,16 +89,23 @@ export class ReplicaManager {
     return this.h.env.isrChangeNotification;
   }
 
+  /** Position of hosted partition p in this broker's state (-1: not hosted here). */
+  private at(p: number): number {
+    const { layout } = this.h.env;
+    const rf = layout.replicationFactor;
+    for (let i = 0; i < rf; i++) if (layout.replicas[p * rf + i] === this.h.id) return this.local[p * rf + i]!;
+    return -1;
+  }
+
   /** Warm start: the state every replica got from the controller before t = 0. */
   warm(): void {
     const { layout } = this.h.env;
     const rf = layout.replicationFactor;
     const full = (1 << rf) - 1;
-    for (let p = 0; p < layout.partitions; p++) {
-      for (let i = 0; i < rf; i++) {
-        if (layout.replicas[p * rf + i] !== this.h.id) continue;
-        this.apply(p, layout.replicas[p * rf]!, 0, 0, full);
-      }
+    const hosted = this.hosted;
+    for (let k = 0; k < hosted.length; k++) {
+      const p = hosted[k]!;
+      this.apply(p, layout.replicas[p * rf]!, 0, 0, full);
     }
     this.start();
   }
@@ -109,16 +129,18 @@ export class ReplicaManager {
   /** LeaderAndIsr for p was accepted with a newer leader epoch (becomeLeaderOrFollower). */
   apply(p: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
     const me = this.h.id;
-    const old = this.leader[p]!;
+    const k = this.at(p);
+    if (k < 0) return; // LeaderAndIsr names only a partition's replicas
+    const old = this.leader[k]!;
     if (old !== leader) {
       if (old >= 0 && old !== me) this.followCount[old]!--;
       if (leader >= 0 && leader !== me) this.followCount[leader]!++;
     }
-    this.leader[p] = leader;
+    this.leader[k] = leader;
     this.leaderEpoch[p] = leaderEpoch;
-    this.zkVersion[p] = zkVersion;
-    this.isr[p] = isr;
-    this.pending[p] = 0;
+    this.zkVersion[k] = zkVersion;
+    this.isr[k] = isr;
+    this.pending[k] = 0;
     if (leader === me && isr !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
   }
 
@@ -174,13 +196,18 @@ export class ReplicaManager {
     const me = this.h.id;
     const chunk = 10_000;
     const now = this.h.node.monoNowUs;
+    const hosted = this.hosted;
+    // Positions in `hosted` of the chunk [from, to) of partitions: the hosted list is ascending.
+    let k = 0;
     const step = (from: number): void => {
       const to = Math.min(P, from + chunk);
       this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.broker.isrCheckUsPerPartition, () => {
         let batch: PartitionStateBatch | null = null;
-        for (let p = from; p < to; p++) {
-          if (this.leader[p] !== me || this.pending[p] === 1) continue;
-          const cur = this.isr[p]!;
+        while (k < hosted.length && hosted[k]! < from) k++;
+        for (; k < hosted.length && hosted[k]! < to; k++) {
+          const p = hosted[k]!;
+          if (this.leader[k] !== me || this.pending[k] === 1) continue;
+          const cur = this.isr[k]!;
           let next = cur;
           for (let i = 0; i < rf; i++) {
             const r = layout.replicas[p * rf + i]!;
@@ -190,9 +217,14 @@ export class ReplicaManager {
             else if (this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * env.replicaFetchWaitMaxMs * 1000) next |= 1 << i;
           }
           if (next === cur) continue;
-          batch ??= PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
-          this.pending[p] = 1;
-          batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[p]!, next);
+          // Sized to what the rest of this range can hold at most.
+          if (batch === null) {
+            let end = k;
+            while (end < hosted.length && hosted[end]! < to) end++;
+            batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
+          }
+          this.pending[k] = 1;
+          batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[k]!, next);
           if (batch.full) {
             this.submit(batch);
             batch = null;
@@ -244,19 +276,21 @@ export class ReplicaManager {
       return;
     }
     if (error !== 'NONE') {
-      for (let i = 0; i < batch.count; i++) this.pending[batch.partition[i]!] = 0;
+      for (let i = 0; i < batch.count; i++) this.clearPending(batch.partition[i]!);
       return;
     }
     for (let i = 0; i < states.count; i++) {
       const p = states.partition[i]!;
-      this.pending[p] = 0;
+      const k = this.at(p);
+      if (k < 0) continue;
+      this.pending[k] = 0;
       if (errors[i] !== 'NONE') continue;
       // Applied only if no newer LeaderAndIsr came meanwhile.
-      if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[p]!) {
-        this.isr[p] = states.isr[i]!;
-        this.zkVersion[p] = states.partitionEpoch[i]!;
+      if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
+        this.isr[k] = states.isr[i]!;
+        this.zkVersion[k] = states.partitionEpoch[i]!;
         // The committed ISR may lack followers that fetch now (maybeExpandIsr on their next fetch).
-        if (this.isr[p] !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
+        if (this.isr[k] !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
       }
     }
   }
@@ -272,14 +306,21 @@ export class ReplicaManager {
       const version = batch.partitionEpoch[i]!;
       // ReplicationUtils.updateLeaderAndIsr: a conditional write at the zkVersion the leader holds.
       h.zk.write([{ type: 'setPartitionState', partition: p, state: { leader: h.id, leaderEpoch, controllerEpoch: this.controllerEpochOf(), isr }, version }], (r) => {
-        this.pending[p] = 0;
+        const k = this.at(p);
+        if (k < 0) return;
+        this.pending[k] = 0;
         if (r.code !== 'OK' || this.leaderEpoch[p] !== leaderEpoch) return;
-        this.isr[p] = isr;
-        this.zkVersion[p] = version + 1;
+        this.isr[k] = isr;
+        this.zkVersion[k] = version + 1;
         this.isrChangeSet.push(p);
         this.lastIsrChangeUs = h.node.monoNowUs;
       });
     }
+  }
+
+  private clearPending(p: number): void {
+    const k = this.at(p);
+    if (k >= 0) this.pending[k] = 0;
   }
 
   private controllerEpochOf(): number {

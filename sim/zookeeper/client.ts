@@ -311,7 +311,7 @@ export class ZooKeeperClient {
   }
 
   read(op: ReadOp, cb: Callback): void {
-    if (op.type !== 'sync' && op.type !== 'getPartitionState' && op.watch) this.watches.set(op.path, { path: op.path, kind: op.type === 'getChildren' ? 'child' : op.type === 'exists' ? 'exist' : 'data' });
+    if (op.type !== 'sync' && op.type !== 'getPartitionState' && op.type !== 'getPartitionStates' && op.watch) this.watches.set(op.path, { path: op.path, kind: op.type === 'getChildren' ? 'child' : op.type === 'exists' ? 'exist' : 'data' });
     this.enqueue({ kind: 'read', op }, -1, cb);
   }
 
@@ -335,7 +335,7 @@ export class ZooKeeperClient {
 
   private transmit(p: Pending): void {
     p.seq = ++this.sendSeq;
-    this.node.send(this.servers[this.server]!, { type: 'ZkRequest', sessionId: this.sessionId, cxid: p.cxid, request: p.request, writerEpoch: p.writerEpoch }, this.opts.requestBytes(p.request));
+    this.node.send(this.servers[this.server]!, { type: 'ZkRequest', sessionId: this.sessionId, cxid: p.cxid, request: p.request, writerEpoch: p.writerEpoch }, chunkRequestBytes(p.request) ?? this.opts.requestBytes(p.request));
     this.lastSentUs = this.node.monoNowUs;
   }
 
@@ -343,4 +343,11 @@ export class ZooKeeperClient {
   get backlog(): number {
     return this.outstanding.size + this.waiting.length - this.waitHead;
   }
+}
+
+/** A chunk carries the wire size of the requests it stands for. */
+function chunkRequestBytes(r: Request): number | undefined {
+  if (r.kind === 'read') return r.op.type === 'getPartitionStates' ? r.op.requestBytes : undefined;
+  const first = r.ops[0];
+  return first !== undefined && first.type === 'partitionStates' ? first.chunk.requestBytes : undefined;
 }

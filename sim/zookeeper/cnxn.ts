@@ -3,6 +3,7 @@ import { assertNever } from '../../core/index.ts';
 import { cost } from '../cluster/cost.ts';
 import type { Trigger } from './datatree.ts';
 import type { QuorumPeer } from './peer.ts';
+import { PipelineTail, readChunkDoneUs } from './pipeline.ts';
 import type { ReadOp, Response, Txn, WatchEventType, WatchReg, ZkClientMsg, Zxid } from './types.ts';
 
 /** Server-side costs (from sim/cluster/cost.ts, ZooKeeper section). */
@@ -58,6 +59,8 @@ interface Cnxn {
   readonly slots: Slot[];
   /** Reads waiting for the session's earlier writes to commit here, each behind the last such write. */
   readonly held: { readonly after: Slot; readonly run: () => void }[];
+  /** Where the session's last chunk of reads left its pipeline (pipeline.ts). */
+  readonly tail: PipelineTail;
 }
 
 type WatchTable = Map<string, Set<number>>;
@@ -139,7 +142,7 @@ export class ServerCnxns {
         }
         peer.touch(c.sessionId);
         const req = msg.request;
-        const slot: Slot = { cxid: msg.cxid, response: null, write: req.kind === 'write' || req.op.type === 'sync' };
+        const slot: Slot = { cxid: msg.cxid, response: null, write: req.kind === 'write' || req.op.type === 'sync' || (req.op.type === 'getPartitionStates' && req.op.sync) };
         // CommitProcessor: a read runs only after the session's earlier writes committed here, so a
         // session reads its own writes (and a read behind a sync sees what the sync caught up to).
         let pendingWrite: Slot | undefined;
@@ -154,6 +157,13 @@ export class ServerCnxns {
           return;
         }
         const op = req.op;
+        if (op.type === 'getPartitionStates') {
+          const chunkRun = (): void => this.readChunk(c, slot, op);
+          if (op.sync) peer.sync(chunkRun);
+          else if (pendingWrite === undefined) chunkRun();
+          else c.held.push({ after: pendingWrite, run: chunkRun });
+          return;
+        }
         const run = (): void => peer.node.executor('zk-request').submit(op.type, this.costs.readUs, () => this.fill(c, slot, this.read(c.sessionId, op)));
         if (pendingWrite === undefined) run();
         else c.held.push({ after: pendingWrite, run });
@@ -179,7 +189,7 @@ export class ServerCnxns {
   private open(client: SimNode, conn: number, sessionId: number): Cnxn {
     const old = this.bySession.get(sessionId);
     if (old !== undefined) this.drop(old.client.id);
-    const c: Cnxn = { client, conn, sessionId, slots: [], held: [] };
+    const c: Cnxn = { client, conn, sessionId, slots: [], held: [], tail: new PipelineTail() };
     this.byClient.set(client.id, c);
     this.bySession.set(sessionId, c);
     return c;
@@ -202,6 +212,46 @@ export class ServerCnxns {
       if (s.ping === true) this.send(c.client, { type: 'ZkPingResponse' }, this.framing.packet);
       else this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs, this.framing.packet));
     }
+  }
+
+  /**
+   * A chunk of `n` pipelined partition-state reads: the request thread spends n × zk.server.read.us
+   * on it, and the answer leaves no earlier than the last of the n requests would have been served
+   * (pipeline.ts: the client sends the next only when an answer frees a slot; a read behind a
+   * sync() takes the sync's trips too). The states are those of the tree at that moment.
+   */
+  private readChunk(c: Cnxn, slot: Slot, op: Extract<ReadOp, { type: 'getPartitionStates' }>): void {
+    const peer = this.peer;
+    const node = peer.node;
+    const n = op.partitions.length;
+    const readUs = this.costs.readUs;
+    const syncHops = op.sync ? (peer.state === 'LEADING' ? 2 : 4) : 0;
+    const dueUs = readChunkDoneUs(peer.pipelineRng, node.sim.net.profile, n, op.window, readUs, syncHops, node.sim.nowUs, c.tail);
+    node.executor('zk-request').submit('getPartitionStates', n * readUs, () => {
+      const now = node.sim.nowUs;
+      if (dueUs > now) node.after(dueUs - now, () => this.fill(c, slot, this.readStates(op.partitions)));
+      else this.fill(c, slot, this.readStates(op.partitions));
+    });
+  }
+
+  private readStates(parts: Int32Array): Response {
+    const tree = this.peer.tree;
+    const ps = tree.partitions;
+    const n = parts.length;
+    const leader = new Int32Array(n);
+    const leaderEpoch = new Int32Array(n);
+    const isr = new Uint8Array(n);
+    const version = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = parts[i]!;
+      const v = p < ps.size ? ps.version[p]! : -1;
+      version[i] = v;
+      if (v < 0) continue;
+      leader[i] = ps.leader[p]!;
+      leaderEpoch[i] = ps.leaderEpoch[p]!;
+      isr[i] = ps.isr[p]!;
+    }
+    return { code: 'OK', partitionStates: { leader, leaderEpoch, isr, version }, zxid: tree.lastProcessedZxid };
   }
 
   private addWatch(table: WatchTable, path: string, session: number): void {
@@ -231,6 +281,8 @@ export class ServerCnxns {
         if (op.watch) this.addWatch(this.childWatches, op.path, session);
         return { code: 'OK', children: [...n.children].sort(), stat: tree.stat(n), zxid };
       }
+      case 'getPartitionStates':
+        return this.readStates(op.partitions);
       case 'getPartitionState': {
         const ps = tree.partitions;
         if (ps.version[op.partition]! < 0) return { code: 'NONODE', zxid };
@@ -355,6 +407,8 @@ export class ServerCnxns {
 function txnResponse(t: Txn): Response {
   const err = t.ops.find((o) => o.type === 'error');
   if (err !== undefined && err.type === 'error') return { code: err.code, failedOp: err.failedOp, zxid: t.zxid };
+  const first = t.ops[0];
+  if (first !== undefined && first.type === 'partitionStates') return { code: 'OK', chunkCodes: first.codes, zxid: t.zxid };
   const created: string[] = [];
   const createdZxids: number[] = [];
   for (const op of t.ops) {
@@ -367,6 +421,9 @@ function txnResponse(t: Txn): Response {
 }
 
 function responseBytes(r: Response, c: ZkServerCosts, packetHeaderBytes: number): number {
+  // A chunk's answer is its requests' answers: one reply (header, state znode data, Stat) each.
+  if (r.partitionStates !== undefined) return r.partitionStates.version.length * (packetHeaderBytes + c.partitionStateZnodeBytes + c.statBytes);
+  if (r.chunkCodes !== undefined) return r.chunkCodes.length * packetHeaderBytes;
   let b = packetHeaderBytes;
   if (r.stat !== undefined) b += c.statBytes;
   if (r.partitionState !== undefined) b += c.partitionStateZnodeBytes + c.statBytes;

@@ -1,4 +1,4 @@
-import type { PartitionStateData, Stat, TxnOp, WatchEventType, Zxid } from './types.ts';
+import { CHUNK_OK, type PartitionStateData, type Stat, type TxnOp, type WatchEventType, type Zxid } from './types.ts';
 
 /** One znode of the small map part of the tree (everything but partition states). */
 export interface ZNode {
@@ -156,6 +156,20 @@ export class DataTree {
         case 'setPartitionState':
           this.partitions.set(op.partition, op.state, op.version);
           break;
+        case 'partitionStates': {
+          const c = op.chunk;
+          const ps = this.partitions;
+          for (let i = 0; i < c.count; i++) {
+            if (op.codes[i] !== CHUNK_OK) continue;
+            const p = c.partition[i]!;
+            ps.leader[p] = c.leader[i]!;
+            ps.leaderEpoch[p] = c.leaderEpoch[i]!;
+            ps.controllerEpoch[p] = c.controllerEpoch;
+            ps.isr[p] = c.isr[i]!;
+            ps.version[p] = op.newVersion[i]!;
+          }
+          break;
+        }
         case 'createSession':
           this.sessions.set(op.session, op.timeoutMs);
           break;

@@ -7,6 +7,8 @@ import { PrepRequestProcessor } from './prep.ts';
 import { framing, ServerCnxns, type ZkServerCosts } from './cnxn.ts';
 import { SessionTracker } from './session-tracker.ts';
 import { seriesOf } from '../cluster/series.ts';
+import { PipelineTail, writeChunkDueUs } from './pipeline.ts';
+import type { Rng } from '../../core/index.ts';
 import { makeZxid, zxidCounter, zxidEpoch, type Op, type QuorumMsg, type ServerState, type SyncPayload, type Txn, type TxnOp, type Vote, type ZkMsg, type Zxid } from './types.ts';
 
 export interface ZkServerConfig {
@@ -92,6 +94,10 @@ export class QuorumPeer implements NodeBehavior {
   private touches = new Map<number, number>();
   private syncTokens = new Map<number, () => void>();
   private nextSyncToken = 1;
+  /** Per session: where its last chunk of writes left its pipeline (pipeline.ts; leader only). */
+  private readonly chunkTails = new Map<number, PipelineTail>();
+  /** Jitter draws of the chunk timing (pipeline.ts): a stream of its own, so no other draw moves. */
+  readonly pipelineRng: Rng;
   /** Packet framing sizes (zk.packet.header.bytes, zk.quorum.packet.header.bytes, zk.txn.header.bytes). */
   private readonly framing: ReturnType<typeof framing>;
 
@@ -100,6 +106,7 @@ export class QuorumPeer implements NodeBehavior {
     readonly cfg: ZkServerConfig,
   ) {
     this.framing = framing(cfg.costs);
+    this.pipelineRng = node.rng.fork('zk-pipeline');
     const store = node.store;
     this.zab = store.get<DurableZab>('zab') ?? { currentEpoch: 0, acceptedEpoch: 0 };
     const snap = store.get<{ tree: DataTree; count: number }>('snapshot');
@@ -605,18 +612,50 @@ export class QuorumPeer implements NodeBehavior {
 
   /** A write reached the leader (from its own clients or forwarded by a follower). */
   submitWrite(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
-    let bytes = this.framing.txn;
+    const n = requestCount(ops);
+    let bytes = n * this.framing.txn;
     for (const op of ops) bytes += opBytes(op, this.cfg.costs);
     this.sessions?.touch(session, this.node.monoNowUs);
-    this.node.executor('zk-request').submit('PrepRequestProcessor', this.cfg.costs.writeUs, () => {
-      if (this.state !== 'LEADING' || !this.established) return;
-      const txOps = this.prep!.prep(session, ops, this.nextZxid());
-      const created = txOps.find((o) => o.type === 'createSession');
-      if (created !== undefined && created.type === 'createSession') this.sessions!.add(created.session, created.timeoutMs, this.node.monoNowUs);
-      // A session its client closes is no longer tracked for expiry (SessionTrackerImpl.removeSession).
-      if (txOps.some((o) => o.type === 'closeSession')) this.sessions!.remove(session);
-      this.propose(origin, session, cxid, txOps, writerEpoch, bytes);
+    const first = ops[0];
+    const chunk = first !== undefined && first.type === 'partitionStates' ? first.chunk : null;
+    const arrivedUs = this.node.sim.nowUs;
+    const epoch = this.leaderEpoch;
+    this.node.executor('zk-request').submit(chunk === null ? 'PrepRequestProcessor' : 'PrepRequestProcessor.chunk', n * this.cfg.costs.writeUs, () => {
+      if (chunk !== null) {
+        // The chunk stands for `count` requests pipelined `window` at a time: its txn is proposed
+        // when the group commit that would have covered its last entry starts (pipeline.ts).
+        const c = this.cfg.costs;
+        let tail = this.chunkTails.get(session);
+        if (tail === undefined) this.chunkTails.set(session, (tail = new PipelineTail()));
+        const dueUs = writeChunkDueUs(this.pipelineRng, this.node.sim.net.profile, {
+          n: chunk.count,
+          window: chunk.window,
+          writeUs: c.writeUs,
+          fsyncUs: c.txnLogFsyncUs + (bytes / chunk.count) * 1e6 / this.node.sim.disk.writeBytesPerSec,
+          forwarded: origin !== this.sid,
+          followers: this.cfg.servers.length - 1,
+          quorum: this.quorum,
+        }, arrivedUs, tail);
+        const now = this.node.sim.nowUs;
+        if (dueUs > now) {
+          this.node.after(dueUs - now, () => {
+            if (this.leaderEpoch === epoch) this.prepAndPropose(origin, session, cxid, ops, writerEpoch, bytes);
+          });
+          return;
+        }
+      }
+      this.prepAndPropose(origin, session, cxid, ops, writerEpoch, bytes);
     });
+  }
+
+  private prepAndPropose(origin: number, session: number, cxid: number, ops: readonly Op[], writerEpoch: number, bytes: number): void {
+    if (this.state !== 'LEADING' || !this.established) return;
+    const txOps = this.prep!.prep(session, ops, this.nextZxid());
+    const created = txOps.find((o) => o.type === 'createSession');
+    if (created !== undefined && created.type === 'createSession') this.sessions!.add(created.session, created.timeoutMs, this.node.monoNowUs);
+    // A session its client closes is no longer tracked for expiry (SessionTrackerImpl.removeSession).
+    if (txOps.some((o) => o.type === 'closeSession')) this.sessions!.remove(session);
+    this.propose(origin, session, cxid, txOps, writerEpoch, bytes);
   }
 
   private propose(origin: number, session: number, cxid: number, ops: TxnOp[], writerEpoch: number, sizeBytes: number): void {
@@ -802,7 +841,7 @@ export class QuorumPeer implements NodeBehavior {
 
   /** A client's write arrived at this follower: forward it (FollowerRequestProcessor). */
   forwardWrite(session: number, cxid: number, ops: readonly Op[], writerEpoch: number): void {
-    let bytes = this.framing.quorum + FORWARDED_REQUEST_BYTES;
+    let bytes = requestCount(ops) * (this.framing.quorum + FORWARDED_REQUEST_BYTES);
     for (const op of ops) bytes += opBytes(op, this.cfg.costs);
     this.sendPeer(this.leaderSid, { type: 'ForwardRequest', epoch: this.zab.currentEpoch, origin: this.sid, sessionId: session, cxid, ops, writerEpoch }, bytes);
   }
@@ -811,6 +850,12 @@ export class QuorumPeer implements NodeBehavior {
     if (this.state === 'LEADING') this.sessions?.touch(session, this.node.monoNowUs);
     else this.touches.set(session, 1);
   }
+}
+
+/** How many client requests a write request stands for (a chunk: one per entry). */
+export function requestCount(ops: readonly Op[]): number {
+  const first = ops[0];
+  return first !== undefined && first.type === 'partitionStates' ? first.chunk.count : 1;
 }
 
 export function opBytes(op: Op, c: ZkServerCosts): number {
@@ -823,6 +868,9 @@ export function opBytes(op: Op, c: ZkServerCosts): number {
       return 12 + op.path.length;
     case 'setPartitionState':
       return 12 + c.znodePathBytes + c.partitionStateZnodeBytes;
+    case 'partitionStates':
+      // Per entry: its CheckOp (when fenced) and its setData, as a one-write multi would carry.
+      return op.chunk.count * ((op.chunk.fence !== null ? 12 + op.chunk.fence.path.length : 0) + 12 + c.znodePathBytes + c.partitionStateZnodeBytes);
     case 'createSession':
       return 24;
     case 'closeSession':

@@ -1,5 +1,5 @@
 import { parentOf, type DataTree } from './datatree.ts';
-import { ANY_VERSION, type Code, type Op, type TxnOp, type Zxid } from './types.ts';
+import { ANY_VERSION, CHUNK_BADVERSION, CHUNK_FENCED, CHUNK_NONODE, CHUNK_OK, type Code, type Op, type TxnOp, type Zxid } from './types.ts';
 
 /** What the leader believes a path will look like once every outstanding txn commits. */
 interface Pending {
@@ -106,6 +106,36 @@ export class PrepRequestProcessor {
           if (op.version !== ANY_VERSION && op.version !== v) return fail('BADVERSION', i);
           pOverlay.set(op.partition, v + 1);
           out.push({ type: 'setPartitionState', partition: op.partition, state: op.state, version: v + 1 });
+          break;
+        }
+        case 'partitionStates': {
+          // Each entry is its own multi (CheckOp on the fence, then the conditional setData): one
+          // failing entry fails alone, as one of `count` pipelined requests would.
+          const c = op.chunk;
+          const codes = new Uint8Array(c.count);
+          const newVersion = new Int32Array(c.count);
+          let fenceCode = CHUNK_OK;
+          if (c.fence !== null) {
+            const n = this.view(c.fence.path, overlay);
+            if (n === null) fenceCode = CHUNK_NONODE;
+            else if (c.fence.version !== ANY_VERSION && c.fence.version !== n.version) fenceCode = CHUNK_FENCED;
+          }
+          for (let k = 0; k < c.count; k++) {
+            if (fenceCode !== CHUNK_OK) {
+              codes[k] = fenceCode;
+              continue;
+            }
+            const p = c.partition[k]!;
+            const want = c.version[k]!;
+            const v = this.partitionVersion(p, pOverlay);
+            if (v < 0 && want !== ANY_VERSION) codes[k] = CHUNK_NONODE;
+            else if (want !== ANY_VERSION && want !== v) codes[k] = CHUNK_BADVERSION;
+            else {
+              pOverlay.set(p, v + 1);
+              newVersion[k] = v + 1;
+            }
+          }
+          out.push({ type: 'partitionStates', chunk: c, codes, newVersion });
           break;
         }
         case 'createSession':

@@ -29,6 +29,36 @@ export interface PartitionStateData {
   readonly isr: number;
 }
 
+/**
+ * A chunk of pipelined partition-state writes (the controller's updateLeaderAndIsr calls): entry i is
+ * its own multi — CheckOp on `fence` (the controller epoch's zkVersion; null without the fence) and
+ * setData of partition[i]'s state at zkVersion version[i] — validated and applied on its own, as if
+ * `count` requests had been pipelined `window` at a time (see ARCHITECTURE.md, "ZooKeeper chunks").
+ */
+export interface PartitionWriteChunk {
+  readonly count: number;
+  readonly partition: Int32Array;
+  readonly leader: Int32Array;
+  readonly leaderEpoch: Int32Array;
+  readonly isr: Uint8Array;
+  /** The zkVersion each entry is conditional on. */
+  readonly version: Int32Array;
+  readonly controllerEpoch: number;
+  readonly fence: { readonly path: string; readonly version: number } | null;
+  /** The client's in-flight limit these requests would have been pipelined with. */
+  readonly window: number;
+  /** Wire bytes of the `count` requests. */
+  readonly requestBytes: number;
+}
+
+/** Per-entry result codes of a chunk (ChunkResult.code). */
+export const CHUNK_OK = 0;
+export const CHUNK_BADVERSION = 1;
+/** The entry's CheckOp on the fence failed (another controller owns the epoch). */
+export const CHUNK_FENCED = 2;
+export const CHUNK_NONODE = 3;
+export const CHUNK_SESSIONEXPIRED = 4;
+
 /** Operations of a write request; a multi carries several, applied atomically. */
 export type Op =
   | { readonly type: 'create'; readonly path: string; readonly data: unknown; readonly dataBytes: number; readonly ephemeral: boolean; readonly sequential: boolean }
@@ -36,6 +66,8 @@ export type Op =
   | { readonly type: 'delete'; readonly path: string; readonly version: number }
   | { readonly type: 'check'; readonly path: string; readonly version: number }
   | { readonly type: 'setPartitionState'; readonly partition: number; readonly state: PartitionStateData; readonly version: number }
+  /** A chunk of pipelined conditional partition-state writes, one multi per entry. */
+  | { readonly type: 'partitionStates'; readonly chunk: PartitionWriteChunk }
   /** Internal: a server asks the leader to open a session for a connecting client (a txn in ZooKeeper). */
   | { readonly type: 'createSession'; readonly session: number; readonly timeoutMs: number }
   /** A client closes its own session (ZooKeeper.close → ClientCnxn's closeSession request). */
@@ -46,6 +78,11 @@ export type ReadOp =
   | { readonly type: 'exists'; readonly path: string; readonly watch: boolean }
   | { readonly type: 'getChildren'; readonly path: string; readonly watch: boolean }
   | { readonly type: 'getPartitionState'; readonly partition: number }
+  /**
+   * A chunk of pipelined getData reads of partition-state znodes: served as `partitions.length`
+   * reads, `window` in flight at a time (see ARCHITECTURE.md, "ZooKeeper chunks").
+   */
+  | { readonly type: 'getPartitionStates'; readonly partitions: Int32Array; readonly window: number; readonly requestBytes: number; readonly sync: boolean }
   /** sync(): the server catches up with the leader before answering (the linearizable-read recipe). */
   | { readonly type: 'sync' };
 
@@ -67,6 +104,10 @@ export interface Response {
   readonly stat?: Stat;
   readonly children?: readonly string[];
   readonly partitionState?: PartitionStateData & { readonly version: number };
+  /** getPartitionStates: the states in request order (version -1: no such znode). */
+  readonly partitionStates?: { readonly leader: Int32Array; readonly leaderEpoch: Int32Array; readonly isr: Uint8Array; readonly version: Int32Array };
+  /** partitionStates write: each entry's result (CHUNK_OK …) and the zkVersion it wrote. */
+  readonly chunkCodes?: Uint8Array;
   /** Paths created by a write (sequential names resolved), in op order. */
   readonly created?: readonly string[];
   /** czxid of each create, in op order (a broker's epoch is its registration's czxid). */
@@ -82,6 +123,8 @@ export type TxnOp =
   | { readonly type: 'delete'; readonly path: string }
   | { readonly type: 'check'; readonly path: string }
   | { readonly type: 'setPartitionState'; readonly partition: number; readonly state: PartitionStateData; readonly version: number }
+  /** A chunk's entries as validated: codes[i] CHUNK_OK entries are applied with zkVersion newVersion[i]. */
+  | { readonly type: 'partitionStates'; readonly chunk: PartitionWriteChunk; readonly codes: Uint8Array; readonly newVersion: Int32Array }
   | { readonly type: 'createSession'; readonly session: number; readonly timeoutMs: number }
   | { readonly type: 'closeSession'; readonly session: number }
   | { readonly type: 'error'; readonly code: Code; readonly failedOp: number };
