@@ -23,7 +23,6 @@ const TIMER_SLOTS = 2_097_152;
 
 /** A pending timer; the event that fires it. Pooled per node: a fired or cancelled one is reused. */
 class TimerRec implements EventTask {
-  id = -1;
   /** How many times this record has been used; part of the id. */
   reuse = 0;
   seq = 0;
@@ -32,10 +31,11 @@ class TimerRec implements EventTask {
   /** Deadline on the node's own clock of `kind`. */
   localDeadlineUs = 0;
   fn: EventFn | null = null;
-  /** The Simulation handle of its pending event; every path that drops a timer cancels it. */
+  /**
+   * The Simulation handle of its pending event; every path that drops a timer cancels it. Every
+   * arm gets a new handle and a release sets -1, so a deferred firing can tell it went stale.
+   */
   handle = -1;
-  /** Bumped by every arm and release, so a deferred firing can tell it went stale. */
-  arms = 0;
 
   constructor(
     private readonly node: SimNode,
@@ -52,10 +52,15 @@ class TimerRec implements EventTask {
    * re-armed or reused meanwhile.
    */
   deferredCall(): EventFn {
-    const arms = this.arms;
+    const handle = this.handle;
     return () => {
-      if (this.arms === arms) this.node.fireTimer(this);
+      if (this.handle === handle) this.node.fireTimer(this);
     };
+  }
+
+  /** The id setTimer returned for this use of the record. */
+  get id(): number {
+    return this.reuse * TIMER_SLOTS + this.idx;
   }
 }
 
@@ -185,7 +190,7 @@ export class SimNode {
   deferred: EventAction[] = [];
   /** Every timer record ever made by this node, by pool index; a free one has fn === null. */
   private timerRecs: TimerRec[] = [];
-  private timerFree: number[] = [];
+  private timerFree: TimerRec[] = [];
   /** setTimer order, so re-mapping after a clock change keeps the order timers were set in. */
   private timerSeq = 0;
   private executors = new Map<string, Executor>();
@@ -236,18 +241,14 @@ export class SimNode {
    * The id encodes the record's pool index and its reuse count, so a stale id cancels nothing.
    */
   setTimer(label: string, delayUs: number, fn: EventFn, kind: ClockKind = 'mono'): number {
-    let idx = this.timerFree.pop();
-    let rec: TimerRec;
-    if (idx === undefined) {
-      idx = this.timerRecs.length;
+    let rec = this.timerFree.pop();
+    if (rec === undefined) {
+      const idx = this.timerRecs.length;
       if (idx >= TIMER_SLOTS) throw new Error(`node ${this.name}: more than ${TIMER_SLOTS} pending timers`);
       rec = new TimerRec(this, idx);
       this.timerRecs.push(rec);
-    } else {
-      rec = this.timerRecs[idx]!;
     }
     rec.reuse++;
-    rec.id = rec.reuse * TIMER_SLOTS + idx;
     rec.seq = this.timerSeq++;
     rec.label = label;
     rec.kind = kind;
@@ -258,13 +259,12 @@ export class SimNode {
       // Fast path: at rate 1 the local deadline is reached delayUs from now. Rounded up: a timer
       // never fires before its local deadline (a fractional delay rounded down re-arms forever).
       rec.localDeadlineUs = clock.monoAt(now) + delayUs;
-      rec.arms++;
       rec.handle = this.sim.at(now + (delayUs > 0 ? Math.ceil(delayUs) : 0), rec, this);
     } else {
       rec.localDeadlineUs = (kind === 'mono' ? clock.monoAt(now) : clock.wallAt(now)) + delayUs;
       this.armTimer(rec);
     }
-    return rec.id;
+    return rec.reuse * TIMER_SLOTS + rec.idx;
   }
 
   private pendingTimer(id: number): TimerRec | undefined {
@@ -295,14 +295,12 @@ export class SimNode {
   private releaseTimer(rec: TimerRec): void {
     rec.fn = null;
     rec.handle = -1;
-    rec.arms++;
-    this.timerFree.push(rec.idx);
+    this.timerFree.push(rec);
   }
 
   private armTimer(rec: TimerRec): void {
     const realUs = rec.kind === 'mono' ? this.clock.realAtMono(rec.localDeadlineUs) : this.clock.realAtWall(rec.localDeadlineUs);
     const now = this.sim.nowUs;
-    rec.arms++;
     rec.handle = this.sim.at(realUs > now ? realUs : now, rec, this);
   }
 

@@ -88,9 +88,11 @@ export class Simulation {
   private readonly byName = new Map<string, SimNode>();
   private readonly heap = new EventHeap(4096);
   private fns: (EventAction | null)[] = [];
-  private slotNode = new Int32Array(4096);
-  private slotInc = new Int32Array(4096);
-  private slotGen = new Uint32Array(4096);
+  /**
+   * Per slot, four words side by side (one cache line holds four slots): the bound node's index + 1
+   * (0: no node), the node's incarnation when the event was scheduled, the slot's generation, unused.
+   */
+  private slotMeta = new Uint32Array(4 * 4096);
   private freeSlots: number[] = [];
   private nextSlot = 0;
   private seq = 0;
@@ -118,17 +120,19 @@ export class Simulation {
     if (slot === undefined) {
       slot = this.nextSlot++;
       if (slot >= SLOTS) throw new Error(`Simulation.at: more than ${SLOTS} pending events`);
-      if (slot >= this.slotNode.length) this.growSlots();
+      if (4 * slot >= this.slotMeta.length) this.growSlots();
     }
     this.fns[slot] = fn;
+    const meta = this.slotMeta;
+    const m = 4 * slot;
     if (node === null) {
-      this.slotNode[slot] = -1;
+      meta[m] = 0;
     } else {
-      this.slotNode[slot] = node.id;
-      this.slotInc[slot] = node.incarnation;
+      meta[m] = node.id + 1;
+      meta[m + 1] = node.incarnation;
     }
     this.heap.push(Math.round(atUs), this.seq++, slot);
-    return this.slotGen[slot]! * SLOTS + slot;
+    return meta[m + 2]! * SLOTS + slot;
   }
 
   after(delayUs: number, fn: EventFn): number {
@@ -138,20 +142,13 @@ export class Simulation {
   cancel(handle: number): void {
     if (handle < 0) return;
     const slot = handle % SLOTS;
-    if (this.slotGen[slot] === (handle - slot) / SLOTS) this.fns[slot] = null;
+    if (this.slotMeta[4 * slot + 2] === (handle - slot) / SLOTS) this.fns[slot] = null;
   }
 
   private growSlots(): void {
-    const cap = this.slotNode.length * 2;
-    const a = new Int32Array(cap);
-    a.set(this.slotNode);
-    this.slotNode = a;
-    const b = new Int32Array(cap);
-    b.set(this.slotInc);
-    this.slotInc = b;
-    const c = new Uint32Array(cap);
-    c.set(this.slotGen);
-    this.slotGen = c;
+    const a = new Uint32Array(this.slotMeta.length * 2);
+    a.set(this.slotMeta);
+    this.slotMeta = a;
   }
 
   get pendingEvents(): number {
@@ -249,13 +246,11 @@ export class Simulation {
     }
     let reason: StopReason = 'quiescent';
     let detail = '';
-    // Hot path: the arrays in locals (fns and freeSlots never move; the typed arrays move only when
-    // `at` grows them, so they are reloaded after each handler).
+    // Hot path: the arrays in locals (fns and freeSlots never move; slotMeta moves only when `at`
+    // grows it, so it is reloaded after each handler).
     const fns = this.fns;
     const freeSlots = this.freeSlots;
-    let slotNode = this.slotNode;
-    let slotInc = this.slotInc;
-    let slotGen = this.slotGen;
+    let meta = this.slotMeta;
     for (;;) {
       if (this.stopRequest !== null) {
         reason = props.violation !== null ? 'violation' : 'stopped';
@@ -280,10 +275,11 @@ export class Simulation {
       }
       const slot = heap.pop();
       const fn = fns[slot]!;
-      const nodeIdx = slotNode[slot]!;
-      const inc = slotInc[slot]!;
+      const m = 4 * slot;
+      const nodeIdx = meta[m]! - 1;
+      const inc = meta[m + 1]!;
       fns[slot] = null;
-      slotGen[slot]!++;
+      meta[m + 2]!++;
       freeSlots.push(slot);
       if (fn === null) continue;
       if (t !== this.nowUs) stalled = 0;
@@ -304,9 +300,7 @@ export class Simulation {
       this.eventsRun++;
       if (typeof fn === 'function') fn();
       else fn.run();
-      slotNode = this.slotNode;
-      slotInc = this.slotInc;
-      slotGen = this.slotGen;
+      meta = this.slotMeta;
       if (props.dirtyCount > 0) props.afterEvent();
       if (this.eventsRun >= nextProgress) {
         nextProgress += progressEvery;

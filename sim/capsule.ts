@@ -5,8 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { FaultPlan } from '../core/index.ts';
 import { UsageError } from './errors.ts';
 import { checkOutputTarget, openOutput } from './output.ts';
@@ -14,8 +13,7 @@ import type { ParamValue } from './params.ts';
 import { planProblem } from './plan-check.ts';
 import type { Mode } from './result.ts';
 import type { PlanSize } from './shrink.ts';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { PROJECT_ROOT } from './root.ts';
 
 export const CAPSULE_FORMAT = 'kraftsim-capsule/1';
 

@@ -1,12 +1,10 @@
-import { resolve, dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { UsageError } from './errors.ts';
 import { loadScenario } from './load.ts';
 import { parseSetting, type ParamValue } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
 import { defaultWorkers, runPool, type JobOutcome, type RunJob } from './pool.ts';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { PROJECT_ROOT } from './root.ts';
 
 /** One entry of the safety corpus: a scenario file, its settings, and how many seeds to run. */
 export interface CorpusEntry {

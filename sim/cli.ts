@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import chalk from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { parseDurationUs } from '../core/time.ts';
@@ -30,8 +29,7 @@ import { DEFAULT_DIFF_CONTEXT, diffTraces } from './diff.ts';
 import { replay } from './replay.ts';
 import { reportFromTrace } from './report.ts';
 import { DEFAULT_MAX_SHRINK_RUNS, formatPlan, shrink, type PlanSize } from './shrink.ts';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { PROJECT_ROOT } from './root.ts';
 
 /** Progress lines are padded and cleared with spaces: no terminal escape codes (NO_COLOR means none). */
 const PROGRESS_WIDTH = 72;

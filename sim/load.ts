@@ -1,10 +1,11 @@
-import { statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { existsSync, statSync } from 'node:fs';
+import { register } from 'node:module';
+import { join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DeterminismError, withImportGuardAsync } from '../core/guard.ts';
 import { UsageError } from './errors.ts';
 import { IMPORT_TIMEOUT_MS, watchImport } from './import-watchdog.ts';
+import { PROJECT_ROOT, RUNNING_BUILT } from './root.ts';
 import { isScenario, type Scenario } from './scenario.ts';
 
 /** The module loader's own files: its transform cache reads the clock while it compiles. */
@@ -36,8 +37,8 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   const ms = opts.timeoutMs ?? IMPORT_TIMEOUT_MS;
   const watch = opts.watch === false ? { done() {} } : watchImport(ms, `sim: ${file}: its top-level code was still running after ${ms / 1000} s (an endless loop at import?); see --import-timeout`);
   try {
-    // tsImport loads the file as ESM wherever it lives (outside a "type": "module" package too).
-    mod = (await withImportGuardAsync(() => tsImport(pathToFileURL(path).href, import.meta.url), LOADER_DIR)) as Record<string, unknown>;
+    const importer = await scenarioImporter(path);
+    mod = await withImportGuardAsync(importer, LOADER_DIR);
   } catch (e) {
     if (e instanceof DeterminismError) throw new UsageError(`${file} is not deterministic: ${e.message}`);
     if (e instanceof UsageError) throw new UsageError(`${file}: ${e.message}`);
@@ -53,10 +54,50 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   return s;
 }
 
+/**
+ * How to import a scenario file; anything the loader needs is loaded here, before the import guard.
+ * Run from the sources (through tsx or vitest), tsx compiles it (tsImport loads it as ESM wherever it
+ * lives, outside a "type": "module" package too). Run from the built JavaScript (dist/), a shipped
+ * scenario is its built twin, and any other file is compiled by tsx, registered on first use, with
+ * its imports of the project's sources resolved to dist/ (the CLI's own module instances:
+ * sim/built-hooks.ts).
+ */
+async function scenarioImporter(path: string): Promise<() => Promise<Record<string, unknown>>> {
+  const url = pathToFileURL(path).href;
+  if (!RUNNING_BUILT) {
+    const { tsImport } = await import('tsx/esm/api');
+    return async () => (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+  const twin = builtScenario(path);
+  if (twin === null) await typeScriptLoader();
+  const target = twin === null ? url : pathToFileURL(twin).href;
+  return async () => (await import(target)) as Record<string, unknown>;
+}
+
+/** dist/scenarios/x.js for scenarios/x.ts, when it was built. */
+function builtScenario(path: string): string | null {
+  if (!isShippedScenario(path) || !path.endsWith('.ts')) return null;
+  const twin = join(PROJECT_ROOT, 'dist', `${relative(PROJECT_ROOT, path).slice(0, -3)}.js`);
+  return existsSync(twin) ? twin : null;
+}
+
+let loaderReady: Promise<void> | null = null;
+
+/** Registers tsx, then the hook that resolves the project's sources to dist/ (it runs first, so it has the last word). */
+function typeScriptLoader(): Promise<void> {
+  loaderReady ??= (async () => {
+    const tsx = await import('tsx/esm/api');
+    tsx.register();
+    register(new URL('./built-hooks.js', import.meta.url), {
+      data: { rootUrl: pathToFileURL(PROJECT_ROOT).href, distUrl: pathToFileURL(join(PROJECT_ROOT, 'dist')).href },
+    });
+  })();
+  return loaderReady;
+}
+
 /** True for a file inside the project's own scenarios/ directory (shipped, tested with its defaults). */
 export function isShippedScenario(file: string): boolean {
-  const shipped = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios') + sep;
-  return resolve(file).startsWith(shipped);
+  return resolve(file).startsWith(join(PROJECT_ROOT, 'scenarios') + sep);
 }
 
 /** The message on one line: esbuild puts the useful part ("file:1:17: ERROR: …") on the next line. */

@@ -11,7 +11,8 @@
  * runs finish.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 // eslint-disable-next-line no-restricted-imports -- driver code: each run stays on one thread, and results are keyed, not ordered
 import { Worker } from 'node:worker_threads';
 import { parseDurationUs } from '../core/time.ts';
@@ -21,6 +22,7 @@ import { parseSettings } from './params.ts';
 import type { Mode, RunResult } from './result.ts';
 import { replayCommand, runOnceAsync, StallError, type RunRequest } from './run.ts';
 import type { Scenario } from './scenario.ts';
+import { PROJECT_ROOT, RUNNING_BUILT } from './root.ts';
 
 /** One run to make. */
 export interface RunJob {
@@ -112,7 +114,8 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
-const WORKER_ENTRY = new URL('../bin/sim-worker.js', import.meta.url);
+/** A worker thread's module: the built one as it is; from the sources, bin/sim-worker.js registers tsx first. */
+const WORKER_ENTRY = RUNNING_BUILT ? new URL('./pool-worker.js', import.meta.url) : pathToFileURL(join(PROJECT_ROOT, 'bin', 'sim-worker.js'));
 
 interface Slot<J> {
   worker: Worker;
