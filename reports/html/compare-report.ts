@@ -31,6 +31,8 @@ export interface CompareView {
   readonly xUnit: string;
   readonly xLog: boolean;
   readonly x: number[];
+  /** Names of the x positions 1, 2, … when the first grid parameter is not a number; else null. */
+  readonly xNames: string[] | null;
   readonly charts: Chart[];
 }
 
@@ -69,7 +71,7 @@ export function compareView(doc: CompareDocument): CompareView {
     });
     return { id: f.id, title: f.title, unit: f.unit, series };
   });
-  return { xKey: first.key, xUnit: first.unit, xLog: numeric && first.geometric, x: xs, charts };
+  return { xKey: first.key, xUnit: first.unit, xLog: numeric && first.geometric, x: xs, xNames: numeric ? null : first.values.map(String), charts };
 }
 
 function cell(s: string, numeric = true): string {
@@ -128,7 +130,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 table { border-collapse: collapse; margin: 16px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; }
 th.mode { background: #f3f3f3; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.bad { color: #b00; }
 .replays code { font-size: 12px; }
 .hash { color: #777; font-family: monospace; font-size: 12px; }
@@ -150,7 +152,7 @@ const PAGE_JS = `
   view.charts.forEach(function (c) {
     used = {};
     var el = document.getElementById('chart-' + c.id);
-    var series = [{ label: view.xKey + (view.xUnit && view.xUnit !== 'count' ? ' (' + view.xUnit + ')' : '') , value: function (u, v) { return fmt(v); } }];
+    var series = [{ label: view.xKey + (view.xUnit && view.xUnit !== 'count' ? ' (' + view.xUnit + ')' : ''), value: function (u, v) { return v == null ? '—' : view.xNames ? view.xNames[v - 1] : fmt(v); } }];
     c.series.forEach(function (s) {
       series.push({ label: s.label, stroke: colour(s.mode), width: 2, points: { show: true, size: 7 }, value: function (u, v) { return fmt(v) + ' ' + c.unit; } });
     });
@@ -159,10 +161,10 @@ const PAGE_JS = `
       scales: {
         x: view.xLog
           ? { time: false, distr: 3, log: 10, range: function (u, min, max) { return [min / 1.25, max * 1.25]; } }
-          : { time: false, range: function (u, min, max) { var pad = (max - min) * 0.08 || Math.abs(max) * 0.1 || 1; return [min - pad, max + pad]; } }
+          : { time: false, range: function (u, min, max) { var pad = view.xNames ? 0.4 : (max - min) * 0.08 || Math.abs(max) * 0.1 || 1; return [min - pad, max + pad]; } }
       },
       axes: [
-        { label: view.xKey + (view.xLog ? ' (log scale)' : ''), splits: function () { return view.x; }, filter: function (u, splits) { return splits; }, values: function (u, vals) { return vals.map(function (v) { return v == null ? '' : fmt(v); }); } },
+        { label: view.xKey + (view.xLog ? ' (log scale)' : ''), splits: function () { return view.x; }, filter: function (u, splits) { return splits; }, values: function (u, vals) { return vals.map(function (v) { return v == null ? '' : view.xNames ? (view.xNames[v - 1] || '') : fmt(v); }); } },
         { label: c.unit, size: 70, values: function (u, vals) { return vals.map(function (v) { return v == null ? '' : fmt(v); }); } }
       ],
       series: series

@@ -199,22 +199,38 @@ export class ReplicaManager {
     const hosted = this.hosted;
     // Positions in `hosted` of the chunk [from, to) of partitions: the hosted list is ascending.
     let k = 0;
+    const full = (1 << rf) - 1;
+    const verdict = new Uint8Array(this.lagging.length);
+    const skipTo = (at: number, to: number): number => {
+      while (at < hosted.length && hosted[at]! < to) at++;
+      return at;
+    };
     const step = (from: number): void => {
       const to = Math.min(P, from + chunk);
       this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.broker.isrCheckUsPerPartition, () => {
         let batch: PartitionStateBatch | null = null;
         while (k < hosted.length && hosted[k]! < from) k++;
+        // Each follower's verdict for this range: lagging (leaves ISRs), fetching now (joins them:
+        // Partition.maybeExpandIsr runs on its fetch), or neither. Without a lagging follower only an
+        // ISR that is not full can change.
+        let anyLagging = false;
+        let anyFetching = false;
+        for (let r = 0; r < verdict.length; r++) {
+          verdict[r] = r === me ? 0 : this.lagging[r] === 1 ? 1 : this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * env.replicaFetchWaitMaxMs * 1000 ? 2 : 0;
+          if (verdict[r] === 1) anyLagging = true;
+          else if (verdict[r] === 2) anyFetching = true;
+        }
+        if (!anyLagging && !anyFetching) k = skipTo(k, to);
         for (; k < hosted.length && hosted[k]! < to; k++) {
-          const p = hosted[k]!;
           if (this.leader[k] !== me || this.pending[k] === 1) continue;
           const cur = this.isr[k]!;
+          if (!anyLagging && cur === full) continue;
+          const p = hosted[k]!;
           let next = cur;
           for (let i = 0; i < rf; i++) {
-            const r = layout.replicas[p * rf + i]!;
-            if (r === me) continue;
-            if (this.lagging[r] === 1) next &= ~(1 << i);
-            // Expansion: the follower is fetching now (Partition.maybeExpandIsr runs on its fetch).
-            else if (this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * env.replicaFetchWaitMaxMs * 1000) next |= 1 << i;
+            const v = verdict[layout.replicas[p * rf + i]!]!;
+            if (v === 1) next &= ~(1 << i);
+            else if (v === 2) next |= 1 << i;
           }
           if (next === cur) continue;
           // Sized to what the rest of this range can hold at most.
