@@ -76,7 +76,7 @@ function determinism({ wallTime = true, locale = true, seedrandom = true, random
 }
 
 export default [
-  { ignores: ['node_modules/**', 'out/**', 'traces/**', 'reports/out/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'traces/**', 'reports/out/**'] },
   {
     files: ['core/**/*.ts', 'sim/**/*.ts', 'scenarios/**/*.ts', 'reports/**/*.ts'],
     languageOptions: {
