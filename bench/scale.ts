@@ -14,11 +14,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { checkOutputTarget, openOutput } from '../sim/output.ts';
+import { PROJECT_ROOT } from '../sim/root.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The project root from the sources or from dist/: the floor and the RSS hook are .mjs files that
+// stay in bench/ (only TypeScript is built).
+const root = PROJECT_ROOT;
 const args = process.argv.slice(3);
 const outAt = args.indexOf('--out');
 const out = outAt >= 0 ? args[outAt + 1] : undefined;
