@@ -31,11 +31,11 @@ export class ZabAudit {
     if (this.establishedLeader === sid) this.establishedLeader = -1;
   }
 
-  /** Server sid committed zxid as the index-th txn of its history. */
-  committed(sid: number, index: number, zxid: Zxid): void {
+  /** Server sid committed zxid as the index-th txn of its history. True when it extends the history. */
+  committed(sid: number, index: number, zxid: Zxid): boolean {
     if (index === this.history.length) {
       this.history.push(zxid);
-      return;
+      return true;
     }
     const h = this.history[index];
     if (index > this.history.length || h !== zxid) {
@@ -43,5 +43,6 @@ export class ZabAudit {
         this.prefixViolation = `zk-${sid} committed zxid 0x${zxid.toString(16)} at position ${index}, where the history has ${h === undefined ? 'a gap' : `0x${h.toString(16)}`}`;
       }
     }
+    return false;
   }
 }

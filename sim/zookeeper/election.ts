@@ -106,7 +106,9 @@ export class FastLeaderElection {
       this.checkQuorum();
       return false;
     }
-    // The sender already follows or leads: join that leader if a quorum does and it really leads.
+    // The sender already follows or leads: join that leader if a quorum of the others does and it
+    // really leads (FastLeaderElection.receivedFollowingNotification: the outofelection votes
+    // alone, our own LOOKING vote is not among them; checkLeader).
     this.outOfElection.set(sid, { vote, state });
     let agree = 0;
     let leaderLeads = false;
@@ -115,7 +117,7 @@ export class FastLeaderElection {
       agree++;
       if (peer === vote.leader && o.state === 'LEADING') leaderLeads = true;
     }
-    if (agree + 1 >= h.quorum && leaderLeads) {
+    if (agree >= h.quorum && leaderLeads) {
       this.logicalClock = Math.max(this.logicalClock, electionEpoch);
       this.proposal = vote;
       this.finish(vote.leader);

@@ -70,6 +70,8 @@ export class QuorumPeer implements NodeBehavior {
   private readonly log;
   private lastLogged: Zxid;
   private appliedIndex: number;
+  /** Log entries below this index are known committed (reported to the audit); ≤ appliedIndex. */
+  private reportedIndex: number;
   private readonly election: FastLeaderElection;
   readonly cnxns: ServerCnxns;
   private syncedZxid: Zxid;
@@ -116,6 +118,9 @@ export class QuorumPeer implements NodeBehavior {
     // ZKDatabase.loadDataBase replays every logged txn; a diverging suffix is replaced at sync.
     for (const t of this.log.entries) this.applyOnly(t);
     this.appliedIndex = this.log.length;
+    // Replayed is not committed: the tail may never have been. The audit hears of each replayed
+    // txn once the protocol commits it (a COMMIT, a sync, or this server's new epoch adopting it).
+    this.reportedIndex = 0;
     this.lastLogged = this.log.length > 0 ? this.log.entries[this.log.length - 1]!.zxid : this.tree.lastProcessedZxid;
     this.syncedZxid = this.lastLogged;
     this.cnxns = new ServerCnxns(this, cfg.costs);
@@ -415,8 +420,20 @@ export class QuorumPeer implements NodeBehavior {
   /** Applies committed log entries up to zxid, in order (CommitProcessor → FinalRequestProcessor). */
   private applyUpTo(zxid: Zxid): void {
     const entries = this.log.entries;
+    // Txns replayed into the tree at startup (ZKDatabase.loadDataBase) are committed now, at the
+    // positions they hold; the tree already has them. Most were committed before the restart: only
+    // a txn new to the history (an uncommitted tail this server's epoch adopts) is a new commit.
+    const base = this.committedCount - this.appliedIndex;
+    while (this.reportedIndex < this.appliedIndex && entries[this.reportedIndex]!.zxid <= zxid) {
+      const t = entries[this.reportedIndex]!;
+      const fresh = this.cfg.audit.committed(this.sid, base + this.reportedIndex++, t.zxid);
+      this.lastCommitted = Math.max(this.lastCommitted, t.zxid);
+      if (fresh) this.cfg.onCommit?.(this.sid, t, this.tree);
+    }
+    if (this.reportedIndex < this.appliedIndex) return;
     while (this.appliedIndex < entries.length && entries[this.appliedIndex]!.zxid <= zxid) {
       const t = entries[this.appliedIndex++]!;
+      this.reportedIndex = this.appliedIndex;
       this.applyCommitted(t);
     }
   }
@@ -755,6 +772,15 @@ export class QuorumPeer implements NodeBehavior {
   private onNewLeader(epoch: number, round: number, sync: SyncPayload): void {
     // A NEWLEADER answering an older connection attempt (its socket is gone in ZooKeeper).
     if (this.synced || round !== this.followRound) return;
+    // Learner.registerWithLeader: a leader whose epoch is below the one this server accepted
+    // ("Leaders epoch, … is less than accepted epoch") is a deposed leader that still leads (a
+    // paused one, say); its history may lack what the newer epoch committed. The learner drops
+    // the connection and looks for a leader again, before touching its log.
+    if (epoch < this.zab.acceptedEpoch) {
+      this.node.note('zk.follower.leader.epoch.lower', epoch);
+      this.lookForLeader();
+      return;
+    }
     this.synced = true;
     if (sync.kind !== 'snap') {
       // Learner.syncWithLeader: on TRUNC, ZKDatabase.truncateLog drops every txn after the
@@ -771,6 +797,7 @@ export class QuorumPeer implements NodeBehavior {
       this.tree = s.tree;
       this.truncateLog(0);
       this.appliedIndex = 0;
+      this.reportedIndex = 0;
       this.lastLogged = sync.lastZxid;
       this.committedCount = sync.committedCount;
       this.node.store.put('snapshot', { tree: this.tree.clone(), count: sync.committedCount });
@@ -832,6 +859,7 @@ export class QuorumPeer implements NodeBehavior {
       this.tree = snap !== undefined ? snap.tree.clone() : new DataTree(0);
       for (let i = 0; i < keep; i++) this.applyOnly(this.log.entries[i]!);
       this.appliedIndex = keep;
+      this.reportedIndex = Math.min(this.reportedIndex, keep);
       this.committedCount = (snap?.count ?? 0) + keep;
       this.cnxns.treeReplaced();
     }

@@ -18,6 +18,8 @@ const FOUND: readonly [Mode, number, string][] = [
   ['zk', 7133, 'a follower logged past a proposal lost on a lossy link and committed a history with a hole'],
   ['zk', 12315, 'an ISR write retried after its lost response failed the convergence property (before the network calibration it ended divergent, as Kafka does; see below)'],
   ['zk', 12382, 'same'],
+  ['zk', 41000, 'a restarted server of epoch 2 followed the paused leader of epoch 1 (one LEADING vote made a quorum) and took its TRUNC over what epoch 2 committed'],
+  ['zk', 41304, 'a txn every restarted server replayed but none had committed was adopted by the new epoch without the audit hearing of it'],
   ['kraft', 167, 'check-quorum invariant fired before the resumed leader could run its timer'],
   ['kraft', 171, 'same'],
   ['kraft', 237, 'same'],
