@@ -2,18 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectUsageError, scratch, simAll } from '../cli/spawn.ts';
+import type { TraceEvent } from '../../reports/perfetto.ts';
 
-interface Ev {
-  name: string;
-  ph: string;
-  ts: number;
-  pid: number;
-  tid: number;
-  cat?: string;
-  dur?: number;
-  id?: number;
-  args?: Record<string, unknown>;
-}
+type Ev = TraceEvent;
 
 const S = 'scenarios/controller-failover.ts';
 
