@@ -90,19 +90,23 @@ function traceFileFor(base: string, mode: Mode | null, many: boolean): string {
   return base.endsWith('.jsonl') ? `${base.slice(0, -'.jsonl'.length)}.${mode}.jsonl` : `${base}.${mode}`;
 }
 
-interface RunOpts {
+/** The options every command that runs a scenario takes (run, compare). */
+interface ScenarioRunOpts {
   seed: string;
   mode?: string;
   set: string[];
   json?: boolean;
-  trace?: string;
-  perfetto?: string;
+  report?: string;
   until?: string;
   debug?: boolean;
   maxStalledEvents?: string;
   importTimeout?: string;
+}
+
+interface RunOpts extends ScenarioRunOpts {
+  trace?: string;
+  perfetto?: string;
   series?: boolean;
-  report?: string;
 }
 
 async function cmdRun(file: string, opts: RunOpts): Promise<number> {
@@ -182,20 +186,11 @@ async function cmdRun(file: string, opts: RunOpts): Promise<number> {
   return results.some((r) => r.violation !== null) ? 1 : 0;
 }
 
-interface CompareOpts {
+interface CompareOpts extends ScenarioRunOpts {
   grid: string[];
-  seed: string;
-  mode?: string;
-  set: string[];
   workers?: string;
-  json?: boolean;
   jsonOut?: string;
   md?: boolean;
-  report?: string;
-  until?: string;
-  maxStalledEvents?: string;
-  importTimeout?: string;
-  debug?: boolean;
 }
 
 async function cmdCompare(file: string, opts: CompareOpts): Promise<number> {
