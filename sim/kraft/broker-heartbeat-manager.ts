@@ -14,8 +14,8 @@ export class BrokerHeartbeatManager {
   /** The currentMetadataOffset of each broker's last heartbeat (exclusive end of what it applied); -1 unknown. */
   private readonly metadataOffset: Float64Array;
   /**
-   * BrokerHeartbeatState.controlledShutdownOffset: -1 when not shutting down; Infinity while the
-   * controlled shutdown's records are still being generated; then the end of the last of them.
+   * BrokerHeartbeatState.controlledShutdownOffset: -1 when not shutting down, else the end offset
+   * of the last record the controlled shutdown's transition wrote.
    */
   private readonly controlledShutdownOffset: Float64Array;
 
@@ -56,7 +56,7 @@ export class BrokerHeartbeatManager {
     return this.controlledShutdownOffset[b]! >= 0;
   }
 
-  /** CONTROLLED_SHUTDOWN entered: offset unknown until the records are appended (Infinity), then set. */
+  /** CONTROLLED_SHUTDOWN entered: the end offset of the transition's last record. */
   setControlledShutdownOffset(b: number, offset: number): void {
     this.controlledShutdownOffset[b] = offset;
   }

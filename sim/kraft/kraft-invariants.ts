@@ -97,7 +97,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
     const r = batch.records;
     if (r === null) return;
     const pc = r.partitionChanges;
-    if (pc !== null) this.obs.truth(pc);
+    if (pc !== null && r.brokersFirst !== true) this.obs.truth(pc);
     for (const b of r.brokers) {
       switch (b.type) {
         case 'RegisterBrokerRecord':
@@ -109,6 +109,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
           break;
       }
     }
+    if (pc !== null && r.brokersFirst === true) this.obs.truth(pc);
   }
 
   /** The invariants as a subscriber: the committed leaders and fenced brokers, from the channel. */

@@ -2,7 +2,7 @@ import { assertNever, msToUs, type SimNode } from '../../core/index.ts';
 import { ALTER_PARTITION_RESPONSE_BODY_BYTES, type CostModel } from '../cluster/cost.ts';
 import type { ClusterLayout } from '../cluster/layout.ts';
 import type { ObservationChannel } from '../cluster/observe.ts';
-import { PartitionStateBatch } from '../cluster/partitions.ts';
+import { NO_LEADER, PartitionStateBatch } from '../cluster/partitions.ts';
 import type { KafkaRaftClient } from '../raft/kafka-raft-client.ts';
 import { LeaderState } from '../raft/leader-state.ts';
 import type { RaftListener } from '../raft/raft-listener.ts';
@@ -253,31 +253,91 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     });
   }
 
+  /**
+   * handleBrokerUnfenced: the UnfenceBrokerRecord, then a leader for every partition of the broker's
+   * that has none and whose ISR holds it — generated in the heartbeat's own controller event, so
+   * nothing else runs between the unfencing and the elections it causes.
+   */
   private unfence(b: number): void {
     const w = this.working!;
     this.node.note('kraft.unfence', b);
     const rec: BrokerRecord = { type: 'UnfenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! };
     w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
-    this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
     this.heartbeats.track(b, true, this.node.sim.nowUs);
     const parts = this.ctx.partsOf[b]!;
-    const epoch = this.activeEpoch;
-    for (let from = 0; from < parts.length; from += MAX_RECORDS_PER_BATCH) {
-      const to = Math.min(parts.length, from + MAX_RECORDS_PER_BATCH);
-      this.events.submit('handleBrokerUnfenced', (to - from) * this.usPerRecord, () => {
-        if (this.activeEpoch !== epoch) return;
-        const out = PartitionStateBatch.ofSize(to - from);
-        electLeadersOnUnfence(this.working!, b, parts, from, to, out);
-        if (out.count > 0) this.write({ partitionChanges: out, brokers: [], noOps: 0 });
-      });
+    const out = PartitionStateBatch.ofSize(this.electableOnUnfence(b));
+    electLeadersOnUnfence(w, b, parts, 0, parts.length, out);
+    this.writeTransition(rec, out);
+  }
+
+  /** Partitions of b's that unfencing b elects it to lead: leaderless, with b in the ISR. */
+  private electableOnUnfence(b: number): number {
+    const parts = this.ctx.partsOf[b]!;
+    const t = this.working!.partitions;
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (t.leader[p] === NO_LEADER && t.isrHas(p, b)) n++;
     }
+    return n;
+  }
+
+  /** Partitions of b's whose leader is b or whose ISR holds b (brokersToIsrs for b). */
+  private touchedBy(b: number): number {
+    const parts = this.ctx.partsOf[b]!;
+    const t = this.working!.partitions;
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) if (t.leader[parts[i]!] === b || t.isrHas(parts[i]!, b)) n++;
+    return n;
+  }
+
+  /**
+   * Appends one heartbeat transition's records: the broker record first, then the partition
+   * changes it causes, in batches of at most MAX_RECORDS_PER_BATCH records (a non-atomic
+   * ControllerResult, split by the Raft client's batch limit). Returns the end offset of the last.
+   */
+  private writeTransition(rec: BrokerRecord, changes: PartitionStateBatch): void {
+    const room = MAX_RECORDS_PER_BATCH - 1;
+    if (changes.count <= room) {
+      this.write({ partitionChanges: changes.count > 0 ? changes : null, brokers: [rec], noOps: 0, brokersFirst: true });
+      return;
+    }
+    let from = 0;
+    let first = true;
+    while (from < changes.count) {
+      const n = Math.min(first ? room : MAX_RECORDS_PER_BATCH, changes.count - from);
+      const part = PartitionStateBatch.ofSize(n);
+      for (let i = from; i < from + n; i++) part.push(changes.partition[i]!, changes.leader[i]!, changes.leaderEpoch[i]!, changes.partitionEpoch[i]!, changes.isr[i]!);
+      this.write(first ? { partitionChanges: part, brokers: [rec], noOps: 0, brokersFirst: true } : { partitionChanges: part, brokers: [], noOps: 0 });
+      from += n;
+      first = false;
+    }
+  }
+
+  /**
+   * Records a heartbeat's state transition would write, as the controller will find the state when
+   * the heartbeat's event starts: what the event costs beyond the heartbeat itself.
+   */
+  private transitionRecords(req: BrokerHeartbeatRequest): number {
+    const w = this.working;
+    if (!this.isActive || w === null) return 0;
+    const b = req.brokerId;
+    if (req.brokerEpoch !== w.brokerEpoch[b]) return 0;
+    const { current, next } = calculateNextBrokerState(this.heartbeats, b, w.fenced[b] === 1, req, req.brokerEpoch, () => this.hasLeaderships(b));
+    if (current === next) return 0;
+    if (next === 'UNFENCED') return 1 + this.electableOnUnfence(b);
+    if (next === 'CONTROLLED_SHUTDOWN') return 1 + this.touchedBy(b);
+    return 0;
   }
 
   // ---- broker RPCs ----
 
   handleRequest(from: SimNode, req: BrokerHeartbeatRequest | BrokerRegistrationRequest | AlterPartitionRequest): void {
     if (req.type === 'AlterPartition') return this.alterPartition(from, req);
-    this.events.submit(req.type, this.usPerRecord, () => {
+    // A heartbeat that changes the broker's state writes that transition's records in the same
+    // event (processBrokerHeartbeat returns them with the reply), and pays for them there.
+    const plan = req.type === 'BrokerHeartbeat' ? (): number => this.usPerRecord * (1 + this.transitionRecords(req)) : (): number => this.usPerRecord;
+    this.events.submitPlanned(req.type, plan, () => {
       const reply = (r: ControllerResponse): void => this.node.send(from, r, this.ctx.cost.kraft.brokerRpcBytes);
       if (!this.isActive) {
         if (req.type === 'BrokerRegistration') return reply({ type: 'BrokerRegistrationResponse', error: 'NOT_CONTROLLER', brokerEpoch: -1 });
@@ -353,22 +413,19 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
 
   /**
    * handleBrokerInControlledShutdown: a BrokerRegistrationChangeRecord, then leadership moves to
-   * other ISR members and removal from every ISR, in batches of ≤ 10,000; the controlled shutdown
-   * offset is the end of the last of those records (processBatchEndOffset).
+   * other ISR members and removal from every ISR, all generated in the heartbeat's event; the
+   * controlled shutdown offset is the end of the last of those records (processBatchEndOffset).
    */
   private enterControlledShutdown(b: number): void {
     const w = this.working!;
-    const hb = this.heartbeats;
     this.node.note('kraft.controlled-shutdown', b);
-    hb.setControlledShutdownOffset(b, Infinity);
     const rec: BrokerRecord = { type: 'BrokerRegistrationChangeRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]!, inControlledShutdown: true };
     w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
-    this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
-    this.removeBroker(b, null, true);
-    const epoch = this.activeEpoch;
-    this.events.submit('maybeUpdateControlledShutdownOffset', 0, () => {
-      if (this.activeEpoch === epoch && hb.shuttingDown(b)) hb.setControlledShutdownOffset(b, this.lastWriteEnd);
-    });
+    const parts = this.ctx.partsOf[b]!;
+    const out = PartitionStateBatch.ofSize(this.touchedBy(b));
+    removeBrokerFromPartitions(w, b, parts, 0, parts.length, out, true);
+    this.writeTransition(rec, out);
+    if (this.isActive) this.heartbeats.setControlledShutdownOffset(b, this.lastWriteEnd);
   }
 
   /**

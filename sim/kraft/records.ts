@@ -13,12 +13,15 @@ export type BrokerRecord =
  * in a compact form: PartitionChangeRecords as one struct-of-arrays group, broker records as a
  * short list, NoOpRecords as a count. Within a batch the order is: partition changes, then broker
  * records (a FenceBrokerRecord follows the leader moves it causes, as in
- * ReplicationControlManager.handleBrokerFenced), then no-ops. Control batches carry null.
+ * ReplicationControlManager.handleBrokerFenced), then no-ops — or, with `brokersFirst`, the broker
+ * records before the partition changes (handleBrokerUnfenced and handleBrokerInControlledShutdown
+ * write the broker's record first, then the leader changes it allows). Control batches carry null.
  */
 export interface MetadataRecords {
   readonly partitionChanges: PartitionStateBatch | null;
   readonly brokers: readonly BrokerRecord[];
   readonly noOps: number;
+  readonly brokersFirst?: boolean;
 }
 
 export type MetadataPayload = MetadataRecords | null;
