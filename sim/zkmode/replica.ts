@@ -9,6 +9,8 @@ import type { ZooKeeperClient } from '../zookeeper/client.ts';
 export const ISR_CHANGE_PATH = '/isr_change_notification';
 /** {"version":1,"partitions":[]}: the wrapper of an ISR-change notification (IsrChangeNotificationSequenceZNode). */
 const ISR_CHANGE_NOTIFICATION_WRAPPER_BYTES = '{"version":1,"partitions":[]}'.length;
+/** Partitions (global index range) per step of the ISR scan: one executor task each. */
+const SCAN_CHUNK = 10_000;
 
 /** What the replica manager needs from its broker. */
 export interface ReplicaHost {
@@ -53,6 +55,16 @@ export class ReplicaManager {
   private readonly lastFetchUs: Float64Array;
   private readonly seen: Uint8Array;
   private readonly lagging: Uint8Array;
+  /** Position in `hosted` of the first partition of each scan chunk (and the end, hosted.length). */
+  private readonly chunkStart: Int32Array;
+  /**
+   * Per scan chunk c and broker r (index c * brokers + r), over the partitions of the chunk this
+   * broker leads: how many have r as a follower in the ISR (`inIsr`) and out of it (`outIsr`). A
+   * chunk where no lagging follower is in an ISR and no fetching one is out of one has nothing to
+   * change, and the scan does not walk it (same decisions, same costed work).
+   */
+  private readonly inIsr: Int32Array;
+  private readonly outIsr: Int32Array;
   fetching = false;
   private dirty = false;
   private scanning = false;
@@ -83,6 +95,38 @@ export class ReplicaManager {
     this.seen = new Uint8Array(layout.brokers);
     this.lagging = new Uint8Array(layout.brokers);
     this.lastPropagationUs = h.node.monoNowUs;
+    const chunks = Math.ceil(P / SCAN_CHUNK);
+    this.chunkStart = new Int32Array(chunks + 1);
+    for (let c = 0, k = 0; c <= chunks; c++) {
+      while (k < H && this.hosted[k]! < c * SCAN_CHUNK) k++;
+      this.chunkStart[c] = k;
+    }
+    this.inIsr = new Int32Array(chunks * layout.brokers);
+    this.outIsr = new Int32Array(chunks * layout.brokers);
+  }
+
+  /** Adds (sign 1) or removes (-1) hosted partition k's part in the scan chunk counts. */
+  private tally(k: number, sign: number): void {
+    const me = this.h.id;
+    if (this.leader[k] !== me) return;
+    const { layout } = this.h.env;
+    const rf = layout.replicationFactor;
+    const p = this.hosted[k]!;
+    const base = ((p / SCAN_CHUNK) | 0) * layout.brokers;
+    const isr = this.isr[k]!;
+    for (let i = 0; i < rf; i++) {
+      const r = layout.replicas[p * rf + i]!;
+      if (r === me) continue;
+      if ((isr & (1 << i)) !== 0) this.inIsr[base + r]! += sign;
+      else this.outIsr[base + r]! += sign;
+    }
+  }
+
+  /** Sets hosted partition k's ISR, keeping the scan chunk counts. */
+  private setIsr(k: number, isr: number): void {
+    this.tally(k, -1);
+    this.isr[k] = isr;
+    this.tally(k, 1);
   }
 
   private get notificationPath(): boolean {
@@ -136,10 +180,12 @@ export class ReplicaManager {
       if (old >= 0 && old !== me) this.followCount[old]!--;
       if (leader >= 0 && leader !== me) this.followCount[leader]!++;
     }
+    this.tally(k, -1);
     this.leader[k] = leader;
     this.leaderEpoch[p] = leaderEpoch;
     this.zkVersion[k] = zkVersion;
     this.isr[k] = isr;
+    this.tally(k, 1);
     this.pending[k] = 0;
     if (leader === me && isr !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
   }
@@ -192,53 +238,51 @@ export class ReplicaManager {
     const env = this.h.env;
     const { layout } = env;
     const rf = layout.replicationFactor;
+    const B = layout.brokers;
     const P = layout.partitions;
     const me = this.h.id;
-    const chunk = 10_000;
     const now = this.h.node.monoNowUs;
     const hosted = this.hosted;
-    // Positions in `hosted` of the chunk [from, to) of partitions: the hosted list is ascending.
-    let k = 0;
+    const replicas = layout.replicas;
     const full = (1 << rf) - 1;
     const verdict = new Uint8Array(this.lagging.length);
-    const skipTo = (at: number, to: number): number => {
-      while (at < hosted.length && hosted[at]! < to) at++;
-      return at;
-    };
+    const costUs = env.costs.broker.isrCheckUsPerPartition;
+    const fetchWindowUs = 2 * env.replicaFetchWaitMaxMs * 1000;
     const step = (from: number): void => {
-      const to = Math.min(P, from + chunk);
-      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.broker.isrCheckUsPerPartition, () => {
-        let batch: PartitionStateBatch | null = null;
-        while (k < hosted.length && hosted[k]! < from) k++;
+      const to = Math.min(P, from + SCAN_CHUNK);
+      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * costUs, () => {
+        const c = (from / SCAN_CHUNK) | 0;
+        const end = this.chunkStart[c + 1]!;
         // Each follower's verdict for this range: lagging (leaves ISRs), fetching now (joins them:
-        // Partition.maybeExpandIsr runs on its fetch), or neither. Without a lagging follower only an
-        // ISR that is not full can change.
+        // Partition.maybeExpandIsr runs on its fetch), or neither. Only a led partition with a
+        // lagging follower in its ISR or a fetching one out of it can change: the chunk counts say
+        // whether this range has one.
         let anyLagging = false;
-        let anyFetching = false;
+        let walk = false;
+        const base = c * B;
         for (let r = 0; r < verdict.length; r++) {
-          verdict[r] = r === me ? 0 : this.lagging[r] === 1 ? 1 : this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * env.replicaFetchWaitMaxMs * 1000 ? 2 : 0;
-          if (verdict[r] === 1) anyLagging = true;
-          else if (verdict[r] === 2) anyFetching = true;
+          const v = r === me ? 0 : this.lagging[r] === 1 ? 1 : this.seen[r] === 1 && now - this.lastFetchUs[r]! <= fetchWindowUs ? 2 : 0;
+          verdict[r] = v;
+          if (v === 1) {
+            anyLagging = true;
+            if (this.inIsr[base + r]! > 0) walk = true;
+          } else if (v === 2 && this.outIsr[base + r]! > 0) walk = true;
         }
-        if (!anyLagging && !anyFetching) k = skipTo(k, to);
-        for (; k < hosted.length && hosted[k]! < to; k++) {
+        let batch: PartitionStateBatch | null = null;
+        for (let k = walk ? this.chunkStart[c]! : end; k < end; k++) {
           if (this.leader[k] !== me || this.pending[k] === 1) continue;
           const cur = this.isr[k]!;
           if (!anyLagging && cur === full) continue;
           const p = hosted[k]!;
           let next = cur;
           for (let i = 0; i < rf; i++) {
-            const v = verdict[layout.replicas[p * rf + i]!]!;
+            const v = verdict[replicas[p * rf + i]!]!;
             if (v === 1) next &= ~(1 << i);
             else if (v === 2) next |= 1 << i;
           }
           if (next === cur) continue;
           // Sized to what the rest of this range can hold at most.
-          if (batch === null) {
-            let end = k;
-            while (end < hosted.length && hosted[end]! < to) end++;
-            batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
-          }
+          if (batch === null) batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
           this.pending[k] = 1;
           batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[k]!, next);
           if (batch.full) {
@@ -303,7 +347,7 @@ export class ReplicaManager {
       if (errors[i] !== 'NONE') continue;
       // Applied only if no newer LeaderAndIsr came meanwhile.
       if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
-        this.isr[k] = states.isr[i]!;
+        this.setIsr(k, states.isr[i]!);
         this.zkVersion[k] = states.partitionEpoch[i]!;
         // The committed ISR may lack followers that fetch now (maybeExpandIsr on their next fetch).
         if (this.isr[k] !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
@@ -326,7 +370,7 @@ export class ReplicaManager {
         if (k < 0) return;
         this.pending[k] = 0;
         if (r.code !== 'OK' || this.leaderEpoch[p] !== leaderEpoch) return;
-        this.isr[k] = isr;
+        this.setIsr(k, isr);
         this.zkVersion[k] = version + 1;
         this.isrChangeSet.push(p);
         this.lastIsrChangeUs = h.node.monoNowUs;
