@@ -105,10 +105,13 @@ export class ReplicaManager {
     this.outIsr = new Int32Array(chunks * layout.brokers);
   }
 
-  /** Adds (sign 1) or removes (-1) hosted partition k's part in the scan chunk counts. */
+  /**
+   * Adds (sign 1) or removes (-1) hosted partition k's part in the scan chunk counts: a partition
+   * this broker leads without an ISR change in flight (the scan skips the others).
+   */
   private tally(k: number, sign: number): void {
     const me = this.h.id;
-    if (this.leader[k] !== me) return;
+    if (this.leader[k] !== me || this.pending[k] === 1) return;
     const { layout } = this.h.env;
     const rf = layout.replicationFactor;
     const p = this.hosted[k]!;
@@ -120,6 +123,13 @@ export class ReplicaManager {
       if ((isr & (1 << i)) !== 0) this.inIsr[base + r]! += sign;
       else this.outIsr[base + r]! += sign;
     }
+  }
+
+  /** The ISR change of hosted partition k is no longer in flight. */
+  private unpend(k: number): void {
+    if (this.pending[k] === 0) return;
+    this.pending[k] = 0;
+    this.tally(k, 1);
   }
 
   /** Sets hosted partition k's ISR, keeping the scan chunk counts. */
@@ -185,8 +195,8 @@ export class ReplicaManager {
     this.leaderEpoch[p] = leaderEpoch;
     this.zkVersion[k] = zkVersion;
     this.isr[k] = isr;
-    this.tally(k, 1);
     this.pending[k] = 0;
+    this.tally(k, 1);
     if (leader === me && isr !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
   }
 
@@ -283,6 +293,7 @@ export class ReplicaManager {
           if (next === cur) continue;
           // Sized to what the rest of this range can hold at most.
           if (batch === null) batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
+          this.tally(k, -1);
           this.pending[k] = 1;
           batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[k]!, next);
           if (batch.full) {
@@ -343,7 +354,7 @@ export class ReplicaManager {
       const p = states.partition[i]!;
       const k = this.at(p);
       if (k < 0) continue;
-      this.pending[k] = 0;
+      this.unpend(k);
       if (errors[i] !== 'NONE') continue;
       // Applied only if no newer LeaderAndIsr came meanwhile.
       if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
@@ -368,7 +379,7 @@ export class ReplicaManager {
       h.zk.write([{ type: 'setPartitionState', partition: p, state: { leader: h.id, leaderEpoch, controllerEpoch: this.controllerEpochOf(), isr }, version }], (r) => {
         const k = this.at(p);
         if (k < 0) return;
-        this.pending[k] = 0;
+        this.unpend(k);
         if (r.code !== 'OK' || this.leaderEpoch[p] !== leaderEpoch) return;
         this.setIsr(k, isr);
         this.zkVersion[k] = version + 1;
@@ -380,7 +391,7 @@ export class ReplicaManager {
 
   private clearPending(p: number): void {
     const k = this.at(p);
-    if (k >= 0) this.pending[k] = 0;
+    if (k >= 0) this.unpend(k);
   }
 
   private controllerEpochOf(): number {
