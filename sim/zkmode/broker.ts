@@ -317,8 +317,19 @@ export class ZkBroker implements NodeBehavior {
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
       handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
-        const cache = this.cache;
-        for (let i = 0; i < s.count; i++) cache.set(s.partition[i]!, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
+        const sp = s.partition;
+        const sl = s.leader;
+        const sle = s.leaderEpoch;
+        const spe = s.partitionEpoch;
+        const si = s.isr;
+        for (let i = 0; i < s.count; i++) {
+          const p = sp[i]!;
+          leader[p] = sl[i]!;
+          leaderEpoch[p] = sle[i]!;
+          partitionEpoch[p] = spe[i]!;
+          isr[p] = si[i]!;
+        }
         env.obs.applied(this.id, s);
         finish(s.count);
       });

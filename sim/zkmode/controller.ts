@@ -105,7 +105,9 @@ export class KafkaController {
    * what it sends) may stay behind the committed state until an election or failover reads it.
    */
   readonly contextMaybeBehindZk = new Set<number>();
-  private readonly queue: { label: string; step: Step }[] = [];
+  /** Queued events from `head` on (consumed by index, not Array.shift: the queue can grow long). */
+  private queue: { label: string; step: Step }[] = [];
+  private head = 0;
   private running = false;
   /** Bumped on resignation: work of an older incarnation of the active role stops. */
   gen = 0;
@@ -135,15 +137,23 @@ export class KafkaController {
 
   /** ControllerEventManager.clearAndPut: drop queued events, run this one next. */
   clearAndPut(label: string, step: Step): void {
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
     this.put(label, step);
   }
 
   private runNext(): void {
-    const e = this.queue.shift();
-    if (e === undefined) {
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
       this.running = false;
       return;
+    }
+    const e = this.queue[this.head]!;
+    this.queue[this.head++] = undefined!;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     this.running = true;
     this.h.node.note('controller.event', 0, e.label);

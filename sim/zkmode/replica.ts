@@ -157,9 +157,28 @@ export class ReplicaManager {
     const rf = layout.replicationFactor;
     const full = (1 << rf) - 1;
     const hosted = this.hosted;
+    const me = this.h.id;
+    const B = layout.brokers;
+    // What apply() does for each, in one loop: leader = first replica, epochs 0, full ISR.
     for (let k = 0; k < hosted.length; k++) {
       const p = hosted[k]!;
-      this.apply(p, layout.replicas[p * rf]!, 0, 0, full);
+      const leader = layout.replicas[p * rf]!;
+      const old = this.leader[k]!;
+      if (old !== leader) {
+        if (old >= 0 && old !== me) this.followCount[old]!--;
+        if (leader !== me) this.followCount[leader]!++;
+      }
+      if (old === me && this.pending[k] === 0) this.tally(k, -1);
+      this.leader[k] = leader;
+      this.leaderEpoch[p] = 0;
+      this.zkVersion[k] = 0;
+      this.isr[k] = full;
+      this.pending[k] = 0;
+      if (leader === me) {
+        // Every follower in the ISR.
+        const base = ((p / SCAN_CHUNK) | 0) * B;
+        for (let i = 1; i < rf; i++) this.inIsr[base + layout.replicas[p * rf + i]!]!++;
+      }
     }
     this.start();
   }
