@@ -342,32 +342,48 @@ export class ZkBroker implements NodeBehavior {
     // LeaderEpochFileCache.assign) on the disk while the handler waits; the states count as
     // applied once that is done.
     const work = new RoleWork();
+    const rm = this.replicas;
+    // Each state's position among this broker's hosted partitions (-1: not hosted), found once.
+    const at = new Int32Array(s.count);
     handler.submitBlocking(type, () => {
-      const epochs = this.replicas.leaderEpoch;
+      const sp = s.partition;
+      const sle = s.leaderEpoch;
+      const sl = s.leader;
       for (let i = 0; i < s.count; i++) {
-        if (s.leaderEpoch[i]! <= epochs[s.partition[i]!]!) work.examined++;
+        const k = rm.positionOf(sp[i]!);
+        at[i] = k;
+        if (sle[i]! <= rm.leaderEpochAt(k)) work.examined++;
         else {
           work.transitions++;
-          if (s.leader[i] === this.id) work.newLeaders++;
+          if (sl[i] === this.id) work.newLeaders++;
         }
       }
       return work.cpuUs(env.costs.broker);
     }, (resume) => {
       writeLeaderEpochCheckpoints(this.node, work.newLeaders, env.costs.broker, () => {
         // The states with a newer leader epoch: all of the chunk (reported as it came), or a new batch.
-        const epochs = this.replicas.leaderEpoch;
+        const sp = s.partition;
+        const sl = s.leader;
+        const sle = s.leaderEpoch;
+        const spe = s.partitionEpoch;
+        const si = s.isr;
         let newer = 0;
-        for (let i = 0; i < s.count; i++) if (s.leaderEpoch[i]! > epochs[s.partition[i]!]!) newer++;
+        for (let i = 0; i < s.count; i++) if (sle[i]! > rm.leaderEpochAt(at[i]!)) newer++;
         const out = newer === s.count ? s : newer > 0 ? PartitionStateBatch.ofSize(newer) : null;
-        const cache = this.cache;
+        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
         let applied = 0;
         for (let i = 0; i < s.count; i++) {
-          const p = s.partition[i]!;
-          if (s.leaderEpoch[i]! <= epochs[p]!) continue;
+          const k = at[i]!;
+          const e = sle[i]!;
+          if (e <= rm.leaderEpochAt(k)) continue;
           applied++;
-          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-          cache.set(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-          if (out !== s) out!.push(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          const p = sp[i]!;
+          rm.applyAt(k, sl[i]!, e, spe[i]!, si[i]!);
+          leader[p] = sl[i]!;
+          leaderEpoch[p] = e;
+          partitionEpoch[p] = spe[i]!;
+          isr[p] = si[i]!;
+          if (out !== s) out!.push(p, sl[i]!, e, spe[i]!, si[i]!);
         }
         if (out !== null) env.obs.applied(this.id, out);
         finish(applied);

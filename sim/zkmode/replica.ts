@@ -41,11 +41,8 @@ export class ReplicaManager {
   /** Position of partition p in `hosted`, by replica slot (ReplicaIndex.local). */
   private readonly local: Int32Array;
   private readonly leader: Int16Array;
-  /**
-   * Leader epoch by partition (global index: the broker's LeaderAndIsr handling reads it); only
-   * hosted partitions are ever set.
-   */
-  readonly leaderEpoch: Int32Array;
+  /** Leader epoch by position in `hosted` (-1 until a LeaderAndIsr set it); see leaderEpochOf. */
+  private readonly epoch: Int32Array;
   private readonly isr: Uint8Array;
   private readonly zkVersion: Int32Array;
   /** An ISR change of this partition is in flight (Partition's pendingIsr). */
@@ -86,7 +83,7 @@ export class ReplicaManager {
     this.local = index.local;
     const H = this.hosted.length;
     this.leader = new Int16Array(H).fill(-1);
-    this.leaderEpoch = new Int32Array(P).fill(-1);
+    this.epoch = new Int32Array(H).fill(-1);
     this.isr = new Uint8Array(H);
     this.zkVersion = new Int32Array(H);
     this.pending = new Uint8Array(H);
@@ -143,6 +140,22 @@ export class ReplicaManager {
     return this.h.env.isrChangeNotification;
   }
 
+  /** The leader epoch this broker holds for p (-1: none, or p is not hosted here). */
+  leaderEpochOf(p: number): number {
+    const k = this.at(p);
+    return k < 0 ? -1 : this.epoch[k]!;
+  }
+
+  /** The leader epoch held at position k of the hosted partitions (see positionOf). */
+  leaderEpochAt(k: number): number {
+    return k < 0 ? -1 : this.epoch[k]!;
+  }
+
+  /** Position of hosted partition p in this broker's state (-1: not hosted here). */
+  positionOf(p: number): number {
+    return this.at(p);
+  }
+
   /** Position of hosted partition p in this broker's state (-1: not hosted here). */
   private at(p: number): number {
     const { layout } = this.h.env;
@@ -170,7 +183,7 @@ export class ReplicaManager {
       }
       if (old === me && this.pending[k] === 0) this.tally(k, -1);
       this.leader[k] = leader;
-      this.leaderEpoch[p] = 0;
+      this.epoch[k] = 0;
       this.zkVersion[k] = 0;
       this.isr[k] = full;
       this.pending[k] = 0;
@@ -201,8 +214,12 @@ export class ReplicaManager {
 
   /** LeaderAndIsr for p was accepted with a newer leader epoch (becomeLeaderOrFollower). */
   apply(p: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
+    this.applyAt(this.at(p), leader, leaderEpoch, zkVersion, isr);
+  }
+
+  /** apply() of the partition at position k of the hosted ones (see positionOf). */
+  applyAt(k: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
     const me = this.h.id;
-    const k = this.at(p);
     if (k < 0) return; // LeaderAndIsr names only a partition's replicas
     const old = this.leader[k]!;
     if (old !== leader) {
@@ -211,7 +228,7 @@ export class ReplicaManager {
     }
     this.tally(k, -1);
     this.leader[k] = leader;
-    this.leaderEpoch[p] = leaderEpoch;
+    this.epoch[k] = leaderEpoch;
     this.zkVersion[k] = zkVersion;
     this.isr[k] = isr;
     this.pending[k] = 0;
@@ -314,7 +331,7 @@ export class ReplicaManager {
           if (batch === null) batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
           this.tally(k, -1);
           this.pending[k] = 1;
-          batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[k]!, next);
+          batch.push(p, me, this.epoch[k]!, this.zkVersion[k]!, next);
           if (batch.full) {
             this.submit(batch);
             batch = null;
@@ -376,7 +393,7 @@ export class ReplicaManager {
       this.unpend(k);
       if (errors[i] !== 'NONE') continue;
       // Applied only if no newer LeaderAndIsr came meanwhile.
-      if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
+      if (states.leaderEpoch[i] === this.epoch[k] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
         this.setIsr(k, states.isr[i]!);
         this.zkVersion[k] = states.partitionEpoch[i]!;
         // The committed ISR may lack followers that fetch now (maybeExpandIsr on their next fetch).
@@ -399,7 +416,7 @@ export class ReplicaManager {
         const k = this.at(p);
         if (k < 0) return;
         this.unpend(k);
-        if (r.code !== 'OK' || this.leaderEpoch[p] !== leaderEpoch) return;
+        if (r.code !== 'OK' || this.epoch[k] !== leaderEpoch) return;
         this.setIsr(k, isr);
         this.zkVersion[k] = version + 1;
         this.isrChangeSet.push(p);
