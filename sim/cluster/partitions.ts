@@ -124,6 +124,19 @@ export class PartitionStateBatch {
     this.count = i + 1;
   }
 
+  /** A batch of exactly this one's states (capacity = count). */
+  copy(): PartitionStateBatch {
+    const n = this.count;
+    const out = new PartitionStateBatch(n);
+    out.partition.set(this.partition.subarray(0, n));
+    out.leader.set(this.leader.subarray(0, n));
+    out.leaderEpoch.set(this.leaderEpoch.subarray(0, n));
+    out.partitionEpoch.set(this.partitionEpoch.subarray(0, n));
+    out.isr.set(this.isr.subarray(0, n));
+    out.count = n;
+    return out;
+  }
+
   /** Appends partition p's state from a table. */
   pushFrom(table: PartitionTable, p: number): void {
     this.push(p, table.leader[p]!, table.leaderEpoch[p]!, table.partitionEpoch[p]!, table.isr[p]!);

@@ -3,7 +3,7 @@ import { ALTER_PARTITION_REQUEST_BODY_BYTES } from '../cluster/cost.ts';
 import { replicaIndex } from '../cluster/layout.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { BrokerEnv } from './broker.ts';
-import { MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
+import { ALTER_NONE, MAX_STATES_PER_CHUNK, type ControlError, type ZkModeMsg } from './messages.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 
 export const ISR_CHANGE_PATH = '/isr_change_notification';
@@ -67,6 +67,8 @@ export class ReplicaManager {
   private scanning = false;
   private nextRequestId = 1;
   private readonly inflight = new Map<number, PartitionStateBatch>();
+  /** The ISR scan's proposals of one chunk before they are sent. */
+  private readonly scratch = PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
   // ZkAlterPartitionManager state
   private readonly isrChangeSet: number[] = [];
   private lastIsrChangeUs = 0;
@@ -314,7 +316,9 @@ export class ReplicaManager {
             if (this.inIsr[base + r]! > 0) walk = true;
           } else if (v === 2 && this.outIsr[base + r]! > 0) walk = true;
         }
-        let batch: PartitionStateBatch | null = null;
+        // Proposals collect in the one scratch batch; each is sent as an exact copy.
+        const batch = this.scratch;
+        batch.clear();
         for (let k = walk ? this.chunkStart[c]! : end; k < end; k++) {
           if (this.leader[k] !== me || this.pending[k] === 1) continue;
           const cur = this.isr[k]!;
@@ -327,17 +331,15 @@ export class ReplicaManager {
             else if (v === 2) next |= 1 << i;
           }
           if (next === cur) continue;
-          // Sized to what the rest of this range can hold at most.
-          if (batch === null) batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
           this.tally(k, -1);
           this.pending[k] = 1;
           batch.push(p, me, this.epoch[k]!, this.zkVersion[k]!, next);
           if (batch.full) {
-            this.submit(batch);
-            batch = null;
+            this.submit(batch.copy());
+            batch.clear();
           }
         }
-        if (batch !== null) this.submit(batch);
+        if (batch.count > 0) this.submit(batch.copy());
         if (to < P) step(to);
         else this.scanning = false;
       });
@@ -372,7 +374,7 @@ export class ReplicaManager {
     this.h.node.setTimer('alter-partition-backoff', this.h.env.alterPartitionRetryMs * 1000, () => this.sendAlterPartition(this.nextRequestId++, batch));
   }
 
-  onAlterPartitionResponse(requestId: number, error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void {
+  onAlterPartitionResponse(requestId: number, error: ControlError, states: PartitionStateBatch, errors: Uint8Array): void {
     const batch = this.inflight.get(requestId);
     if (batch === undefined) return;
     this.inflight.delete(requestId);
@@ -391,7 +393,7 @@ export class ReplicaManager {
       const k = this.at(p);
       if (k < 0) continue;
       this.unpend(k);
-      if (errors[i] !== 'NONE') continue;
+      if (errors[i] !== ALTER_NONE) continue;
       // Applied only if no newer LeaderAndIsr came meanwhile.
       if (states.leaderEpoch[i] === this.epoch[k] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
         this.setIsr(k, states.isr[i]!);
