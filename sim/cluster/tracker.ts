@@ -273,21 +273,33 @@ export class ClusterTracker {
     const ti = t.isr;
     const st = this.status[b]!;
     const history = this.history;
+    const live = this.live[b] === 1;
     for (let i = 0; i < n; i++) {
       const p = part[i]!;
       const l = leader[i]!;
       if (l === tl[p] && le[i] === tle[p] && isr[i] === ti[p]) {
         // Equal to truth: the mirror points at truth's head. When it already did, the cached state
         // is the same as before (no self-leader change, no phantom).
+        // Equal to truth: the mirror points at truth's head, and only the old leader matters
+        // (self-believed leaders); the old state's other fields and the history are not needed.
         const h = history.headOf(p);
         const ref = h >= 0 ? h : REF_INITIAL;
-        if (m[p] === ref) {
-          const s = st[p]!;
-          if (s !== EQUAL) this.setStatus(b, p, s, EQUAL);
-          if (tl[p] === b) this.refreshAvailable(p);
-          this.updateHealth();
-          continue;
+        const r = m[p]!;
+        if (r !== ref) {
+          m[p] = ref;
+          if (live) {
+            const oldLeader = this.refLeader(p, r);
+            if (oldLeader !== l) {
+              if (oldLeader === b) this.decSelf(p);
+              else if (l === b) this.incSelf(p);
+            }
+          }
         }
+        const s = st[p]!;
+        if (s !== EQUAL) this.setStatus(b, p, s, EQUAL);
+        if (l === b) this.refreshAvailable(p);
+        this.updateHealth();
+        continue;
       }
       this.applyAt(b, m, p, l, le[i]!, isr[i]!);
     }

@@ -153,8 +153,9 @@ export class ReplicaManager {
     return k < 0 ? -1 : this.epoch[k]!;
   }
 
-  /** Position of hosted partition p in this broker's state (-1: not hosted here). */
-  positionOf(p: number): number {
+  /** Position of hosted partition p in this broker's state (-1: not hosted here); `guess` is tried first. */
+  positionOf(p: number, guess = -1): number {
+    if (guess >= 0 && guess < this.hosted.length && this.hosted[guess] === p) return guess;
     return this.at(p);
   }
 
