@@ -349,11 +349,11 @@ export class ZkBroker implements NodeBehavior {
       const sp = s.partition;
       const sle = s.leaderEpoch;
       const sl = s.leader;
-      for (let i = 0, guess = -1; i < s.count; i++) {
-        // A chunk lists hosted partitions mostly in ascending order: try the next position first.
-        const k = rm.positionOf(sp[i]!, guess + 1);
+      for (let i = 0, last = -1; i < s.count; i++) {
+        // A chunk lists hosted partitions mostly in ascending order: look after the last one first.
+        const k = rm.positionOf(sp[i]!, last + 1);
         at[i] = k;
-        guess = k;
+        if (k >= 0) last = k;
         if (sle[i]! <= rm.leaderEpochAt(k)) work.examined++;
         else {
           work.transitions++;

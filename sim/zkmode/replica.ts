@@ -153,9 +153,21 @@ export class ReplicaManager {
     return k < 0 ? -1 : this.epoch[k]!;
   }
 
-  /** Position of hosted partition p in this broker's state (-1: not hosted here); `guess` is tried first. */
-  positionOf(p: number, guess = -1): number {
-    if (guess >= 0 && guess < this.hosted.length && this.hosted[guess] === p) return guess;
+  /**
+   * Position of hosted partition p in this broker's state (-1: not hosted here). `from`: where to
+   * look first — the hosted list is ascending, so a few positions from there are scanned (cheap
+   * for a request listing hosted partitions in order) before the replica slots are searched.
+   */
+  positionOf(p: number, from = -1): number {
+    const hosted = this.hosted;
+    if (from >= 0) {
+      const end = Math.min(hosted.length, from + 32);
+      for (let k = from; k < end; k++) {
+        const q = hosted[k]!;
+        if (q === p) return k;
+        if (q > p) break;
+      }
+    }
     return this.at(p);
   }
 
