@@ -374,11 +374,14 @@ export class KafkaController {
     let from = 0;
     const step = (): void => {
       // Build the next chunk of up to ZK_WRITE_CHUNK writes.
-      const partition = new Int32Array(Math.min(ZK_WRITE_CHUNK, parts.length - from));
-      const leader = new Int32Array(partition.length);
-      const leaderEpoch = new Int32Array(partition.length);
-      const isr = new Uint8Array(partition.length);
-      const version = new Int32Array(partition.length);
+      // The chunk's columns: views of one buffer.
+      const cap = Math.min(ZK_WRITE_CHUNK, parts.length - from);
+      const buf = new ArrayBuffer(cap * 17);
+      const partition = new Int32Array(buf, 0, cap);
+      const leader = new Int32Array(buf, 4 * cap, cap);
+      const leaderEpoch = new Int32Array(buf, 8 * cap, cap);
+      const version = new Int32Array(buf, 12 * cap, cap);
+      const isr = new Uint8Array(buf, 16 * cap, cap);
       let count = 0;
       while (from < parts.length && count < partition.length) {
         const p = parts[from++]!;

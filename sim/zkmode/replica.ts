@@ -217,7 +217,7 @@ export class ReplicaManager {
     this.fetching = true;
     const node = this.h.node;
     const env = this.h.env;
-    node.setTimer('replica-fetch', env.replicaFetchWaitMaxMs * 1000, () => this.fetchTick());
+    node.setTimer('replica-fetch', env.replicaFetchWaitMaxMs * 1000, this.onFetchTimer);
     node.setTimer('isr-expiration', (env.replicaLagTimeMaxMs * 1000) / 2, () => this.isrExpirationTick());
     if (this.notificationPath) node.setTimer('isr-change-propagation', env.isrNotification.checkMs * 1000, () => this.propagationTick());
   }
@@ -251,13 +251,18 @@ export class ReplicaManager {
     if (leader === me && isr !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
   }
 
+  /** This broker's fetch message (the same content every time: one object). */
+  private fetchMsg: ZkModeMsg | null = null;
+  private readonly onFetchTimer = (): void => this.fetchTick();
+
   private fetchTick(): void {
     if (!this.fetching) return;
     const { brokers } = this.h.env;
+    const msg = (this.fetchMsg ??= { type: 'Fetch', brokerId: this.h.id });
     for (let l = 0; l < this.followCount.length; l++) {
-      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, { type: 'Fetch', brokerId: this.h.id }, this.h.env.costs.replicaFetchRequestBytes);
+      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, msg, this.h.env.costs.replicaFetchRequestBytes);
     }
-    this.h.node.setTimer('replica-fetch', this.h.env.replicaFetchWaitMaxMs * 1000, () => this.fetchTick());
+    this.h.node.setTimer('replica-fetch', this.h.env.replicaFetchWaitMaxMs * 1000, this.onFetchTimer);
   }
 
   /** A follower's fetch arrived: it is caught up (cheap model: fetching = in sync). */
