@@ -41,10 +41,10 @@ export function writeLeaderEpochCheckpoints(node: SimNode, n: number, c: BrokerC
   if (n <= 0) return then();
   const us = leaderEpochCheckpointUs(node, c);
   let left = n;
-  const next = (): void =>
-    node.executor('disk').submit('LeaderEpochFileCache.assign', us, () => {
-      if (--left === 0) then();
-      else next();
-    });
-  next();
+  // One callback for every write (not a closure per partition).
+  const done = (): void => {
+    if (--left === 0) then();
+    else node.executor('disk').submit('LeaderEpochFileCache.assign', us, done);
+  };
+  node.executor('disk').submit('LeaderEpochFileCache.assign', us, done);
 }

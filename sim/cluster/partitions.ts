@@ -84,7 +84,8 @@ export class PartitionTable {
 /**
  * A batch of partition states, as LeaderAndIsr / UpdateMetadata requests and metadata record
  * batches carry them (Kafka sends per-partition state in batches; QuorumController appends at most
- * 10,000 records per batch). Fixed capacity; reuse with clear().
+ * 10,000 records per batch). Fixed capacity; reuse with clear(). The five columns are views of one
+ * buffer (one allocation per batch).
  */
 export class PartitionStateBatch {
   count = 0;
@@ -95,11 +96,13 @@ export class PartitionStateBatch {
   readonly isr: Uint8Array;
 
   constructor(readonly capacity: number) {
-    this.partition = new Int32Array(capacity);
-    this.leader = new Int32Array(capacity);
-    this.leaderEpoch = new Int32Array(capacity);
-    this.partitionEpoch = new Int32Array(capacity);
-    this.isr = new Uint8Array(capacity);
+    const buf = new ArrayBuffer(capacity * 17);
+    const b = capacity * 4;
+    this.partition = new Int32Array(buf, 0, capacity);
+    this.leader = new Int32Array(buf, b, capacity);
+    this.leaderEpoch = new Int32Array(buf, 2 * b, capacity);
+    this.partitionEpoch = new Int32Array(buf, 3 * b, capacity);
+    this.isr = new Uint8Array(buf, 4 * b, capacity);
   }
 
   static ofSize(n: number): PartitionStateBatch {
@@ -119,6 +122,19 @@ export class PartitionStateBatch {
     this.partitionEpoch[i] = partitionEpoch;
     this.isr[i] = isr;
     this.count = i + 1;
+  }
+
+  /** A batch of exactly this one's states (capacity = count). */
+  copy(): PartitionStateBatch {
+    const n = this.count;
+    const out = new PartitionStateBatch(n);
+    out.partition.set(this.partition.subarray(0, n));
+    out.leader.set(this.leader.subarray(0, n));
+    out.leaderEpoch.set(this.leaderEpoch.subarray(0, n));
+    out.partitionEpoch.set(this.partitionEpoch.subarray(0, n));
+    out.isr.set(this.isr.subarray(0, n));
+    out.count = n;
+    return out;
   }
 
   /** Appends partition p's state from a table. */

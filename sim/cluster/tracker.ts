@@ -236,6 +236,77 @@ export class ClusterTracker {
   /** Truth changed for p (KRaft: a record at or below the quorum HW; ZK mode: a committed znode write). */
   commit(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
     this.advance();
+    this.commitAt(p, leader, leaderEpoch, partitionEpoch, isrMask);
+  }
+
+  commitBatch(batch: PartitionStateBatch): void {
+    // One clock advance for the batch: its states are observed at one instant.
+    this.advance();
+    for (let i = 0; i < batch.count; i++) {
+      this.commitAt(batch.partition[i]!, batch.leader[i]!, batch.leaderEpoch[i]!, batch.partitionEpoch[i]!, batch.isr[i]!);
+    }
+  }
+
+  /** Broker b's metadata cache now holds this state of p (partitionEpoch is not compared, not kept). */
+  brokerApply(b: number, p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
+    void partitionEpoch;
+    const m = this.mirror[b];
+    if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
+    this.advance();
+    this.applyAt(b, m, p, leader, leaderEpoch, isrMask);
+  }
+
+  brokerApplyBatch(b: number, batch: PartitionStateBatch): void {
+    const n = batch.count;
+    if (n === 0) return;
+    const m = this.mirror[b];
+    if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
+    // One clock advance for the batch: its states are observed at one instant.
+    this.advance();
+    const part = batch.partition;
+    const leader = batch.leader;
+    const le = batch.leaderEpoch;
+    const isr = batch.isr;
+    const t = this.truth;
+    const tl = t.leader;
+    const tle = t.leaderEpoch;
+    const ti = t.isr;
+    const st = this.status[b]!;
+    const history = this.history;
+    const live = this.live[b] === 1;
+    for (let i = 0; i < n; i++) {
+      const p = part[i]!;
+      const l = leader[i]!;
+      if (l === tl[p] && le[i] === tle[p] && isr[i] === ti[p]) {
+        // Equal to truth: the mirror points at truth's head. When it already did, the cached state
+        // is the same as before (no self-leader change, no phantom).
+        // Equal to truth: the mirror points at truth's head, and only the old leader matters
+        // (self-believed leaders); the old state's other fields and the history are not needed.
+        const h = history.headOf(p);
+        const ref = h >= 0 ? h : REF_INITIAL;
+        const r = m[p]!;
+        if (r !== ref) {
+          m[p] = ref;
+          if (live) {
+            const oldLeader = this.refLeader(p, r);
+            if (oldLeader !== l) {
+              if (oldLeader === b) this.decSelf(p);
+              else if (l === b) this.incSelf(p);
+            }
+          }
+        }
+        const s = st[p]!;
+        if (s !== EQUAL) this.setStatus(b, p, s, EQUAL);
+        if (l === b) this.refreshAvailable(p);
+        this.updateHealth();
+        continue;
+      }
+      this.applyAt(b, m, p, l, le[i]!, isr[i]!);
+    }
+  }
+
+  /** commit() after the clock advance. */
+  private commitAt(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
     this.history.append(p, leader, leaderEpoch, isrMask);
     this.truth.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
     const B = this.nBrokers;
@@ -252,18 +323,8 @@ export class ClusterTracker {
     this.updateHealth();
   }
 
-  commitBatch(batch: PartitionStateBatch): void {
-    for (let i = 0; i < batch.count; i++) {
-      this.commit(batch.partition[i]!, batch.leader[i]!, batch.leaderEpoch[i]!, batch.partitionEpoch[i]!, batch.isr[i]!);
-    }
-  }
-
-  /** Broker b's metadata cache now holds this state of p (partitionEpoch is not compared, not kept). */
-  brokerApply(b: number, p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
-    void partitionEpoch;
-    this.advance();
-    const m = this.mirror[b];
-    if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
+  /** brokerApply() after the clock advance; m is broker b's mirror. */
+  private applyAt(b: number, m: Int32Array, p: number, leader: number, leaderEpoch: number, isrMask: number): void {
     const r = m[p]!;
     const oldLeader = this.refLeader(p, r);
     const changed = oldLeader !== leader || this.refLeaderEpoch(r) !== leaderEpoch || this.refIsr(r) !== isrMask;
@@ -301,12 +362,6 @@ export class ClusterTracker {
     }
     if (t.leader[p] === b) this.refreshAvailable(p);
     this.updateHealth();
-  }
-
-  brokerApplyBatch(b: number, batch: PartitionStateBatch): void {
-    for (let i = 0; i < batch.count; i++) {
-      this.brokerApply(b, batch.partition[i]!, batch.leader[i]!, batch.leaderEpoch[i]!, batch.partitionEpoch[i]!, batch.isr[i]!);
-    }
   }
 
   /** What the tracker's mirror says broker b's cache holds for p: leader (-1 with no state). */
@@ -638,8 +693,17 @@ export class ClusterTracker {
   private updateHealth(): void {
     const controller = this.nActiveControllers === 1 && (this.loadingBlind || this.nReadyControllers === 1);
     const outage = !controller || this.nUnavailable > 0;
-    this.recovery.update(!outage && this.nDivergent === 0, this.nDivergent, outage);
+    const healthy = !outage && this.nDivergent === 0;
+    // RecoveryWatch.update does nothing when health, outage and whether anything diverges are as
+    // in the last call: such calls are left out (most of a batch's states).
+    const key = (healthy ? 1 : 0) | (outage ? 2 : 0) | (this.nDivergent > 0 ? 4 : 0);
+    if (key === this.lastHealthKey) return;
+    this.lastHealthKey = key;
+    this.recovery.update(healthy, this.nDivergent, outage);
   }
+
+  /** What updateHealth last handed RecoveryWatch (healthy 1, outage 2, divergent 4), -1 before the first call. */
+  private lastHealthKey = -1;
 
   /** What health lacks now, in one phrase. */
   private describeHealth(): string {

@@ -317,8 +317,19 @@ export class ZkBroker implements NodeBehavior {
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
       handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
-        const cache = this.cache;
-        for (let i = 0; i < s.count; i++) cache.set(s.partition[i]!, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
+        const sp = s.partition;
+        const sl = s.leader;
+        const sle = s.leaderEpoch;
+        const spe = s.partitionEpoch;
+        const si = s.isr;
+        for (let i = 0; i < s.count; i++) {
+          const p = sp[i]!;
+          leader[p] = sl[i]!;
+          leaderEpoch[p] = sle[i]!;
+          partitionEpoch[p] = spe[i]!;
+          isr[p] = si[i]!;
+        }
         env.obs.applied(this.id, s);
         finish(s.count);
       });
@@ -331,32 +342,50 @@ export class ZkBroker implements NodeBehavior {
     // LeaderEpochFileCache.assign) on the disk while the handler waits; the states count as
     // applied once that is done.
     const work = new RoleWork();
+    const rm = this.replicas;
+    // Each state's position among this broker's hosted partitions (-1: not hosted), found once.
+    const at = new Int32Array(s.count);
     handler.submitBlocking(type, () => {
-      const epochs = this.replicas.leaderEpoch;
-      for (let i = 0; i < s.count; i++) {
-        if (s.leaderEpoch[i]! <= epochs[s.partition[i]!]!) work.examined++;
+      const sp = s.partition;
+      const sle = s.leaderEpoch;
+      const sl = s.leader;
+      for (let i = 0, last = -1; i < s.count; i++) {
+        // A chunk lists hosted partitions mostly in ascending order: look after the last one first.
+        const k = rm.positionOf(sp[i]!, last + 1);
+        at[i] = k;
+        if (k >= 0) last = k;
+        if (sle[i]! <= rm.leaderEpochAt(k)) work.examined++;
         else {
           work.transitions++;
-          if (s.leader[i] === this.id) work.newLeaders++;
+          if (sl[i] === this.id) work.newLeaders++;
         }
       }
       return work.cpuUs(env.costs.broker);
     }, (resume) => {
       writeLeaderEpochCheckpoints(this.node, work.newLeaders, env.costs.broker, () => {
         // The states with a newer leader epoch: all of the chunk (reported as it came), or a new batch.
-        const epochs = this.replicas.leaderEpoch;
+        const sp = s.partition;
+        const sl = s.leader;
+        const sle = s.leaderEpoch;
+        const spe = s.partitionEpoch;
+        const si = s.isr;
         let newer = 0;
-        for (let i = 0; i < s.count; i++) if (s.leaderEpoch[i]! > epochs[s.partition[i]!]!) newer++;
+        for (let i = 0; i < s.count; i++) if (sle[i]! > rm.leaderEpochAt(at[i]!)) newer++;
         const out = newer === s.count ? s : newer > 0 ? PartitionStateBatch.ofSize(newer) : null;
-        const cache = this.cache;
+        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
         let applied = 0;
         for (let i = 0; i < s.count; i++) {
-          const p = s.partition[i]!;
-          if (s.leaderEpoch[i]! <= epochs[p]!) continue;
+          const k = at[i]!;
+          const e = sle[i]!;
+          if (e <= rm.leaderEpochAt(k)) continue;
           applied++;
-          this.replicas.apply(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-          cache.set(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
-          if (out !== s) out!.push(p, s.leader[i]!, s.leaderEpoch[i]!, s.partitionEpoch[i]!, s.isr[i]!);
+          const p = sp[i]!;
+          rm.applyAt(k, sl[i]!, e, spe[i]!, si[i]!);
+          leader[p] = sl[i]!;
+          leaderEpoch[p] = e;
+          partitionEpoch[p] = spe[i]!;
+          isr[p] = si[i]!;
+          if (out !== s) out!.push(p, sl[i]!, e, spe[i]!, si[i]!);
         }
         if (out !== null) env.obs.applied(this.id, out);
         finish(applied);

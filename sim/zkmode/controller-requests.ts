@@ -3,7 +3,7 @@ import { NO_LEADER, PartitionStateBatch } from '../cluster/partitions.ts';
 import type { PartitionStateData } from '../zookeeper/types.ts';
 import type { KafkaController } from './controller.ts';
 import { ALTER_PARTITION_RESPONSE_BODY_BYTES } from '../cluster/cost.ts';
-import { CONTROL_RESPONSE_BODY_BYTES, REMAINING_PARTITION_BYTES, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
+import { ALTER_FENCED_LEADER_EPOCH, ALTER_INELIGIBLE_REPLICA, ALTER_INVALID_UPDATE_VERSION, ALTER_NONE, ALTER_NOT_LEADER_OR_FOLLOWER, CONTROL_RESPONSE_BODY_BYTES, REMAINING_PARTITION_BYTES, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH } from './replica.ts';
 
 type AlterPartition = Extract<ZkModeMsg, { type: 'AlterPartition' }>;
@@ -23,58 +23,67 @@ function writeStates(c: KafkaController, parts: readonly number[], next: (p: num
 export function processAlterPartition(c: KafkaController, from: SimNode, msg: AlterPartition, done: () => void): void {
   const h = c.h;
   const s = msg.states;
-  const reply = (error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void => {
+  const reply = (error: ControlError, states: PartitionStateBatch, errors: Uint8Array): void => {
     h.node.send<ZkModeMsg>(from, { type: 'AlterPartitionResponse', requestId: msg.requestId, error, states, errors }, h.costs.rpcHeaderBytes + ALTER_PARTITION_RESPONSE_BODY_BYTES + states.count * h.costs.broker.alterPartitionResponseBytesPerPartition);
   };
-  const empty = PartitionStateBatch.ofSize(0);
   if (!c.active) {
-    reply('NOT_CONTROLLER', empty, []);
+    reply('NOT_CONTROLLER', EMPTY_STATES, NO_ERRORS);
     return done();
   }
   const ctx = c.ctx!;
   const epoch = c.liveBrokers.get(msg.brokerId);
   if (epoch === undefined || (!h.noBrokerEpoch && epoch !== msg.brokerEpoch)) {
-    reply('STALE_BROKER_EPOCH', empty, []);
+    reply('STALE_BROKER_EPOCH', EMPTY_STATES, NO_ERRORS);
     return done();
   }
   for (let i = 0; i < s.count; i++) {
     if (s.leaderEpoch[i]! > ctx.leaderEpoch[s.partition[i]!]!) {
       h.node.note('controller.alter.partition.not.controller', s.leaderEpoch[i]!);
-      reply('NOT_CONTROLLER', empty, []);
+      reply('NOT_CONTROLLER', EMPTY_STATES, NO_ERRORS);
       return done();
     }
   }
   const gen = c.gen;
   c.cpu('processAlterPartition', s.count * h.costs.zkmode.controllerRequestBuildUsPerPartition, () => {
-    const errors: AlterPartitionError[] = new Array<AlterPartitionError>(s.count).fill('NONE');
-    const index = new Map<number, number>();
+    const errors = new Uint8Array(s.count);
     const rf = h.layout.replicationFactor;
     for (let i = 0; i < s.count; i++) {
       const p = s.partition[i]!;
-      index.set(p, i);
-      if (ctx.leader[p] !== msg.brokerId) errors[i] = 'NOT_LEADER_OR_FOLLOWER';
-      else if (s.leaderEpoch[i]! < ctx.leaderEpoch[p]!) errors[i] = 'FENCED_LEADER_EPOCH';
-      else if (s.partitionEpoch[i]! !== ctx.partitionEpoch[p]!) errors[i] = 'INVALID_UPDATE_VERSION';
+      if (ctx.leader[p] !== msg.brokerId) errors[i] = ALTER_NOT_LEADER_OR_FOLLOWER;
+      else if (s.leaderEpoch[i]! < ctx.leaderEpoch[p]!) errors[i] = ALTER_FENCED_LEADER_EPOCH;
+      else if (s.partitionEpoch[i]! !== ctx.partitionEpoch[p]!) errors[i] = ALTER_INVALID_UPDATE_VERSION;
       else {
         // KIP-841: only live, not shutting-down replicas may join the ISR.
         const added = s.isr[i]! & ~ctx.isr[p]!;
         for (let k = 0; k < rf; k++) {
           const r = ctx.replicas[p * rf + k]!;
-          if ((added & (1 << k)) !== 0 && (!c.liveBrokers.has(r) || c.shuttingDown.has(r))) errors[i] = 'INELIGIBLE_REPLICA';
+          if ((added & (1 << k)) !== 0 && (!c.liveBrokers.has(r) || c.shuttingDown.has(r))) errors[i] = ALTER_INELIGIBLE_REPLICA;
         }
       }
     }
+    // The accepted entries, in request order; writeStates asks for their states in that order.
     const ok: number[] = [];
-    for (let i = 0; i < s.count; i++) if (errors[i] === 'NONE') ok.push(s.partition[i]!);
-    writeStates(c, ok, (p) => ({ leader: ctx.leader[p]!, leaderEpoch: ctx.leaderEpoch[p]!, controllerEpoch: c.epoch, isr: s.isr[index.get(p)!]! }), (written, conflicts, fenced) => {
+    const okAt: number[] = [];
+    for (let i = 0; i < s.count; i++) {
+      if (errors[i] !== ALTER_NONE) continue;
+      ok.push(s.partition[i]!);
+      okAt.push(i);
+    }
+    let asked = 0;
+    writeStates(c, ok, (p) => ({ leader: ctx.leader[p]!, leaderEpoch: ctx.leaderEpoch[p]!, controllerEpoch: c.epoch, isr: s.isr[okAt[asked++]!]! }), (written, conflicts, fenced) => {
       if (fenced || gen !== c.gen) {
         if (c.active) c.resign('ControllerMovedException');
-        reply('NOT_CONTROLLER', empty, []);
+        reply('NOT_CONTROLLER', EMPTY_STATES, NO_ERRORS);
         return done();
       }
-      for (const p of conflicts) {
-        errors[index.get(p)!] = 'INVALID_UPDATE_VERSION';
-        c.contextMaybeBehindZk.add(p);
+      if (conflicts.length > 0) {
+        // The request's entry of each partition (the last one, as a map by partition would keep).
+        const index = new Map<number, number>();
+        for (let i = 0; i < s.count; i++) index.set(s.partition[i]!, i);
+        for (const p of conflicts) {
+          errors[index.get(p)!] = ALTER_INVALID_UPDATE_VERSION;
+          c.contextMaybeBehindZk.add(p);
+        }
       }
       const out = PartitionStateBatch.ofSize(s.count);
       for (let i = 0; i < s.count; i++) {
@@ -88,6 +97,10 @@ export function processAlterPartition(c: KafkaController, from: SimNode, msg: Al
     });
   });
 }
+
+/** The states and errors of an AlterPartitionResponse with a top-level error (shared: never written). */
+const EMPTY_STATES = PartitionStateBatch.ofSize(0);
+const NO_ERRORS = new Uint8Array(0);
 
 /**
  * KafkaController.doControlledShutdown: mark the broker shutting down; for the partitions it leads

@@ -105,7 +105,9 @@ export class KafkaController {
    * what it sends) may stay behind the committed state until an election or failover reads it.
    */
   readonly contextMaybeBehindZk = new Set<number>();
-  private readonly queue: { label: string; step: Step }[] = [];
+  /** Queued events from `head` on (consumed by index, not Array.shift: the queue can grow long). */
+  private queue: { label: string; step: Step }[] = [];
+  private head = 0;
   private running = false;
   /** Bumped on resignation: work of an older incarnation of the active role stops. */
   gen = 0;
@@ -135,15 +137,23 @@ export class KafkaController {
 
   /** ControllerEventManager.clearAndPut: drop queued events, run this one next. */
   clearAndPut(label: string, step: Step): void {
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
     this.put(label, step);
   }
 
   private runNext(): void {
-    const e = this.queue.shift();
-    if (e === undefined) {
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
       this.running = false;
       return;
+    }
+    const e = this.queue[this.head]!;
+    this.queue[this.head++] = undefined!;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     this.running = true;
     this.h.node.note('controller.event', 0, e.label);
@@ -364,11 +374,14 @@ export class KafkaController {
     let from = 0;
     const step = (): void => {
       // Build the next chunk of up to ZK_WRITE_CHUNK writes.
-      const partition = new Int32Array(Math.min(ZK_WRITE_CHUNK, parts.length - from));
-      const leader = new Int32Array(partition.length);
-      const leaderEpoch = new Int32Array(partition.length);
-      const isr = new Uint8Array(partition.length);
-      const version = new Int32Array(partition.length);
+      // The chunk's columns: views of one buffer.
+      const cap = Math.min(ZK_WRITE_CHUNK, parts.length - from);
+      const buf = new ArrayBuffer(cap * 17);
+      const partition = new Int32Array(buf, 0, cap);
+      const leader = new Int32Array(buf, 4 * cap, cap);
+      const leaderEpoch = new Int32Array(buf, 8 * cap, cap);
+      const version = new Int32Array(buf, 12 * cap, cap);
+      const isr = new Uint8Array(buf, 16 * cap, cap);
       let count = 0;
       while (from < parts.length && count < partition.length) {
         const p = parts[from++]!;
@@ -511,14 +524,14 @@ export class KafkaController {
     });
   }
 
-  private allPartitions(): number[] {
-    const out: number[] = [];
-    for (let p = 0; p < this.h.layout.partitions; p++) out.push(p);
+  private allPartitions(): Int32Array {
+    const out = new Int32Array(this.h.layout.partitions);
+    for (let p = 0; p < out.length; p++) out[p] = p;
     return out;
   }
 
   /** Queues LeaderAndIsr (to each live replica) and UpdateMetadata (to every live broker) for these partitions. */
-  sendStates(parts: readonly number[], then: () => void): void {
+  sendStates(parts: ArrayLike<number>, then: () => void): void {
     const h = this.h;
     const ctx = this.ctx!;
     const rf = h.layout.replicationFactor;
@@ -526,24 +539,48 @@ export class KafkaController {
     this.cpu('sendRequestsToBrokers', costUs, () => {
       if (!this.active) return then();
       const live = [...this.liveBrokers.keys()];
+      const B = h.layout.brokers;
+      const replicas = ctx.replicas;
       // LeaderAndIsr per broker: the partitions it hosts, in chunks sized to what they carry.
-      const perBroker = new Map<number, PartitionStateBatch[]>();
-      const left = new Int32Array(h.layout.brokers);
-      for (const p of parts) for (let i = 0; i < rf; i++) left[ctx.replicas[p * rf + i]!]!++;
-      for (const b of live) perBroker.set(b, []);
-      for (const p of parts) {
+      const lists: PartitionStateBatch[][] = [];
+      const isLive = new Uint8Array(B);
+      for (let b = 0; b < B; b++) lists.push([]);
+      for (const b of live) isLive[b] = 1;
+      const left = new Int32Array(B);
+      const n = parts.length;
+      for (let j = 0; j < n; j++) {
+        const p = parts[j]!;
+        for (let i = 0; i < rf; i++) left[replicas[p * rf + i]!]!++;
+      }
+      const cur: (PartitionStateBatch | null)[] = new Array<PartitionStateBatch | null>(B).fill(null);
+      const { leader, leaderEpoch, partitionEpoch, isr } = ctx;
+      for (let j = 0; j < n; j++) {
+        const p = parts[j]!;
+        const l = leader[p]!;
+        const le = leaderEpoch[p]!;
+        const pe = partitionEpoch[p]!;
+        const m = isr[p]!;
         for (let i = 0; i < rf; i++) {
-          const b = ctx.replicas[p * rf + i]!;
-          const list = perBroker.get(b);
-          if (list === undefined) continue;
-          let last = list[list.length - 1];
-          if (last === undefined || last.full) list.push((last = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, left[b]!))));
-          last.pushFrom(ctx, p);
+          const b = replicas[p * rf + i]!;
+          if (isLive[b] === 0) continue;
+          let last: PartitionStateBatch | null = cur[b] ?? null;
+          if (last === null || last.count === last.capacity) {
+            last = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, left[b]!));
+            lists[b]!.push(last);
+            cur[b] = last;
+          }
+          const c = last.count;
+          last.partition[c] = p;
+          last.leader[c] = l;
+          last.leaderEpoch[c] = le;
+          last.partitionEpoch[c] = pe;
+          last.isr[c] = m;
+          last.count = c + 1;
           left[b]!--;
         }
       }
       for (const b of live) {
-        const chunks = perBroker.get(b)!;
+        const chunks = lists[b]!;
         if (chunks.length > 0) this.channel!.send(b, { type: 'LeaderAndIsr', controllerEpoch: this.epoch, brokerEpoch: this.liveBrokers.get(b)!, chunks, liveBrokers: live });
       }
       this.sendUpdateMetadata(live, parts);
@@ -551,14 +588,23 @@ export class KafkaController {
     });
   }
 
-  sendUpdateMetadata(live: readonly number[], parts: readonly number[]): void {
+  sendUpdateMetadata(live: readonly number[], parts: ArrayLike<number>): void {
     const ctx = this.ctx!;
+    const { leader, leaderEpoch, partitionEpoch, isr } = ctx;
     // One set of chunks shared by every broker's request (the states are the same).
     const chunks: PartitionStateBatch[] = [];
     for (let i = 0; i < parts.length; i += MAX_STATES_PER_CHUNK) {
       const n = Math.min(MAX_STATES_PER_CHUNK, parts.length - i);
       const batch = PartitionStateBatch.ofSize(n);
-      for (let j = 0; j < n; j++) batch.pushFrom(ctx, parts[i + j]!);
+      for (let j = 0; j < n; j++) {
+        const p = parts[i + j]!;
+        batch.partition[j] = p;
+        batch.leader[j] = leader[p]!;
+        batch.leaderEpoch[j] = leaderEpoch[p]!;
+        batch.partitionEpoch[j] = partitionEpoch[p]!;
+        batch.isr[j] = isr[p]!;
+      }
+      batch.count = n;
       chunks.push(batch);
     }
     if (chunks.length === 0) chunks.push(PartitionStateBatch.ofSize(0));

@@ -4,7 +4,14 @@ import type { PartitionStateBatch } from '../cluster/partitions.ts';
 export type ControlError = 'NONE' | 'STALE_CONTROLLER_EPOCH' | 'STALE_BROKER_EPOCH' | 'NOT_CONTROLLER';
 
 /** Per-partition errors of AlterPartition (AlterPartitionResponse.json / KafkaController.processAlterPartition). */
-export type AlterPartitionError = 'NONE' | 'FENCED_LEADER_EPOCH' | 'INVALID_UPDATE_VERSION' | 'INELIGIBLE_REPLICA' | 'NOT_LEADER_OR_FOLLOWER';
+export const ALTER_PARTITION_ERRORS = ['NONE', 'FENCED_LEADER_EPOCH', 'INVALID_UPDATE_VERSION', 'INELIGIBLE_REPLICA', 'NOT_LEADER_OR_FOLLOWER'] as const;
+export type AlterPartitionError = (typeof ALTER_PARTITION_ERRORS)[number];
+/** An AlterPartitionResponse's per-partition error as carried: its index in ALTER_PARTITION_ERRORS. */
+export const ALTER_NONE = 0;
+export const ALTER_FENCED_LEADER_EPOCH = 1;
+export const ALTER_INVALID_UPDATE_VERSION = 2;
+export const ALTER_INELIGIBLE_REPLICA = 3;
+export const ALTER_NOT_LEADER_OR_FOLLOWER = 4;
 
 /**
  * Controller → broker requests. A big request travels as several messages (chunks of at most
@@ -35,8 +42,8 @@ export type ZkModeMsg =
   | { readonly type: 'Fetch'; readonly brokerId: number }
   /** KIP-497: a leader asks the controller to change the ISR of the partitions it leads (one chunk). */
   | { readonly type: 'AlterPartition'; readonly requestId: number; readonly brokerId: number; readonly brokerEpoch: number; readonly states: PartitionStateBatch }
-  /** Top-level error, or per partition: the committed state (partitionEpoch = new zkVersion) or an error. */
-  | { readonly type: 'AlterPartitionResponse'; readonly requestId: number; readonly error: ControlError; readonly states: PartitionStateBatch; readonly errors: readonly AlterPartitionError[] }
+  /** Top-level error, or per partition: the committed state (partitionEpoch = new zkVersion) or an error (codes: ALTER_*). */
+  | { readonly type: 'AlterPartitionResponse'; readonly requestId: number; readonly error: ControlError; readonly states: PartitionStateBatch; readonly errors: Uint8Array }
   | { readonly type: 'ControlledShutdown'; readonly requestId: number; readonly brokerId: number; readonly brokerEpoch: number }
   | { readonly type: 'ControlledShutdownResponse'; readonly requestId: number; readonly error: ControlError; readonly partitionsRemaining: number };
 

@@ -3,12 +3,14 @@ import { ALTER_PARTITION_REQUEST_BODY_BYTES } from '../cluster/cost.ts';
 import { replicaIndex } from '../cluster/layout.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { BrokerEnv } from './broker.ts';
-import { MAX_STATES_PER_CHUNK, type AlterPartitionError, type ControlError, type ZkModeMsg } from './messages.ts';
+import { ALTER_NONE, MAX_STATES_PER_CHUNK, type ControlError, type ZkModeMsg } from './messages.ts';
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 
 export const ISR_CHANGE_PATH = '/isr_change_notification';
 /** {"version":1,"partitions":[]}: the wrapper of an ISR-change notification (IsrChangeNotificationSequenceZNode). */
 const ISR_CHANGE_NOTIFICATION_WRAPPER_BYTES = '{"version":1,"partitions":[]}'.length;
+/** Partitions (global index range) per step of the ISR scan: one executor task each. */
+const SCAN_CHUNK = 10_000;
 
 /** What the replica manager needs from its broker. */
 export interface ReplicaHost {
@@ -39,11 +41,8 @@ export class ReplicaManager {
   /** Position of partition p in `hosted`, by replica slot (ReplicaIndex.local). */
   private readonly local: Int32Array;
   private readonly leader: Int16Array;
-  /**
-   * Leader epoch by partition (global index: the broker's LeaderAndIsr handling reads it); only
-   * hosted partitions are ever set.
-   */
-  readonly leaderEpoch: Int32Array;
+  /** Leader epoch by position in `hosted` (-1 until a LeaderAndIsr set it); see leaderEpochOf. */
+  private readonly epoch: Int32Array;
   private readonly isr: Uint8Array;
   private readonly zkVersion: Int32Array;
   /** An ISR change of this partition is in flight (Partition's pendingIsr). */
@@ -53,11 +52,23 @@ export class ReplicaManager {
   private readonly lastFetchUs: Float64Array;
   private readonly seen: Uint8Array;
   private readonly lagging: Uint8Array;
+  /** Position in `hosted` of the first partition of each scan chunk (and the end, hosted.length). */
+  private readonly chunkStart: Int32Array;
+  /**
+   * Per scan chunk c and broker r (index c * brokers + r), over the partitions of the chunk this
+   * broker leads: how many have r as a follower in the ISR (`inIsr`) and out of it (`outIsr`). A
+   * chunk where no lagging follower is in an ISR and no fetching one is out of one has nothing to
+   * change, and the scan does not walk it (same decisions, same costed work).
+   */
+  private readonly inIsr: Int32Array;
+  private readonly outIsr: Int32Array;
   fetching = false;
   private dirty = false;
   private scanning = false;
   private nextRequestId = 1;
   private readonly inflight = new Map<number, PartitionStateBatch>();
+  /** The ISR scan's proposals of one chunk before they are sent. */
+  private readonly scratch = PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
   // ZkAlterPartitionManager state
   private readonly isrChangeSet: number[] = [];
   private lastIsrChangeUs = 0;
@@ -74,7 +85,7 @@ export class ReplicaManager {
     this.local = index.local;
     const H = this.hosted.length;
     this.leader = new Int16Array(H).fill(-1);
-    this.leaderEpoch = new Int32Array(P).fill(-1);
+    this.epoch = new Int32Array(H).fill(-1);
     this.isr = new Uint8Array(H);
     this.zkVersion = new Int32Array(H);
     this.pending = new Uint8Array(H);
@@ -83,10 +94,81 @@ export class ReplicaManager {
     this.seen = new Uint8Array(layout.brokers);
     this.lagging = new Uint8Array(layout.brokers);
     this.lastPropagationUs = h.node.monoNowUs;
+    const chunks = Math.ceil(P / SCAN_CHUNK);
+    this.chunkStart = new Int32Array(chunks + 1);
+    for (let c = 0, k = 0; c <= chunks; c++) {
+      while (k < H && this.hosted[k]! < c * SCAN_CHUNK) k++;
+      this.chunkStart[c] = k;
+    }
+    this.inIsr = new Int32Array(chunks * layout.brokers);
+    this.outIsr = new Int32Array(chunks * layout.brokers);
+  }
+
+  /**
+   * Adds (sign 1) or removes (-1) hosted partition k's part in the scan chunk counts: a partition
+   * this broker leads without an ISR change in flight (the scan skips the others).
+   */
+  private tally(k: number, sign: number): void {
+    const me = this.h.id;
+    if (this.leader[k] !== me || this.pending[k] === 1) return;
+    const { layout } = this.h.env;
+    const rf = layout.replicationFactor;
+    const p = this.hosted[k]!;
+    const base = ((p / SCAN_CHUNK) | 0) * layout.brokers;
+    const isr = this.isr[k]!;
+    for (let i = 0; i < rf; i++) {
+      const r = layout.replicas[p * rf + i]!;
+      if (r === me) continue;
+      if ((isr & (1 << i)) !== 0) this.inIsr[base + r]! += sign;
+      else this.outIsr[base + r]! += sign;
+    }
+  }
+
+  /** The ISR change of hosted partition k is no longer in flight. */
+  private unpend(k: number): void {
+    if (this.pending[k] === 0) return;
+    this.pending[k] = 0;
+    this.tally(k, 1);
+  }
+
+  /** Sets hosted partition k's ISR, keeping the scan chunk counts. */
+  private setIsr(k: number, isr: number): void {
+    this.tally(k, -1);
+    this.isr[k] = isr;
+    this.tally(k, 1);
   }
 
   private get notificationPath(): boolean {
     return this.h.env.isrChangeNotification;
+  }
+
+  /** The leader epoch this broker holds for p (-1: none, or p is not hosted here). */
+  leaderEpochOf(p: number): number {
+    const k = this.at(p);
+    return k < 0 ? -1 : this.epoch[k]!;
+  }
+
+  /** The leader epoch held at position k of the hosted partitions (see positionOf). */
+  leaderEpochAt(k: number): number {
+    return k < 0 ? -1 : this.epoch[k]!;
+  }
+
+  /**
+   * Position of hosted partition p in this broker's state (-1: not hosted here). `from`: where to
+   * look first — the hosted list is ascending, so a few positions from there are scanned (cheap
+   * for a request listing hosted partitions in order) before the replica slots are searched.
+   */
+  positionOf(p: number, from = -1): number {
+    const hosted = this.hosted;
+    if (from >= 0) {
+      const end = Math.min(hosted.length, from + 32);
+      for (let k = from; k < end; k++) {
+        const q = hosted[k]!;
+        if (q === p) return k;
+        if (q > p) break;
+      }
+    }
+    return this.at(p);
   }
 
   /** Position of hosted partition p in this broker's state (-1: not hosted here). */
@@ -103,9 +185,28 @@ export class ReplicaManager {
     const rf = layout.replicationFactor;
     const full = (1 << rf) - 1;
     const hosted = this.hosted;
+    const me = this.h.id;
+    const B = layout.brokers;
+    // What apply() does for each, in one loop: leader = first replica, epochs 0, full ISR.
     for (let k = 0; k < hosted.length; k++) {
       const p = hosted[k]!;
-      this.apply(p, layout.replicas[p * rf]!, 0, 0, full);
+      const leader = layout.replicas[p * rf]!;
+      const old = this.leader[k]!;
+      if (old !== leader) {
+        if (old >= 0 && old !== me) this.followCount[old]!--;
+        if (leader !== me) this.followCount[leader]!++;
+      }
+      if (old === me && this.pending[k] === 0) this.tally(k, -1);
+      this.leader[k] = leader;
+      this.epoch[k] = 0;
+      this.zkVersion[k] = 0;
+      this.isr[k] = full;
+      this.pending[k] = 0;
+      if (leader === me) {
+        // Every follower in the ISR.
+        const base = ((p / SCAN_CHUNK) | 0) * B;
+        for (let i = 1; i < rf; i++) this.inIsr[base + layout.replicas[p * rf + i]!]!++;
+      }
     }
     this.start();
   }
@@ -116,7 +217,7 @@ export class ReplicaManager {
     this.fetching = true;
     const node = this.h.node;
     const env = this.h.env;
-    node.setTimer('replica-fetch', env.replicaFetchWaitMaxMs * 1000, () => this.fetchTick());
+    node.setTimer('replica-fetch', env.replicaFetchWaitMaxMs * 1000, this.onFetchTimer);
     node.setTimer('isr-expiration', (env.replicaLagTimeMaxMs * 1000) / 2, () => this.isrExpirationTick());
     if (this.notificationPath) node.setTimer('isr-change-propagation', env.isrNotification.checkMs * 1000, () => this.propagationTick());
   }
@@ -128,29 +229,40 @@ export class ReplicaManager {
 
   /** LeaderAndIsr for p was accepted with a newer leader epoch (becomeLeaderOrFollower). */
   apply(p: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
+    this.applyAt(this.at(p), leader, leaderEpoch, zkVersion, isr);
+  }
+
+  /** apply() of the partition at position k of the hosted ones (see positionOf). */
+  applyAt(k: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
     const me = this.h.id;
-    const k = this.at(p);
     if (k < 0) return; // LeaderAndIsr names only a partition's replicas
     const old = this.leader[k]!;
     if (old !== leader) {
       if (old >= 0 && old !== me) this.followCount[old]!--;
       if (leader >= 0 && leader !== me) this.followCount[leader]!++;
     }
+    this.tally(k, -1);
     this.leader[k] = leader;
-    this.leaderEpoch[p] = leaderEpoch;
+    this.epoch[k] = leaderEpoch;
     this.zkVersion[k] = zkVersion;
     this.isr[k] = isr;
     this.pending[k] = 0;
+    this.tally(k, 1);
     if (leader === me && isr !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
   }
+
+  /** This broker's fetch message (the same content every time: one object). */
+  private fetchMsg: ZkModeMsg | null = null;
+  private readonly onFetchTimer = (): void => this.fetchTick();
 
   private fetchTick(): void {
     if (!this.fetching) return;
     const { brokers } = this.h.env;
+    const msg = (this.fetchMsg ??= { type: 'Fetch', brokerId: this.h.id });
     for (let l = 0; l < this.followCount.length; l++) {
-      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, { type: 'Fetch', brokerId: this.h.id }, this.h.env.costs.replicaFetchRequestBytes);
+      if (this.followCount[l]! > 0) this.h.node.send<ZkModeMsg>(brokers[l]!, msg, this.h.env.costs.replicaFetchRequestBytes);
     }
-    this.h.node.setTimer('replica-fetch', this.h.env.replicaFetchWaitMaxMs * 1000, () => this.fetchTick());
+    this.h.node.setTimer('replica-fetch', this.h.env.replicaFetchWaitMaxMs * 1000, this.onFetchTimer);
   }
 
   /** A follower's fetch arrived: it is caught up (cheap model: fetching = in sync). */
@@ -192,61 +304,60 @@ export class ReplicaManager {
     const env = this.h.env;
     const { layout } = env;
     const rf = layout.replicationFactor;
+    const B = layout.brokers;
     const P = layout.partitions;
     const me = this.h.id;
-    const chunk = 10_000;
     const now = this.h.node.monoNowUs;
     const hosted = this.hosted;
-    // Positions in `hosted` of the chunk [from, to) of partitions: the hosted list is ascending.
-    let k = 0;
+    const replicas = layout.replicas;
     const full = (1 << rf) - 1;
     const verdict = new Uint8Array(this.lagging.length);
-    const skipTo = (at: number, to: number): number => {
-      while (at < hosted.length && hosted[at]! < to) at++;
-      return at;
-    };
+    const costUs = env.costs.broker.isrCheckUsPerPartition;
+    const fetchWindowUs = 2 * env.replicaFetchWaitMaxMs * 1000;
     const step = (from: number): void => {
-      const to = Math.min(P, from + chunk);
-      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * env.costs.broker.isrCheckUsPerPartition, () => {
-        let batch: PartitionStateBatch | null = null;
-        while (k < hosted.length && hosted[k]! < from) k++;
+      const to = Math.min(P, from + SCAN_CHUNK);
+      this.h.node.executor('isr-expiration').submit('maybeShrinkOrExpandIsr', (to - from) * costUs, () => {
+        const c = (from / SCAN_CHUNK) | 0;
+        const end = this.chunkStart[c + 1]!;
         // Each follower's verdict for this range: lagging (leaves ISRs), fetching now (joins them:
-        // Partition.maybeExpandIsr runs on its fetch), or neither. Without a lagging follower only an
-        // ISR that is not full can change.
+        // Partition.maybeExpandIsr runs on its fetch), or neither. Only a led partition with a
+        // lagging follower in its ISR or a fetching one out of it can change: the chunk counts say
+        // whether this range has one.
         let anyLagging = false;
-        let anyFetching = false;
+        let walk = false;
+        const base = c * B;
         for (let r = 0; r < verdict.length; r++) {
-          verdict[r] = r === me ? 0 : this.lagging[r] === 1 ? 1 : this.seen[r] === 1 && now - this.lastFetchUs[r]! <= 2 * env.replicaFetchWaitMaxMs * 1000 ? 2 : 0;
-          if (verdict[r] === 1) anyLagging = true;
-          else if (verdict[r] === 2) anyFetching = true;
+          const v = r === me ? 0 : this.lagging[r] === 1 ? 1 : this.seen[r] === 1 && now - this.lastFetchUs[r]! <= fetchWindowUs ? 2 : 0;
+          verdict[r] = v;
+          if (v === 1) {
+            anyLagging = true;
+            if (this.inIsr[base + r]! > 0) walk = true;
+          } else if (v === 2 && this.outIsr[base + r]! > 0) walk = true;
         }
-        if (!anyLagging && !anyFetching) k = skipTo(k, to);
-        for (; k < hosted.length && hosted[k]! < to; k++) {
+        // Proposals collect in the one scratch batch; each is sent as an exact copy.
+        const batch = this.scratch;
+        batch.clear();
+        for (let k = walk ? this.chunkStart[c]! : end; k < end; k++) {
           if (this.leader[k] !== me || this.pending[k] === 1) continue;
           const cur = this.isr[k]!;
           if (!anyLagging && cur === full) continue;
           const p = hosted[k]!;
           let next = cur;
           for (let i = 0; i < rf; i++) {
-            const v = verdict[layout.replicas[p * rf + i]!]!;
+            const v = verdict[replicas[p * rf + i]!]!;
             if (v === 1) next &= ~(1 << i);
             else if (v === 2) next |= 1 << i;
           }
           if (next === cur) continue;
-          // Sized to what the rest of this range can hold at most.
-          if (batch === null) {
-            let end = k;
-            while (end < hosted.length && hosted[end]! < to) end++;
-            batch = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, end - k));
-          }
+          this.tally(k, -1);
           this.pending[k] = 1;
-          batch.push(p, me, this.leaderEpoch[p]!, this.zkVersion[k]!, next);
+          batch.push(p, me, this.epoch[k]!, this.zkVersion[k]!, next);
           if (batch.full) {
-            this.submit(batch);
-            batch = null;
+            this.submit(batch.copy());
+            batch.clear();
           }
         }
-        if (batch !== null) this.submit(batch);
+        if (batch.count > 0) this.submit(batch.copy());
         if (to < P) step(to);
         else this.scanning = false;
       });
@@ -281,7 +392,7 @@ export class ReplicaManager {
     this.h.node.setTimer('alter-partition-backoff', this.h.env.alterPartitionRetryMs * 1000, () => this.sendAlterPartition(this.nextRequestId++, batch));
   }
 
-  onAlterPartitionResponse(requestId: number, error: ControlError, states: PartitionStateBatch, errors: readonly AlterPartitionError[]): void {
+  onAlterPartitionResponse(requestId: number, error: ControlError, states: PartitionStateBatch, errors: Uint8Array): void {
     const batch = this.inflight.get(requestId);
     if (batch === undefined) return;
     this.inflight.delete(requestId);
@@ -299,11 +410,11 @@ export class ReplicaManager {
       const p = states.partition[i]!;
       const k = this.at(p);
       if (k < 0) continue;
-      this.pending[k] = 0;
-      if (errors[i] !== 'NONE') continue;
+      this.unpend(k);
+      if (errors[i] !== ALTER_NONE) continue;
       // Applied only if no newer LeaderAndIsr came meanwhile.
-      if (states.leaderEpoch[i] === this.leaderEpoch[p] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
-        this.isr[k] = states.isr[i]!;
+      if (states.leaderEpoch[i] === this.epoch[k] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
+        this.setIsr(k, states.isr[i]!);
         this.zkVersion[k] = states.partitionEpoch[i]!;
         // The committed ISR may lack followers that fetch now (maybeExpandIsr on their next fetch).
         if (this.isr[k] !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
@@ -324,9 +435,9 @@ export class ReplicaManager {
       h.zk.write([{ type: 'setPartitionState', partition: p, state: { leader: h.id, leaderEpoch, controllerEpoch: this.controllerEpochOf(), isr }, version }], (r) => {
         const k = this.at(p);
         if (k < 0) return;
-        this.pending[k] = 0;
-        if (r.code !== 'OK' || this.leaderEpoch[p] !== leaderEpoch) return;
-        this.isr[k] = isr;
+        this.unpend(k);
+        if (r.code !== 'OK' || this.epoch[k] !== leaderEpoch) return;
+        this.setIsr(k, isr);
         this.zkVersion[k] = version + 1;
         this.isrChangeSet.push(p);
         this.lastIsrChangeUs = h.node.monoNowUs;
@@ -336,7 +447,7 @@ export class ReplicaManager {
 
   private clearPending(p: number): void {
     const k = this.at(p);
-    if (k >= 0) this.pending[k] = 0;
+    if (k >= 0) this.unpend(k);
   }
 
   private controllerEpochOf(): number {

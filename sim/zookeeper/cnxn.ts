@@ -238,10 +238,12 @@ export class ServerCnxns {
     const tree = this.peer.tree;
     const ps = tree.partitions;
     const n = parts.length;
-    const leader = new Int32Array(n);
-    const leaderEpoch = new Int32Array(n);
-    const isr = new Uint8Array(n);
-    const version = new Int32Array(n);
+    // The answer's columns: views of one buffer.
+    const buf = new ArrayBuffer(n * 13);
+    const leader = new Int32Array(buf, 0, n);
+    const leaderEpoch = new Int32Array(buf, 4 * n, n);
+    const version = new Int32Array(buf, 8 * n, n);
+    const isr = new Uint8Array(buf, 12 * n, n);
     for (let i = 0; i < n; i++) {
       const p = parts[i]!;
       const v = p < ps.size ? ps.version[p]! : -1;

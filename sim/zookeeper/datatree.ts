@@ -25,6 +25,12 @@ export function parentOf(path: string): string {
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
+/**
+ * The child set of every znode without children (most of them: topic znodes): shared, never
+ * added to — create() gives a parent its own set on its first child.
+ */
+const NO_CHILDREN: Set<string> = new Set<string>();
+
 function nameOf(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
@@ -78,10 +84,10 @@ export class DataTree {
   constructor(partitions: number, from?: DataTree) {
     this.partitions = new PartitionStateStore(partitions, from?.partitions);
     if (from === undefined) {
-      this.nodes.set('/', { data: null, dataBytes: 0, version: 0, cversion: 0, czxid: 0, mzxid: 0, pzxid: 0, ephemeralOwner: 0, children: new Set() });
+      this.nodes.set('/', { data: null, dataBytes: 0, version: 0, cversion: 0, czxid: 0, mzxid: 0, pzxid: 0, ephemeralOwner: 0, children: NO_CHILDREN });
       return;
     }
-    for (const [path, n] of from.nodes) this.nodes.set(path, { ...n, children: new Set(n.children) });
+    for (const [path, n] of from.nodes) this.nodes.set(path, { ...n, children: n.children.size === 0 ? NO_CHILDREN : new Set(n.children) });
     for (const [s, paths] of from.ephemerals) this.ephemerals.set(s, new Set(paths));
     for (const [s, t] of from.sessions) this.sessions.set(s, t);
     this.lastProcessedZxid = from.lastProcessedZxid;
@@ -104,7 +110,8 @@ export class DataTree {
   create(path: string, data: unknown, dataBytes: number, ephemeralOwner: number, zxid: Zxid): void {
     const parent = this.nodes.get(parentOf(path));
     if (parent === undefined) throw new Error(`DataTree.create: parent of ${path} missing (prep must have refused it)`);
-    this.nodes.set(path, { data, dataBytes, version: 0, cversion: 0, czxid: zxid, mzxid: zxid, pzxid: zxid, ephemeralOwner, children: new Set() });
+    this.nodes.set(path, { data, dataBytes, version: 0, cversion: 0, czxid: zxid, mzxid: zxid, pzxid: zxid, ephemeralOwner, children: NO_CHILDREN });
+    if (parent.children === NO_CHILDREN) parent.children = new Set();
     parent.children.add(nameOf(path));
     parent.cversion++;
     parent.pzxid = zxid;

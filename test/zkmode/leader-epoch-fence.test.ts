@@ -80,7 +80,7 @@ const delayed = defineScenario({
         seen.checked++;
         seen.truthEpochMin = Math.min(seen.truthEpochMin, t.truth.leaderEpoch[p]!);
         if (cache.leaderEpoch[p]! < t.truth.leaderEpoch[p]! || cache.leader[p] !== t.truth.leader[p]) seen.behindTruth++;
-        if (replica.leaderEpoch[p]! < t.truth.leaderEpoch[p]!) seen.replicaBehind++;
+        if (replica.leaderEpochOf(p) < t.truth.leaderEpoch[p]!) seen.replicaBehind++;
       }
     });
     sim.at(A_AT_MS * 1000, () => h.controlledShutdown(FIRST, () => undefined));
