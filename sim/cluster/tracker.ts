@@ -1,7 +1,7 @@
 import type { LifecycleEvent, SimNode } from '../../core/index.ts';
 import type { Metrics } from '../result.ts';
 import { NO_STATE_EPOCH } from './cache.ts';
-import type { ClusterLayout } from './layout.ts';
+import { hostedBy, type ClusterLayout } from './layout.ts';
 import type { ControllerState, Observer } from './observe.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
@@ -159,7 +159,7 @@ export class ClusterTracker {
     if (brokers.length !== layout.brokers) throw new Error(`ClusterTracker: ${brokers.length} broker nodes for a layout of ${layout.brokers} brokers`);
     this.layout = layout;
     this.truth = new PartitionTable(layout);
-    this.history = new TruthHistory(layout.partitions);
+    this.history = new TruthHistory(layout.partitions, layout);
     this.initialIsr = fullIsrMask(layout.replicationFactor);
     this.loadingBlind = opts.loadingBlind === true;
     this.recovery = new RecoveryWatch(sim, Math.round(opts.settleMs * 1000), Math.round((opts.probationMs ?? 0) * 1000), () => this.describeHealth());
@@ -512,21 +512,35 @@ export class ClusterTracker {
     const sign = live ? 1 : -1;
     this.nDivergent += sign * this.divergent[b]!;
     this.nPhantom += sign * this.phantom[b]!;
+    // One pass over the partitions that can name b leader, in truth or in b's cache (the ones b
+    // hosts, unless the history says otherwise); per partition, the self-leader count and the
+    // availability are independent of each other.
     const m = this.mirror[b]!;
-    const P = this.truth.size;
-    for (let p = 0; p < P; p++) {
+    const truthLeader = this.truth.leader;
+    const parts = this.history.strayLeader(b) ? null : hostedBy(this.layout)[b]!;
+    const n = parts === null ? this.truth.size : parts.length;
+    for (let k = 0; k < n; k++) {
+      const p = parts === null ? k : parts[k]!;
       if (this.refLeader(p, m[p]!) === b) {
         if (live) this.incSelf(p);
         else this.decSelf(p);
       }
+      if (truthLeader[p] === b) this.refreshAvailable(p);
     }
-    this.rescanLedBy(b);
   }
 
+  /** Refreshes the availability of the partitions truth says b leads (see setLive for which are visited). */
   private rescanLedBy(b: number): void {
     const leader = this.truth.leader;
-    const P = this.truth.size;
-    for (let p = 0; p < P; p++) if (leader[p] === b) this.refreshAvailable(p);
+    if (this.history.strayLeader(b)) {
+      for (let p = 0; p < leader.length; p++) if (leader[p] === b) this.refreshAvailable(p);
+      return;
+    }
+    const parts = hostedBy(this.layout)[b]!;
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k]!;
+      if (leader[p] === b) this.refreshAvailable(p);
+    }
   }
 
   private recountControllers(): void {

@@ -1,4 +1,4 @@
-import type { ClusterLayout } from '../cluster/layout.ts';
+import { hostedBy, type ClusterLayout } from '../cluster/layout.ts';
 import { PartitionTable } from '../cluster/partitions.ts';
 import type { MetadataRecords } from './records.ts';
 
@@ -93,18 +93,7 @@ export class MetadataImage {
   }
 }
 
-/** Partitions of which each broker is a replica (brokersToIsrs, computed once from the fixed layout). */
-export function partitionsByBroker(layout: ClusterLayout): Int32Array[] {
-  const rf = layout.replicationFactor;
-  const counts = new Int32Array(layout.brokers);
-  for (let i = 0; i < layout.replicas.length; i++) counts[layout.replicas[i]!]!++;
-  const out = Array.from(counts, (n) => new Int32Array(n));
-  const fill = new Int32Array(layout.brokers);
-  for (let p = 0; p < layout.partitions; p++) {
-    for (let s = 0; s < rf; s++) {
-      const b = layout.replicas[p * rf + s]!;
-      out[b]![fill[b]!++] = p;
-    }
-  }
-  return out;
+/** Partitions of which each broker is a replica (brokersToIsrs of the fixed layout: hostedBy, shared). */
+export function partitionsByBroker(layout: ClusterLayout): readonly Int32Array[] {
+  return hostedBy(layout);
 }
