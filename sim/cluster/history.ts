@@ -18,6 +18,7 @@ export class TruthHistory {
   private leaderEpoch = new Int32Array(1024);
   private isr = new Uint8Array(1024);
   private prev = new Int32Array(1024);
+  /** head[p] = 1 + the entry of p's latest committed state; 0 for none (a fresh array: no fill). */
   private readonly head: Int32Array;
   /** stray[b] = 1 once an entry named broker b leader outside the replicas of its partition. */
   private readonly stray: Uint8Array;
@@ -27,7 +28,7 @@ export class TruthHistory {
     partitions: number,
     private readonly layout: ClusterLayout | null = null,
   ) {
-    this.head = new Int32Array(partitions).fill(-1);
+    this.head = new Int32Array(partitions);
     this.stray = new Uint8Array(layout?.brokers ?? 0);
   }
 
@@ -43,8 +44,8 @@ export class TruthHistory {
   append(p: number, leader: number, leaderEpoch: number, isr: number): number {
     if (leader >= 0 && leader < this.stray.length && this.stray[leader] === 0 && !this.isReplica(p, leader)) this.stray[leader] = 1;
     const i = this.add(leader, leaderEpoch, isr);
-    this.prev[i] = this.head[p]!;
-    this.head[p] = i;
+    this.prev[i] = this.head[p]! - 1;
+    this.head[p] = i + 1;
     return i;
   }
 
@@ -65,7 +66,7 @@ export class TruthHistory {
 
   /** The latest entry of p's history holding this state, or -1. */
   find(p: number, leader: number, leaderEpoch: number, isr: number): number {
-    for (let i = this.head[p]!; i >= 0; i = this.prev[i]!) {
+    for (let i = this.head[p]! - 1; i >= 0; i = this.prev[i]!) {
       if (this.leaderEpoch[i] === leaderEpoch && this.leader[i] === leader && this.isr[i] === isr) return i;
     }
     return -1;
@@ -73,7 +74,7 @@ export class TruthHistory {
 
   /** The entry of p's latest committed state, or -1 (the initial state). */
   headOf(p: number): number {
-    return this.head[p]!;
+    return this.head[p]! - 1;
   }
 
   leaderAt(i: number): number {
@@ -107,7 +108,7 @@ export class TruthHistory {
   /** Number of committed changes of p (for tests and figures). */
   changesOf(p: number): number {
     let n = 0;
-    for (let i = this.head[p]!; i >= 0; i = this.prev[i]!) n++;
+    for (let i = this.head[p]! - 1; i >= 0; i = this.prev[i]!) n++;
     return n;
   }
 

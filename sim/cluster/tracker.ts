@@ -1,7 +1,7 @@
 import type { LifecycleEvent, SimNode } from '../../core/index.ts';
 import type { Metrics } from '../result.ts';
 import { NO_STATE_EPOCH } from './cache.ts';
-import { hostedBy, type ClusterLayout } from './layout.ts';
+import { hostedBy, initialLeaders, type ClusterLayout } from './layout.ts';
 import type { ControllerState, Observer } from './observe.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
@@ -183,7 +183,9 @@ export class ClusterTracker {
     }
     this.available = new Uint8Array(P);
     this.selfLeaders = new Uint8Array(P);
-    for (let p = 0; p < P; p++) {
+    // A cluster is built before its brokers start: with none live, nothing is available or self-led.
+    if (!this.live.includes(1)) this.nUnavailable = P;
+    else for (let p = 0; p < P; p++) {
       const l = this.truth.leader[p]!;
       if (this.live[l] === 1) this.incSelf(p);
       if (this.computeAvailable(p)) this.available[p] = 1;
@@ -515,13 +517,18 @@ export class ClusterTracker {
     // One pass over the partitions that can name b leader, in truth or in b's cache (the ones b
     // hosts, unless the history says otherwise); per partition, the self-leader count and the
     // availability are independent of each other.
+    // refLeader, with the initial state's leader read from the layout's initial-leader array.
     const m = this.mirror[b]!;
     const truthLeader = this.truth.leader;
-    const parts = this.history.strayLeader(b) ? null : hostedBy(this.layout)[b]!;
+    const first = initialLeaders(this.layout);
+    const history = this.history;
+    const parts = history.strayLeader(b) ? null : hostedBy(this.layout)[b]!;
     const n = parts === null ? this.truth.size : parts.length;
     for (let k = 0; k < n; k++) {
       const p = parts === null ? k : parts[k]!;
-      if (this.refLeader(p, m[p]!) === b) {
+      const r = m[p]!;
+      const cached = r >= 0 ? history.leaderAt(r) : r === REF_INITIAL ? first[p]! : -1;
+      if (cached === b) {
         if (live) this.incSelf(p);
         else this.decSelf(p);
       }

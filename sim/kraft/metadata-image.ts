@@ -1,5 +1,5 @@
-import { hostedBy, type ClusterLayout } from '../cluster/layout.ts';
-import { PartitionTable } from '../cluster/partitions.ts';
+import { hostedBy, initialLeaders, type ClusterLayout } from '../cluster/layout.ts';
+import { fullIsrMask, PartitionTable } from '../cluster/partitions.ts';
 import type { MetadataRecords } from './records.ts';
 
 /** A frozen copy of an image, as a snapshot (KIP-630) carries it: typed arrays, never objects per partition. */
@@ -91,6 +91,21 @@ export class MetadataImage {
   eligible(b: number): boolean {
     return this.registered[b] === 1 && this.fenced[b] === 0 && this.inControlledShutdown[b] === 0;
   }
+}
+
+/**
+ * The image of a long-running cluster before anything happened, as a snapshot: every partition in
+ * its initial state (leader = first replica, epochs 0, full ISR), broker b registered with epoch b,
+ * unfenced. Built straight from the layout: its leader array is the layout's shared initial-leader
+ * array (a snapshot is frozen: loading copies out of it, nothing writes into it).
+ */
+export function initialSnapshot(layout: ClusterLayout): ImageSnapshot {
+  const P = layout.partitions;
+  const B = layout.brokers;
+  return {
+    leader: initialLeaders(layout), leaderEpoch: new Int32Array(P), partitionEpoch: new Int32Array(P), isr: new Uint8Array(P).fill(fullIsrMask(layout.replicationFactor)),
+    brokerEpoch: Float64Array.from({ length: B }, (_, b) => b), fenced: new Uint8Array(B), registered: new Uint8Array(B).fill(1), inControlledShutdown: new Uint8Array(B),
+  };
 }
 
 /** Partitions of which each broker is a replica (brokersToIsrs of the fixed layout: hostedBy, shared). */
