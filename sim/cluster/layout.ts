@@ -143,6 +143,29 @@ export function hostedBy(layout: ClusterLayout): readonly Int32Array[] {
 const hostedLists = new WeakMap<ClusterLayout, readonly Int32Array[]>();
 
 /**
+ * `preferredBy(layout)[b]` lists the partitions whose first replica (preferred, initial leader) is
+ * broker b, in ascending order: the partitions b leads while nothing has changed since the start.
+ * Built once per layout like hostedBy; do not write.
+ */
+export function preferredBy(layout: ClusterLayout): readonly Int32Array[] {
+  const cached = preferredLists.get(layout);
+  if (cached !== undefined) return cached;
+  const first = initialLeaders(layout);
+  const brokers = layout.brokers;
+  const start = new Int32Array(brokers + 1);
+  for (let p = 0; p < first.length; p++) start[first[p]! + 1]!++;
+  for (let b = 0; b < brokers; b++) start[b + 1]! += start[b]!;
+  const flat = new Int32Array(first.length);
+  const next = start.slice(0, brokers);
+  for (let p = 0; p < first.length; p++) flat[next[first[p]!]!++] = p;
+  const lists = Array.from({ length: brokers }, (_, b) => flat.subarray(start[b]!, start[b + 1]!));
+  preferredLists.set(layout, lists);
+  return lists;
+}
+
+const preferredLists = new WeakMap<ClusterLayout, readonly Int32Array[]>();
+
+/**
  * Where replicas live: `hosted[b]` lists broker b's partitions in ascending order (hostedBy), and
  * `local[p*rf + i]` is partition p's position in the list of the broker of its replica slot i. A
  * broker keeps per-partition state only for what it hosts (rf / brokers of the partitions), indexed

@@ -1,7 +1,7 @@
 import type { LifecycleEvent, SimNode } from '../../core/index.ts';
 import type { Metrics } from '../result.ts';
 import { NO_STATE_EPOCH } from './cache.ts';
-import { hostedBy, initialLeaders, type ClusterLayout } from './layout.ts';
+import { hostedBy, initialLeaders, preferredBy, type ClusterLayout } from './layout.ts';
 import type { ControllerState, Observer } from './observe.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
@@ -514,14 +514,44 @@ export class ClusterTracker {
     const sign = live ? 1 : -1;
     this.nDivergent += sign * this.divergent[b]!;
     this.nPhantom += sign * this.phantom[b]!;
-    // One pass over the partitions that can name b leader, in truth or in b's cache (the ones b
-    // hosts, unless the history says otherwise); per partition, the self-leader count and the
-    // availability are independent of each other.
-    // refLeader, with the initial state's leader read from the layout's initial-leader array.
+    // One pass over the partitions that can name b leader, in truth or in b's cache; per partition
+    // the self-leader count and the availability are independent of each other.
     const m = this.mirror[b]!;
+    const history = this.history;
+    if (history.count === 0) {
+      // Nothing committed or applied yet (a cluster starting): truth is the initial state and each
+      // cache holds it or nothing, so only the partitions b leads initially qualify, and for those
+      // computeAvailable reduces to: b live and serving, and b's cache holds the initial state
+      // (leader b, epoch 0, as truth). The counters are updated as incSelf / decSelf /
+      // refreshAvailable would, without their per-partition reads of truth.
+      const led = preferredBy(this.layout)[b]!;
+      const self = this.selfLeaders;
+      const available = this.available;
+      const serving = this.servingFlags[b] === 1;
+      let dual = 0;
+      let unavailable = 0;
+      for (let k = 0; k < led.length; k++) {
+        const p = led[k]!;
+        const initial = m[p] === REF_INITIAL;
+        if (initial) {
+          if (live) {
+            if (++self[p]! === 2) dual++;
+          } else if (--self[p]! === 1) dual--;
+        }
+        const a = live && serving && initial ? 1 : 0;
+        if (a !== available[p]) {
+          available[p] = a;
+          unavailable += a === 1 ? -1 : 1;
+        }
+      }
+      this.nDualLeaders += dual;
+      this.nUnavailable += unavailable;
+      return;
+    }
+    // Otherwise the partitions b hosts (a leader is one of p's replicas), unless the history says a
+    // leader strayed outside its replicas: then every partition. refLeader is inlined.
     const truthLeader = this.truth.leader;
     const first = initialLeaders(this.layout);
-    const history = this.history;
     const parts = history.strayLeader(b) ? null : hostedBy(this.layout)[b]!;
     const n = parts === null ? this.truth.size : parts.length;
     for (let k = 0; k < n; k++) {
@@ -539,6 +569,11 @@ export class ClusterTracker {
   /** Refreshes the availability of the partitions truth says b leads (see setLive for which are visited). */
   private rescanLedBy(b: number): void {
     const leader = this.truth.leader;
+    if (this.history.count === 0) {
+      const led = preferredBy(this.layout)[b]!;
+      for (let k = 0; k < led.length; k++) this.refreshAvailable(led[k]!);
+      return;
+    }
     if (this.history.strayLeader(b)) {
       for (let p = 0; p < leader.length; p++) if (leader[p] === b) this.refreshAvailable(p);
       return;
