@@ -179,7 +179,8 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
           fenceMovesLeaders: !has('fence-without-leader-move'),
         },
       });
-      if (first) controller.committed.loadSnapshot(snapshot.image);
+      // A new controller's image holds the initial states, as the snapshot on its disk does.
+      if (first) controller.committed.loadInitialSnapshot(snapshot.image);
       controllers.set(node.id, controller);
       raft.register(controller);
     } else {

@@ -67,6 +67,17 @@ export class MetadataImage {
     this.inControlledShutdown.set(o.inControlledShutdown);
   }
 
+  /**
+   * loadSnapshot of an initialSnapshot into an image that has not changed since it was built: its
+   * partitions already hold the initial states, so only the broker registrations are copied.
+   */
+  loadInitialSnapshot(s: ImageSnapshot): void {
+    this.brokerEpoch.set(s.brokerEpoch);
+    this.fenced.set(s.fenced);
+    this.registered.set(s.registered);
+    this.inControlledShutdown.set(s.inControlledShutdown);
+  }
+
   toSnapshot(): ImageSnapshot {
     const t = this.partitions;
     return {
@@ -108,7 +119,13 @@ export function initialSnapshot(layout: ClusterLayout): ImageSnapshot {
   };
 }
 
-/** Partitions of which each broker is a replica (brokersToIsrs of the fixed layout: hostedBy, shared). */
+/**
+ * Partitions of which each broker is a replica (brokersToIsrs of the fixed layout: hostedBy). The
+ * index is built on the first access to any broker's list, so a run that never fences, unfences
+ * or shuts down a broker (a controller failover) never builds it.
+ */
 export function partitionsByBroker(layout: ClusterLayout): readonly Int32Array[] {
-  return hostedBy(layout);
+  const lists: Int32Array[] = [];
+  for (let b = 0; b < layout.brokers; b++) Object.defineProperty(lists, b, { get: () => hostedBy(layout)[b]!, enumerable: true });
+  return lists;
 }
