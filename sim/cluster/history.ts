@@ -1,3 +1,5 @@
+import type { ClusterLayout } from './layout.ts';
+
 /**
  * Every state truth has held for each partition, as an append-only struct-of-arrays log with a
  * per-partition head index and a back link (a linked list per partition through one shared log).
@@ -6,24 +8,44 @@
  * state of every partition is implied (not logged) to keep a 2M-partition start free. Entries are
  * also what the tracker's mirror of each broker cache points at (one Int32 per broker and
  * partition instead of a copy of the cache), phantom states included as detached entries.
+ *
+ * Given the layout, it also notes which brokers an entry ever named leader of a partition they are
+ * not a replica of (strayLeader): until one does, every partition whose truth or mirrored cache
+ * names broker b leader is among b's hosted partitions, and the tracker scans only those.
  */
 export class TruthHistory {
   private leader = new Int32Array(1024);
   private leaderEpoch = new Int32Array(1024);
   private isr = new Uint8Array(1024);
   private prev = new Int32Array(1024);
+  /** head[p] = 1 + the entry of p's latest committed state; 0 for none (a fresh array: no fill). */
   private readonly head: Int32Array;
+  /** stray[b] = 1 once an entry named broker b leader outside the replicas of its partition. */
+  private readonly stray: Uint8Array;
   count = 0;
 
-  constructor(partitions: number) {
-    this.head = new Int32Array(partitions).fill(-1);
+  constructor(
+    partitions: number,
+    private readonly layout: ClusterLayout | null = null,
+  ) {
+    this.head = new Int32Array(partitions);
+    this.stray = new Uint8Array(layout?.brokers ?? 0);
+  }
+
+  /**
+   * Whether some entry may name broker b leader of a partition b is not a replica of (always true
+   * without a layout; a detached entry's partition is unknown, so any broker it names counts).
+   */
+  strayLeader(b: number): boolean {
+    return this.layout === null || this.stray[b] === 1;
   }
 
   /** Appends a committed state of p; returns its entry. */
   append(p: number, leader: number, leaderEpoch: number, isr: number): number {
+    if (leader >= 0 && leader < this.stray.length && this.stray[leader] === 0 && !this.isReplica(p, leader)) this.stray[leader] = 1;
     const i = this.add(leader, leaderEpoch, isr);
-    this.prev[i] = this.head[p]!;
-    this.head[p] = i;
+    this.prev[i] = this.head[p]! - 1;
+    this.head[p] = i + 1;
     return i;
   }
 
@@ -32,6 +54,7 @@ export class TruthHistory {
    * an entry an observer can point at, never found by contains / find.
    */
   appendDetached(leader: number, leaderEpoch: number, isr: number): number {
+    if (leader >= 0 && leader < this.stray.length) this.stray[leader] = 1;
     const i = this.add(leader, leaderEpoch, isr);
     this.prev[i] = -2;
     return i;
@@ -43,7 +66,7 @@ export class TruthHistory {
 
   /** The latest entry of p's history holding this state, or -1. */
   find(p: number, leader: number, leaderEpoch: number, isr: number): number {
-    for (let i = this.head[p]!; i >= 0; i = this.prev[i]!) {
+    for (let i = this.head[p]! - 1; i >= 0; i = this.prev[i]!) {
       if (this.leaderEpoch[i] === leaderEpoch && this.leader[i] === leader && this.isr[i] === isr) return i;
     }
     return -1;
@@ -51,7 +74,7 @@ export class TruthHistory {
 
   /** The entry of p's latest committed state, or -1 (the initial state). */
   headOf(p: number): number {
-    return this.head[p]!;
+    return this.head[p]! - 1;
   }
 
   leaderAt(i: number): number {
@@ -64,6 +87,12 @@ export class TruthHistory {
 
   isrAt(i: number): number {
     return this.isr[i]!;
+  }
+
+  private isReplica(p: number, broker: number): boolean {
+    const { replicas, replicationFactor: rf } = this.layout!;
+    for (let i = p * rf; i < p * rf + rf; i++) if (replicas[i] === broker) return true;
+    return false;
   }
 
   private add(leader: number, leaderEpoch: number, isr: number): number {
@@ -79,7 +108,7 @@ export class TruthHistory {
   /** Number of committed changes of p (for tests and figures). */
   changesOf(p: number): number {
     let n = 0;
-    for (let i = this.head[p]!; i >= 0; i = this.prev[i]!) n++;
+    for (let i = this.head[p]! - 1; i >= 0; i = this.prev[i]!) n++;
     return n;
   }
 

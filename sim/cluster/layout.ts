@@ -32,6 +32,9 @@ function topicDraw(topic: number, salt: number, bound: number): number {
   return h % bound;
 }
 
+/** Scratch of assignTopic: replica j+1's distance from the first replica, for the current shift. */
+let followerOffsets = new Int32Array(8);
+
 /**
  * Kafka's rack-unaware replica assignment (AdminUtils.assignReplicasToBrokersRackUnaware, now
  * org.apache.kafka.admin.AdminUtils / ReplicaAssignment): per topic, partition i's first replica
@@ -40,13 +43,30 @@ function topicDraw(topic: number, salt: number, bound: number): number {
  * leaders round-robin and never puts two replicas of a partition on one broker.
  */
 export function assignTopic(out: Int32Array, firstPartition: number, count: number, brokers: number, rf: number, startIndex: number, replicaShift: number): void {
+  // The same arithmetic with the remainders kept as running counters (no division per replica):
+  // `first` steps round the brokers, and the followers' offsets change only when the shift does.
+  const others = rf - 1;
+  if (followerOffsets.length < others) followerOffsets = new Int32Array(others);
+  const offsets = followerOffsets;
   let shift = replicaShift;
+  let first = startIndex % brokers;
+  let inRound = 0;
+  let base = firstPartition * rf;
+  for (let j = 0; j < others; j++) offsets[j] = 1 + ((shift + j) % (brokers - 1));
   for (let i = 0; i < count; i++) {
-    if (i > 0 && i % brokers === 0) shift++;
-    const first = (i + startIndex) % brokers;
-    const base = (firstPartition + i) * rf;
+    if (inRound === brokers) {
+      inRound = 0;
+      shift++;
+      for (let j = 0; j < others; j++) offsets[j] = 1 + ((shift + j) % (brokers - 1));
+    }
     out[base] = first;
-    for (let j = 0; j < rf - 1; j++) out[base + 1 + j] = (first + 1 + ((shift + j) % (brokers - 1))) % brokers;
+    for (let j = 0; j < others; j++) {
+      const b = first + offsets[j]!;
+      out[base + 1 + j] = b >= brokers ? b - brokers : b;
+    }
+    base += rf;
+    inRound++;
+    if (++first === brokers) first = 0;
   }
 }
 
@@ -78,10 +98,79 @@ export function replicasOf(layout: ClusterLayout, p: number): number[] {
 }
 
 /**
- * Where replicas live: `hosted[b]` lists broker b's partitions in ascending order, and
+ * Each partition's first replica (its preferred leader, and the leader of the initial state), as
+ * one array per layout: a table starts as a copy of it instead of recomputing it per partition.
+ * Shared; do not write.
+ */
+export function initialLeaders(layout: ClusterLayout): Int32Array {
+  const cached = initialLeaderArrays.get(layout);
+  if (cached !== undefined) return cached;
+  const { replicas, partitions } = layout;
+  const rf = layout.replicationFactor;
+  const out = new Int32Array(partitions);
+  for (let p = 0, i = 0; p < partitions; p++, i += rf) out[p] = replicas[i]!;
+  initialLeaderArrays.set(layout, out);
+  return out;
+}
+
+const initialLeaderArrays = new WeakMap<ClusterLayout, Int32Array>();
+
+/**
+ * `hostedBy(layout)[b]` lists the partitions of which broker b is a replica, in ascending order
+ * (Kafka's brokersToIsrs view of a fixed assignment). Built once per layout in one counting pass
+ * and one filling pass, and shared by everything that asks (controllers, replica managers, the
+ * tracker); do not write.
+ */
+export function hostedBy(layout: ClusterLayout): readonly Int32Array[] {
+  const cached = hostedLists.get(layout);
+  if (cached !== undefined) return cached;
+  const { replicas, brokers } = layout;
+  const rf = layout.replicationFactor;
+  // One flat array, broker b's run at [start[b], start[b+1]); each list is a view of its run.
+  const start = new Int32Array(brokers + 1);
+  for (let i = 0; i < replicas.length; i++) start[replicas[i]! + 1]!++;
+  for (let b = 0; b < brokers; b++) start[b + 1]! += start[b]!;
+  const flat = new Int32Array(replicas.length);
+  const next = start.slice(0, brokers);
+  for (let p = 0, i = 0; p < layout.partitions; p++) {
+    for (let s = 0; s < rf; s++, i++) flat[next[replicas[i]!]!++] = p;
+  }
+  const hosted = Array.from({ length: brokers }, (_, b) => flat.subarray(start[b]!, start[b + 1]!));
+  hostedLists.set(layout, hosted);
+  return hosted;
+}
+
+const hostedLists = new WeakMap<ClusterLayout, readonly Int32Array[]>();
+
+/**
+ * `preferredBy(layout)[b]` lists the partitions whose first replica (preferred, initial leader) is
+ * broker b, in ascending order: the partitions b leads while nothing has changed since the start.
+ * Built once per layout like hostedBy; do not write.
+ */
+export function preferredBy(layout: ClusterLayout): readonly Int32Array[] {
+  const cached = preferredLists.get(layout);
+  if (cached !== undefined) return cached;
+  const first = initialLeaders(layout);
+  const brokers = layout.brokers;
+  const start = new Int32Array(brokers + 1);
+  for (let p = 0; p < first.length; p++) start[first[p]! + 1]!++;
+  for (let b = 0; b < brokers; b++) start[b + 1]! += start[b]!;
+  const flat = new Int32Array(first.length);
+  const next = start.slice(0, brokers);
+  for (let p = 0; p < first.length; p++) flat[next[first[p]!]!++] = p;
+  const lists = Array.from({ length: brokers }, (_, b) => flat.subarray(start[b]!, start[b + 1]!));
+  preferredLists.set(layout, lists);
+  return lists;
+}
+
+const preferredLists = new WeakMap<ClusterLayout, readonly Int32Array[]>();
+
+/**
+ * Where replicas live: `hosted[b]` lists broker b's partitions in ascending order (hostedBy), and
  * `local[p*rf + i]` is partition p's position in the list of the broker of its replica slot i. A
  * broker keeps per-partition state only for what it hosts (rf / brokers of the partitions), indexed
- * by that position. Built once per layout (O(partitions × rf)) and shared by every broker.
+ * by that position. Built once per layout (O(partitions × rf)), on first use, and shared by every
+ * broker.
  */
 export interface ReplicaIndex {
   readonly hosted: readonly Int32Array[];
@@ -94,17 +183,10 @@ export function replicaIndex(layout: ClusterLayout): ReplicaIndex {
   const cached = replicaIndexes.get(layout);
   if (cached !== undefined) return cached;
   const { replicas, brokers } = layout;
-  const counts = new Int32Array(brokers);
-  for (let i = 0; i < replicas.length; i++) counts[replicas[i]!]!++;
-  const hosted = Array.from(counts, (n) => new Int32Array(n));
+  const hosted = hostedBy(layout);
   const fill = new Int32Array(brokers);
   const local = new Int32Array(replicas.length);
-  const rf = layout.replicationFactor;
-  for (let i = 0; i < replicas.length; i++) {
-    const b = replicas[i]!;
-    local[i] = fill[b]!;
-    hosted[b]![fill[b]!++] = Math.floor(i / rf);
-  }
+  for (let i = 0; i < replicas.length; i++) local[i] = fill[replicas[i]!]!++;
   const index: ReplicaIndex = { hosted, local };
   replicaIndexes.set(layout, index);
   return index;

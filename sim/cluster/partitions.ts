@@ -1,4 +1,4 @@
-import type { ClusterLayout } from './layout.ts';
+import { initialLeaders, type ClusterLayout } from './layout.ts';
 
 /** Kafka's "no leader" (LeaderAndIsr.NoLeader / PartitionRecord Leader = -1). */
 export const NO_LEADER = -1;
@@ -34,12 +34,14 @@ export class PartitionTable {
     this.size = layout.partitions;
     this.rf = layout.replicationFactor;
     this.replicas = layout.replicas;
-    this.leader = new Int32Array(this.size);
-    this.leaderEpoch = new Int32Array(this.size);
-    this.partitionEpoch = new Int32Array(this.size);
-    this.isr = new Uint8Array(this.size).fill(fullIsrMask(this.rf));
-    const rf = this.rf;
-    for (let p = 0; p < this.size; p++) this.leader[p] = this.replicas[p * rf]!;
+    // One allocation for the four arrays (three Int32 runs, then the ISR bytes).
+    const n = this.size;
+    const buf = new ArrayBuffer(n * 13);
+    this.leader = new Int32Array(buf, 0, n);
+    this.leaderEpoch = new Int32Array(buf, n * 4, n);
+    this.partitionEpoch = new Int32Array(buf, n * 8, n);
+    this.isr = new Uint8Array(buf, n * 12, n).fill(fullIsrMask(this.rf));
+    this.leader.set(initialLeaders(layout));
   }
 
   set(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {

@@ -1,7 +1,7 @@
 import type { LifecycleEvent, SimNode } from '../../core/index.ts';
 import type { Metrics } from '../result.ts';
 import { NO_STATE_EPOCH } from './cache.ts';
-import type { ClusterLayout } from './layout.ts';
+import { hostedBy, initialLeaders, preferredBy, type ClusterLayout } from './layout.ts';
 import type { ControllerState, Observer } from './observe.ts';
 import { fullIsrMask, PartitionTable, type PartitionStateBatch } from './partitions.ts';
 import { TruthHistory } from './history.ts';
@@ -159,7 +159,7 @@ export class ClusterTracker {
     if (brokers.length !== layout.brokers) throw new Error(`ClusterTracker: ${brokers.length} broker nodes for a layout of ${layout.brokers} brokers`);
     this.layout = layout;
     this.truth = new PartitionTable(layout);
-    this.history = new TruthHistory(layout.partitions);
+    this.history = new TruthHistory(layout.partitions, layout);
     this.initialIsr = fullIsrMask(layout.replicationFactor);
     this.loadingBlind = opts.loadingBlind === true;
     this.recovery = new RecoveryWatch(sim, Math.round(opts.settleMs * 1000), Math.round((opts.probationMs ?? 0) * 1000), () => this.describeHealth());
@@ -183,7 +183,9 @@ export class ClusterTracker {
     }
     this.available = new Uint8Array(P);
     this.selfLeaders = new Uint8Array(P);
-    for (let p = 0; p < P; p++) {
+    // A cluster is built before its brokers start: with none live, nothing is available or self-led.
+    if (!this.live.includes(1)) this.nUnavailable = P;
+    else for (let p = 0; p < P; p++) {
       const l = this.truth.leader[p]!;
       if (this.live[l] === 1) this.incSelf(p);
       if (this.computeAvailable(p)) this.available[p] = 1;
@@ -567,21 +569,75 @@ export class ClusterTracker {
     const sign = live ? 1 : -1;
     this.nDivergent += sign * this.divergent[b]!;
     this.nPhantom += sign * this.phantom[b]!;
+    // One pass over the partitions that can name b leader, in truth or in b's cache; per partition
+    // the self-leader count and the availability are independent of each other.
     const m = this.mirror[b]!;
-    const P = this.truth.size;
-    for (let p = 0; p < P; p++) {
-      if (this.refLeader(p, m[p]!) === b) {
+    const history = this.history;
+    if (history.count === 0) {
+      // Nothing committed or applied yet (a cluster starting): truth is the initial state and each
+      // cache holds it or nothing, so only the partitions b leads initially qualify, and for those
+      // computeAvailable reduces to: b live and serving, and b's cache holds the initial state
+      // (leader b, epoch 0, as truth). The counters are updated as incSelf / decSelf /
+      // refreshAvailable would, without their per-partition reads of truth.
+      const led = preferredBy(this.layout)[b]!;
+      const self = this.selfLeaders;
+      const available = this.available;
+      const serving = this.servingFlags[b] === 1;
+      let dual = 0;
+      let unavailable = 0;
+      for (let k = 0; k < led.length; k++) {
+        const p = led[k]!;
+        const initial = m[p] === REF_INITIAL;
+        if (initial) {
+          if (live) {
+            if (++self[p]! === 2) dual++;
+          } else if (--self[p]! === 1) dual--;
+        }
+        const a = live && serving && initial ? 1 : 0;
+        if (a !== available[p]) {
+          available[p] = a;
+          unavailable += a === 1 ? -1 : 1;
+        }
+      }
+      this.nDualLeaders += dual;
+      this.nUnavailable += unavailable;
+      return;
+    }
+    // Otherwise the partitions b hosts (a leader is one of p's replicas), unless the history says a
+    // leader strayed outside its replicas: then every partition. refLeader is inlined.
+    const truthLeader = this.truth.leader;
+    const first = initialLeaders(this.layout);
+    const parts = history.strayLeader(b) ? null : hostedBy(this.layout)[b]!;
+    const n = parts === null ? this.truth.size : parts.length;
+    for (let k = 0; k < n; k++) {
+      const p = parts === null ? k : parts[k]!;
+      const r = m[p]!;
+      const cached = r >= 0 ? history.leaderAt(r) : r === REF_INITIAL ? first[p]! : -1;
+      if (cached === b) {
         if (live) this.incSelf(p);
         else this.decSelf(p);
       }
+      if (truthLeader[p] === b) this.refreshAvailable(p);
     }
-    this.rescanLedBy(b);
   }
 
+  /** Refreshes the availability of the partitions truth says b leads (see setLive for which are visited). */
   private rescanLedBy(b: number): void {
     const leader = this.truth.leader;
-    const P = this.truth.size;
-    for (let p = 0; p < P; p++) if (leader[p] === b) this.refreshAvailable(p);
+    if (this.history.count === 0) {
+      const led = preferredBy(this.layout)[b]!;
+      for (let k = 0; k < led.length; k++) this.refreshAvailable(led[k]!);
+      return;
+    }
+    if (this.history.strayLeader(b)) {
+      for (let p = 0; p < leader.length; p++) if (leader[p] === b) this.refreshAvailable(p);
+      return;
+    }
+    const parts = hostedBy(this.layout)[b]!;
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k]!;
+      if (leader[p] === b) this.refreshAvailable(p);
+    }
   }
 
   private recountControllers(): void {

@@ -14,7 +14,7 @@ import { RaftInvariants } from '../raft/raft-invariants.ts';
 import { DEFAULT_RAFT_CONFIG, isRaftMessage, type RaftConfig, type RaftMessage, type RaftSnapshot, type RecordBatch } from '../raft/types.ts';
 import { BrokerServer } from './broker-server.ts';
 import { KraftInvariants } from './kraft-invariants.ts';
-import { MetadataImage, partitionsByBroker, type ImageSnapshot } from './metadata-image.ts';
+import { initialSnapshot, partitionsByBroker, type ImageSnapshot } from './metadata-image.ts';
 import { type AlterPartitionRequest, type AlterPartitionResponse, type ControllerRequest, type ControllerResponse, type ReplicaFetchRequest } from './messages.ts';
 import { KraftReplicaManager } from './replica-manager.ts';
 import { QuorumController } from './quorum-controller.ts';
@@ -115,11 +115,9 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   // The metadata log of a long-running cluster: a snapshot holding every topic, partition and
   // broker registration (broker b registered at offset b), then epoch 1's LeaderChangeMessage.
   const k = cost.kraft;
-  const initial = new MetadataImage(layout);
-  for (let b = 0; b < layout.brokers; b++) initial.brokerEpoch[b] = b;
   const snapshotEnd = layout.brokers + layout.topics + layout.partitions;
   const snapshot: RaftSnapshot<ImageSnapshot> = {
-    endOffset: snapshotEnd, epoch: 1, recordCount: snapshotEnd, image: initial.toSnapshot(),
+    endOffset: snapshotEnd, epoch: 1, recordCount: snapshotEnd, image: initialSnapshot(layout),
     sizeBytes: layout.partitions * k.snapshotBytesPerPartition + layout.brokers * k.registerBrokerRecordBytes,
   };
   const leaderChange: RecordBatch<MetadataPayload> = { baseOffset: snapshotEnd, count: 1, epoch: 1, sizeBytes: k.batchOverheadBytes + k.leaderChangeRecordBytes, checksum: 1, control: true, records: null };
@@ -181,7 +179,8 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
           fenceMovesLeaders: !has('fence-without-leader-move'),
         },
       });
-      if (first) controller.committed.loadSnapshot(snapshot.image);
+      // A new controller's image holds the initial states, as the snapshot on its disk does.
+      if (first) controller.committed.loadInitialSnapshot(snapshot.image);
       controllers.set(node.id, controller);
       raft.register(controller);
     } else {

@@ -1,5 +1,5 @@
-import type { ClusterLayout } from '../cluster/layout.ts';
-import { PartitionTable } from '../cluster/partitions.ts';
+import { hostedBy, initialLeaders, type ClusterLayout } from '../cluster/layout.ts';
+import { fullIsrMask, PartitionTable } from '../cluster/partitions.ts';
 import type { MetadataRecords } from './records.ts';
 
 /** A frozen copy of an image, as a snapshot (KIP-630) carries it: typed arrays, never objects per partition. */
@@ -67,6 +67,17 @@ export class MetadataImage {
     this.inControlledShutdown.set(o.inControlledShutdown);
   }
 
+  /**
+   * loadSnapshot of an initialSnapshot into an image that has not changed since it was built: its
+   * partitions already hold the initial states, so only the broker registrations are copied.
+   */
+  loadInitialSnapshot(s: ImageSnapshot): void {
+    this.brokerEpoch.set(s.brokerEpoch);
+    this.fenced.set(s.fenced);
+    this.registered.set(s.registered);
+    this.inControlledShutdown.set(s.inControlledShutdown);
+  }
+
   toSnapshot(): ImageSnapshot {
     const t = this.partitions;
     return {
@@ -93,18 +104,28 @@ export class MetadataImage {
   }
 }
 
-/** Partitions of which each broker is a replica (brokersToIsrs, computed once from the fixed layout). */
-export function partitionsByBroker(layout: ClusterLayout): Int32Array[] {
-  const rf = layout.replicationFactor;
-  const counts = new Int32Array(layout.brokers);
-  for (let i = 0; i < layout.replicas.length; i++) counts[layout.replicas[i]!]!++;
-  const out = Array.from(counts, (n) => new Int32Array(n));
-  const fill = new Int32Array(layout.brokers);
-  for (let p = 0; p < layout.partitions; p++) {
-    for (let s = 0; s < rf; s++) {
-      const b = layout.replicas[p * rf + s]!;
-      out[b]![fill[b]!++] = p;
-    }
-  }
-  return out;
+/**
+ * The image of a long-running cluster before anything happened, as a snapshot: every partition in
+ * its initial state (leader = first replica, epochs 0, full ISR), broker b registered with epoch b,
+ * unfenced. Built straight from the layout: its leader array is the layout's shared initial-leader
+ * array (a snapshot is frozen: loading copies out of it, nothing writes into it).
+ */
+export function initialSnapshot(layout: ClusterLayout): ImageSnapshot {
+  const P = layout.partitions;
+  const B = layout.brokers;
+  return {
+    leader: initialLeaders(layout), leaderEpoch: new Int32Array(P), partitionEpoch: new Int32Array(P), isr: new Uint8Array(P).fill(fullIsrMask(layout.replicationFactor)),
+    brokerEpoch: Float64Array.from({ length: B }, (_, b) => b), fenced: new Uint8Array(B), registered: new Uint8Array(B).fill(1), inControlledShutdown: new Uint8Array(B),
+  };
+}
+
+/**
+ * Partitions of which each broker is a replica (brokersToIsrs of the fixed layout: hostedBy). The
+ * index is built on the first access to any broker's list, so a run that never fences, unfences
+ * or shuts down a broker (a controller failover) never builds it.
+ */
+export function partitionsByBroker(layout: ClusterLayout): readonly Int32Array[] {
+  const lists: Int32Array[] = [];
+  for (let b = 0; b < layout.brokers; b++) Object.defineProperty(lists, b, { get: () => hostedBy(layout)[b]!, enumerable: true });
+  return lists;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeLayout, replicasOf, topicOf } from '../../sim/cluster/layout.ts';
+import { assignTopic, hostedBy, initialLeaders, makeLayout, preferredBy, replicaIndex, replicasOf, topicOf } from '../../sim/cluster/layout.ts';
 import { UsageError } from '../../sim/errors.ts';
 
 const params = (partitions: number, ppt: number, brokers: number, rf: number) => ({ partitions, 'partitions.per.topic': ppt, brokers, 'replication.factor': rf });
@@ -83,5 +83,66 @@ describe('makeLayout (Kafka rack-unaware assignment)', () => {
     expect(() => makeLayout(params(10, 5, 12, 9))).toThrow(UsageError);
     expect(() => makeLayout(params(0, 5, 12, 3))).toThrow(UsageError);
     expect(() => makeLayout(params(10, 2.5, 12, 3))).toThrow(UsageError);
+  });
+});
+
+/** The assignment as Kafka states it, one division per replica (what assignTopic computes with counters). */
+function referenceAssign(out: Int32Array, firstPartition: number, count: number, brokers: number, rf: number, startIndex: number, replicaShift: number): void {
+  let shift = replicaShift;
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && i % brokers === 0) shift++;
+    const first = (i + startIndex) % brokers;
+    out[(firstPartition + i) * rf] = first;
+    for (let j = 0; j < rf - 1; j++) out[(firstPartition + i) * rf + 1 + j] = (first + 1 + ((shift + j) % (brokers - 1))) % brokers;
+  }
+}
+
+describe('assignTopic and the per-layout indexes', () => {
+  it('assignTopic equals the formula with a division per replica', () => {
+    const shape = fc
+      .record({ brokers: fc.integer({ min: 1, max: 16 }), count: fc.integer({ min: 1, max: 200 }), rf: fc.integer({ min: 1, max: 8 }), start: fc.nat(), shift: fc.nat() })
+      .filter((s) => s.rf <= s.brokers);
+    fc.assert(
+      fc.property(shape, (s) => {
+        const start = s.start % s.brokers;
+        const shift = s.shift % s.brokers;
+        const a = new Int32Array((s.count + 3) * s.rf);
+        const b = new Int32Array((s.count + 3) * s.rf);
+        assignTopic(a, 3, s.count, s.brokers, s.rf, start, shift);
+        referenceAssign(b, 3, s.count, s.brokers, s.rf, start, shift);
+        expect(Array.from(a)).toEqual(Array.from(b));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('initialLeaders, hostedBy, preferredBy and replicaIndex agree with the replicas', () => {
+    fc.assert(
+      fc.property(shapes, (s) => {
+        const l = makeLayout(params(s.partitions, s.ppt, s.brokers, s.rf));
+        const first = initialLeaders(l);
+        const hosted = hostedBy(l);
+        const preferred = preferredBy(l);
+        const index = replicaIndex(l);
+        expect(initialLeaders(l)).toBe(first);
+        expect(hostedBy(l)).toBe(hosted);
+        expect(index.hosted).toBe(hosted);
+        for (let b = 0; b < s.brokers; b++) {
+          const wantHosted: number[] = [];
+          const wantPreferred: number[] = [];
+          for (let p = 0; p < s.partitions; p++) {
+            if (replicasOf(l, p).includes(b)) wantHosted.push(p);
+            if (l.replicas[p * s.rf] === b) wantPreferred.push(p);
+          }
+          expect(Array.from(hosted[b]!)).toEqual(wantHosted);
+          expect(Array.from(preferred[b]!)).toEqual(wantPreferred);
+        }
+        for (let p = 0; p < s.partitions; p++) {
+          expect(first[p]).toBe(l.replicas[p * s.rf]);
+          for (let i = 0; i < s.rf; i++) expect(hosted[l.replicas[p * s.rf + i]!]![index.local[p * s.rf + i]!]).toBe(p);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
