@@ -90,7 +90,7 @@ export class Trace {
     let b = this.h2;
     let w = this.code(kind) ^ Math.imul(this.code(label), 0x9e3779b1);
     a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
-    w = atUs % 4294967296;
+    w = atUs | 0; // the low 32 bits (ToInt32 is modulo 2^32, as the remainder was)
     a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
     w = (atUs / 4294967296) | 0;
     a = Math.imul(a ^ w, 0x85ebca6b); a = (a << 13) | (a >>> 19); b = (Math.imul(b ^ w, 0xc2b2ae35) + a) | 0;
