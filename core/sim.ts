@@ -120,9 +120,11 @@ export class Simulation {
   private slotBuf = new ArrayBuffer(4096 * SLOT_WORDS * 4);
   private slotWords = new Uint32Array(this.slotBuf);
   private slotFloats = new Float64Array(this.slotBuf);
-  /** Per timer slot, the order its timer was set in (a re-map after a clock change keeps that order). */
-  private timerOrder = new Float64Array(4096);
-  private timersSet = 0;
+  /**
+   * The order a timer was set in is the heap sequence of its first arming, which its slot holds
+   * until a clock change re-maps it; a re-mapped timer's order is kept here, by slot.
+   */
+  private readonly remappedOrder = new Map<number, number>();
   private freeSlots: number[] = [];
   private nextSlot = 0;
   private seq = 0;
@@ -199,9 +201,6 @@ export class Simulation {
     this.slotBuf = buf;
     this.slotWords = new Uint32Array(buf);
     this.slotFloats = new Float64Array(buf);
-    const order = new Float64Array(this.timerOrder.length * 2);
-    order.set(this.timerOrder);
-    this.timerOrder = order;
   }
 
   // ---- node timers, which live in event slots: a timer's id is its slot's handle ----
@@ -225,7 +224,7 @@ export class Simulation {
     const seq = this.seq++;
     f[SLOT_FLOATS * slot + 2] = seq;
     f[SLOT_FLOATS * slot + 3] = localDeadlineUs;
-    this.timerOrder[slot] = this.timersSet++;
+    if (this.remappedOrder.size !== 0) this.remappedOrder.delete(slot);
     this.heap.push(Math.round(atUs), seq, slot);
     return w[m + 2]! * SLOTS + slot;
   }
@@ -263,8 +262,11 @@ export class Simulation {
       if (wallOnly && kind !== KIND_WALL_TIMER) continue;
       out.push(slot);
     }
-    const order = this.timerOrder;
-    return out.sort((a, b) => order[a]! - order[b]!);
+    return out.sort((a, b) => this.timerOrderOf(a) - this.timerOrderOf(b));
+  }
+
+  private timerOrderOf(slot: number): number {
+    return this.remappedOrder.get(slot) ?? this.slotFloats[SLOT_FLOATS * slot + 2]!;
   }
 
   /**
@@ -276,6 +278,7 @@ export class Simulation {
     for (const slot of this.timersOf(node, wallOnly)) {
       const local = this.slotFloats[SLOT_FLOATS * slot + 3]!;
       const realUs = this.slotWords[SLOT_WORDS * slot + 3] === KIND_WALL_TIMER ? clock.realAtWall(local) : clock.realAtMono(local);
+      this.remappedOrder.set(slot, this.timerOrderOf(slot));
       const seq = this.seq++;
       this.slotFloats[SLOT_FLOATS * slot + 2] = seq;
       this.heap.push(Math.round(realUs > this.nowUs ? realUs : this.nowUs), seq, slot);
