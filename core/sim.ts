@@ -463,7 +463,7 @@ export class Simulation {
       freeSlots.push(slot);
       this.eventsRun++;
       if (kind !== KIND_EVENT) {
-        trace.record(t, 'timer', nodeIdx, -1, objs[2 * slot + 1] as string, 0);
+        trace.recordTimer(t, nodeIdx, objs[2 * slot + 1] as string);
         (fn as EventFn)();
       } else if (typeof fn === 'function') fn();
       else fn.run();
