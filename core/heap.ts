@@ -24,6 +24,11 @@ export class EventHeap {
     return this.count > 0 ? this.times[0]! : Infinity;
   }
 
+  /** Sequence number of the earliest entry; -1 when empty. */
+  peekSeq(): number {
+    return this.count > 0 ? this.seqs[0]! : -1;
+  }
+
   /** Slot of the earliest entry; -1 when empty. */
   peekSlot(): number {
     return this.count > 0 ? this.slots[0]! : -1;

@@ -1,7 +1,7 @@
 import { NodeClock } from './clock.ts';
 import type { Connection, ConnectionConfig, ConnRef } from './network.ts';
 import type { Rng } from './rng.ts';
-import type { EventAction, EventFn, EventTask, Simulation } from './sim.ts';
+import type { EventAction, EventFn, Simulation } from './sim.ts';
 import { DurableStore } from './storage.ts';
 
 /** Every message names its RPC or record type in `type`, as Kafka and ZooKeeper name them. */
@@ -17,52 +17,6 @@ export interface NodeBehavior {
 export type NodeFactory = (node: SimNode) => NodeBehavior;
 
 export type ClockKind = 'mono' | 'wall';
-
-/** Pending timers per node at most; a timer id is reuse × TIMER_SLOTS + pool index. */
-const TIMER_SLOTS = 2_097_152;
-
-/** A pending timer; the event that fires it. Pooled per node: a fired or cancelled one is reused. */
-class TimerRec implements EventTask {
-  /** How many times this record has been used; part of the id. */
-  reuse = 0;
-  seq = 0;
-  label = '';
-  kind: ClockKind = 'mono';
-  /** Deadline on the node's own clock of `kind`. */
-  localDeadlineUs = 0;
-  fn: EventFn | null = null;
-  /**
-   * The Simulation handle of its pending event; every path that drops a timer cancels it. Every
-   * arm gets a new handle and a release sets -1, so a deferred firing can tell it went stale.
-   */
-  handle = -1;
-
-  constructor(
-    private readonly node: SimNode,
-    readonly idx: number,
-  ) {}
-
-  run(): void {
-    this.node.fireTimer(this);
-  }
-
-  /**
-   * Its event came due while the node was paused: the firing waits in the node's deferred list,
-   * where cancel can no longer reach it, so it checks on resume that the timer was not cancelled,
-   * re-armed or reused meanwhile.
-   */
-  deferredCall(): EventFn {
-    const handle = this.handle;
-    return () => {
-      if (this.handle === handle) this.node.fireTimer(this);
-    };
-  }
-
-  /** The id setTimer returned for this use of the record. */
-  get id(): number {
-    return this.reuse * TIMER_SLOTS + this.idx;
-  }
-}
 
 interface Task {
   readonly label: string;
@@ -188,11 +142,6 @@ export class SimNode {
   behavior: NodeBehavior | null = null;
   /** Events that came due while paused, run in order on resume. */
   deferred: EventAction[] = [];
-  /** Every timer record ever made by this node, by pool index; a free one has fn === null. */
-  private timerRecs: TimerRec[] = [];
-  private timerFree: TimerRec[] = [];
-  /** setTimer order, so re-mapping after a clock change keeps the order timers were set in. */
-  private timerSeq = 0;
   private executors = new Map<string, Executor>();
   private pausedAtUs = 0;
 
@@ -238,88 +187,34 @@ export class SimNode {
 
   /**
    * A timer set in this node's local time; drift and pauses move it, as they move a real one.
-   * The id encodes the record's pool index and its reuse count, so a stale id cancels nothing.
+   * It lives in an event slot of the simulation (no object per timer); its id is that slot's
+   * handle, so a stale id (fired, cancelled, or its slot reused) cancels nothing.
    */
   setTimer(label: string, delayUs: number, fn: EventFn, kind: ClockKind = 'mono'): number {
-    let rec = this.timerFree.pop();
-    if (rec === undefined) {
-      const idx = this.timerRecs.length;
-      if (idx >= TIMER_SLOTS) throw new Error(`node ${this.name}: more than ${TIMER_SLOTS} pending timers`);
-      rec = new TimerRec(this, idx);
-      this.timerRecs.push(rec);
-    }
-    rec.reuse++;
-    rec.seq = this.timerSeq++;
-    rec.label = label;
-    rec.kind = kind;
-    rec.fn = fn;
     const clock = this.clock;
-    const now = this.sim.nowUs;
+    const sim = this.sim;
+    const now = sim.nowUs;
     if (kind === 'mono' && clock.driftRate === 1) {
       // Fast path: at rate 1 the local deadline is reached delayUs from now. Rounded up: a timer
       // never fires before its local deadline (a fractional delay rounded down re-arms forever).
-      rec.localDeadlineUs = clock.monoAt(now) + delayUs;
-      rec.handle = this.sim.at(now + (delayUs > 0 ? Math.ceil(delayUs) : 0), rec, this);
-    } else {
-      rec.localDeadlineUs = (kind === 'mono' ? clock.monoAt(now) : clock.wallAt(now)) + delayUs;
-      this.armTimer(rec);
+      return sim.setTimer(this, label, fn, false, clock.monoAt(now) + delayUs, now + (delayUs > 0 ? Math.ceil(delayUs) : 0));
     }
-    return rec.reuse * TIMER_SLOTS + rec.idx;
-  }
-
-  private pendingTimer(id: number): TimerRec | undefined {
-    if (!(id >= 0)) return undefined;
-    const rec = this.timerRecs[id % TIMER_SLOTS];
-    return rec !== undefined && rec.id === id && rec.fn !== null ? rec : undefined;
+    const localDeadlineUs = (kind === 'mono' ? clock.monoAt(now) : clock.wallAt(now)) + delayUs;
+    const realUs = kind === 'mono' ? clock.realAtMono(localDeadlineUs) : clock.realAtWall(localDeadlineUs);
+    return sim.setTimer(this, label, fn, kind === 'wall', localDeadlineUs, realUs > now ? realUs : now);
   }
 
   cancelTimer(id: number): void {
-    const rec = this.pendingTimer(id);
-    if (rec === undefined) return;
-    this.sim.cancel(rec.handle);
-    this.releaseTimer(rec);
+    this.sim.cancelTimer(this, id);
   }
 
   hasTimer(id: number): boolean {
-    return this.pendingTimer(id) !== undefined;
-  }
-
-  /** Runs a due timer (called by its event; a cancelled or re-armed timer's old event never runs). */
-  fireTimer(rec: TimerRec): void {
-    const fn = rec.fn!;
-    this.sim.trace.record(this.sim.nowUs, 'timer', this.id, -1, rec.label, 0);
-    this.releaseTimer(rec);
-    fn();
-  }
-
-  private releaseTimer(rec: TimerRec): void {
-    rec.fn = null;
-    rec.handle = -1;
-    this.timerFree.push(rec);
-  }
-
-  private armTimer(rec: TimerRec): void {
-    const realUs = rec.kind === 'mono' ? this.clock.realAtMono(rec.localDeadlineUs) : this.clock.realAtWall(rec.localDeadlineUs);
-    const now = this.sim.nowUs;
-    rec.handle = this.sim.at(realUs > now ? realUs : now, rec, this);
+    return this.sim.hasTimer(this, id);
   }
 
   /** Re-maps pending timers after this node's clock changed, in the order they were set. */
   private remapTimers(kinds: 'all' | 'wall'): void {
-    const pending = this.timerRecs.filter((r) => r.fn !== null && (kinds === 'all' || r.kind === 'wall')).sort((a, b) => a.seq - b.seq);
-    for (const rec of pending) {
-      this.sim.cancel(rec.handle);
-      this.armTimer(rec);
-    }
-  }
-
-  /** Drops every pending timer (crash). */
-  private dropTimers(): void {
-    for (const rec of this.timerRecs) {
-      if (rec.fn === null) continue;
-      this.sim.cancel(rec.handle);
-      this.releaseTimer(rec);
-    }
+    this.sim.remapTimers(this, kinds === 'wall');
   }
 
   executor(name: string): Executor {
@@ -347,7 +242,7 @@ export class SimNode {
 
   /** Holds an event that came due while paused, to run on resume. */
   defer(fn: EventAction): void {
-    this.deferred.push(fn instanceof TimerRec ? fn.deferredCall() : fn);
+    this.deferred.push(fn);
   }
 
   /** A model-reported state change, into the trace (and its hash). */
@@ -372,7 +267,7 @@ export class SimNode {
     this.sim.net.nodeDown(this);
     this.behavior = null;
     this.deferred = [];
-    this.dropTimers();
+    this.sim.dropTimers(this);
     for (const e of this.executors.values()) e.reset();
     this.executors.clear();
     if (loseUnsynced) this.store.loseUnsynced();

@@ -269,3 +269,94 @@ describe('timers that come due while their node is paused', () => {
     expect(pausedTimer((n) => n.setClockRate(2))).toEqual([200_000]);
   });
 });
+
+describe('timers in event slots', () => {
+  /** Four timers due at the same instant, set mono, wall, mono, wall; `between` runs at 500 µs. */
+  function tiedTimers(between: (n: SimNode) => void) {
+    const sim = new Simulation({ seed: 'ties' });
+    const order: string[] = [];
+    const n = sim.addNode('n', (self) => {
+      for (const [label, kind] of [['a', 'mono'], ['b', 'wall'], ['c', 'mono'], ['d', 'wall']] as const) {
+        self.setTimer(label, 1000, () => order.push(`${label}@${sim.nowUs}`), kind);
+      }
+      return { onMessage() {} };
+    });
+    sim.at(500, () => between(n));
+    sim.run({ untilUs: 1e6 });
+    return order;
+  }
+
+  it('tied timers fire in the order they were set', () => {
+    expect(tiedTimers(() => {})).toEqual(['a@1000', 'b@1000', 'c@1000', 'd@1000']);
+  });
+
+  it('re-mapping only wall timers re-arms them after the mono ones', () => {
+    expect(tiedTimers((n) => n.jumpWallClock(0))).toEqual(['a@1000', 'c@1000', 'b@1000', 'd@1000']);
+  });
+
+  it('a later re-map of every timer restores the order they were set in', () => {
+    expect(
+      tiedTimers((n) => {
+        n.jumpWallClock(0);
+        n.setClockRate(1);
+      }),
+    ).toEqual(['a@1000', 'b@1000', 'c@1000', 'd@1000']);
+  });
+
+  it('a re-mapped timer keeps its id: it can still be cancelled, and its old entry never fires', () => {
+    const sim = new Simulation({ seed: 'remap' });
+    const fired: string[] = [];
+    let keep = -1;
+    let drop = -1;
+    const n = sim.addNode('n', (self) => {
+      keep = self.setTimer('keep', 100_000, () => fired.push(`keep@${sim.nowUs}`));
+      drop = self.setTimer('drop', 100_000, () => fired.push(`drop@${sim.nowUs}`));
+      return { onMessage() {} };
+    });
+    sim.at(50_000, () => n.setClockRate(2)); // 50 ms of local time left: due at 75 ms
+    sim.at(60_000, () => {
+      expect(n.hasTimer(keep)).toBe(true);
+      n.cancelTimer(drop);
+      expect(n.hasTimer(drop)).toBe(false);
+    });
+    sim.run({ untilUs: 1e6 });
+    expect(fired).toEqual(['keep@75000']);
+    expect(n.hasTimer(keep)).toBe(false);
+  });
+
+  it("a timer id is its node's: another node cannot cancel it, and a crash drops it", () => {
+    const sim = new Simulation({ seed: 'own' });
+    const fired: string[] = [];
+    let id = -1;
+    const a = sim.addNode('a', (self) => {
+      if (id < 0) id = self.setTimer('t', 100_000, () => fired.push('t'));
+      return { onMessage() {} };
+    });
+    const b = sim.addNode('b', () => ({ onMessage() {} }));
+    sim.at(10_000, () => {
+      b.cancelTimer(id);
+      expect(b.hasTimer(id)).toBe(false);
+      expect(a.hasTimer(id)).toBe(true);
+      sim.crash(a);
+      expect(a.hasTimer(id)).toBe(false);
+      sim.restart(a);
+    });
+    sim.run({ untilUs: 1e6 });
+    expect(fired).toEqual([]);
+  });
+
+  it('cancelling a fired timer does nothing to the timer that reuses its slot', () => {
+    const sim = new Simulation({ seed: 'reuse' });
+    const fired: string[] = [];
+    sim.addNode('n', (self) => {
+      const first = self.setTimer('first', 1000, () => {
+        fired.push('first');
+        self.setTimer('second', 1000, () => fired.push('second'));
+        self.cancelTimer(first);
+      });
+      return { onMessage() {} };
+    });
+    sim.run({ untilUs: 1e6 });
+    expect(fired).toEqual(['first', 'second']);
+  });
+});
