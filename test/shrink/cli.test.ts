@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { expectUsageError, scratch, sim, simAll } from '../cli/spawn.ts';
+import { expectUsageError, scratch, sim, simAll, simHereAll } from '../cli/spawn.ts';
 
 describe('sim shrink → replay → diff from the command line', () => {
   it('shrinks a toggle failure, writes a capsule that replays with its hash, and diffs traces', { timeout: 300_000 }, async () => {
@@ -86,7 +86,8 @@ describe('sim shrink → replay → diff from the command line', () => {
       [['diff', trace, cut], /line 2 .*truncated/],
       [['diff', trace, trace, '--context', 'many'], /--context/],
     ];
-    const results = await simAll(cases.map(([args]) => args), 3);
+    // What the CLI says and returns, in this process (simHere); the commands' processes are the test above's.
+    const results = await simHereAll(cases.map(([args]) => args));
     results.forEach((r, i) => {
       const [args, pattern] = cases[i]!;
       let line: string;

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPool, type JobOutcome, type RunJob } from '../../sim/pool.ts';
-import { expectUsageError, scratch, sim, simAll, spawnSim } from '../cli/spawn.ts';
+import { expectUsageError, scratch, sim, simAll, simHereAll, spawnSim } from '../cli/spawn.ts';
 
 const SWARM = 'scenarios/swarm.ts';
 
@@ -158,7 +158,8 @@ describe('sim sweep and sim merge', () => {
       ['merge', at('no-such.jsonl')],
       ['merge', at('all.jsonl'), '--out', at('all.jsonl')],
     ];
-    const runs = await simAll(cases, 3);
+    // What the CLI says and returns, in this process (simHere): refused before any run or thread.
+    const runs = await simHereAll(cases);
     const lines = runs.map((r) => expectUsageError(r));
     expect(lines[0]).toContain('--shard 3/2');
     expect(lines[3]).toContain('5..1');
