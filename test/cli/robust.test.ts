@@ -81,22 +81,25 @@ describe('output files: never overwrite what is not ours, never leave half a fil
   });
 
   it('on SIGINT and SIGTERM the temporary file is removed, the old file kept, and the signal ends the process', { timeout: 300_000 }, async () => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const dir = join(s.dir, `sig-${signal}`);
-      mkdirSync(dir);
-      const target = join(dir, 'trace.jsonl');
-      writeFileSync(target, 'previous run\n');
-      // A run long enough to be interrupted: ping for a simulated day.
-      const p = spawnSim({}, 'run', 'scenarios/ping.ts', '--seed', '3', '--until', '24h', '--trace', target);
-      const deadline = Date.now() + 120_000;
-      while (tmpFiles(dir).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(tmpFiles(dir)).toHaveLength(1);
-      p.child.kill(signal);
-      const r = await p.result;
-      expect(r.signal ?? r.code).toBe(r.signal !== null ? signal : signal === 'SIGINT' ? 130 : 143);
-      expect(tmpFiles(dir)).toEqual([]);
-      expect(readFileSync(target, 'utf8')).toBe('previous run\n');
-    }
+    // Both at once: each run sees its signal only between two slices of events (seconds apart).
+    await Promise.all(
+      (['SIGINT', 'SIGTERM'] as const).map(async (signal) => {
+        const dir = join(s.dir, `sig-${signal}`);
+        mkdirSync(dir);
+        const target = join(dir, 'trace.jsonl');
+        writeFileSync(target, 'previous run\n');
+        // A run long enough to be interrupted: ping for a simulated day.
+        const p = spawnSim({}, 'run', 'scenarios/ping.ts', '--seed', '3', '--until', '24h', '--trace', target);
+        const deadline = Date.now() + 120_000;
+        while (tmpFiles(dir).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(tmpFiles(dir)).toHaveLength(1);
+        p.child.kill(signal);
+        const r = await p.result;
+        expect(r.signal ?? r.code).toBe(r.signal !== null ? signal : signal === 'SIGINT' ? 130 : 143);
+        expect(tmpFiles(dir)).toEqual([]);
+        expect(readFileSync(target, 'utf8')).toBe('previous run\n');
+      }),
+    );
   });
 
   it('a shell sees 130 after Ctrl-C (SIGINT) of a run that writes a trace', { timeout: 300_000 }, async () => {
