@@ -10,13 +10,16 @@ import { defineConfig } from 'vitest/config';
 const HEAVY_FIRST = [
   'test/check/corpus.test.ts',
   'test/cli/robust.test.ts',
-  'test/golden/golden.test.ts',
   'test/sweep/sweep.test.ts',
-  'test/cluster/verdict.test.ts',
-  'test/zkmode/zombie.test.ts',
+  'test/golden/golden.test.ts',
+  'test/cli/run.test.ts',
+  'test/cli/check.test.ts',
   'test/zkmode/linearizable.test.ts',
   'test/shrink/cli.test.ts',
-  'test/cli/check.test.ts',
+  'test/compare/compare.test.ts',
+  'test/report/report.test.ts',
+  'test/zkmode/calibration.test.ts',
+  'test/zkmode/zombie.test.ts',
 ];
 
 class HeavyFirst extends BaseSequencer {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { sim } from './spawn.ts';
+import { sim, simHere } from './spawn.ts';
+
+// Refusals go through main() in this process (simHere); what runs is a CLI process.
 
 describe('sim check', () => {
   it('passes on the corpus, and fails with replay commands when a bug is switched on', async () => {
     const [ok, bad, none] = await Promise.all([
       sim('check', '--only', 'scenarios/ping', '--seeds', '3'),
       sim('check', '--only', 'scenarios/ping', '--seeds', '3', '--set', 'bugs=skip-fsync', '--json'),
-      sim('check', '--only', 'no-such-scenario'),
+      simHere('check', '--only', 'no-such-scenario'),
     ]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('3 runs, 3 passed, 0 failed');
@@ -25,7 +27,7 @@ describe('sim check', () => {
     const [one, three, zero] = await Promise.all([
       sim('check', '--only', 'swarm', '--from', '17', '--seeds', '4', '--set', 'bugs=KAFKA-15489', '--workers', '1'),
       sim('check', '--only', 'swarm', '--from', '17', '--seeds', '4', '--set', 'bugs=KAFKA-15489', '--workers', '3'),
-      sim('check', '--only', 'ping', '--workers', '0'),
+      simHere('check', '--only', 'ping', '--workers', '0'),
     ]);
     expect(one.code, one.stderr).toBe(1);
     expect(one.stdout).toContain('seed 19: raft.leader-resigns-without-majority');

@@ -5,7 +5,7 @@ import { Simulation } from '../../core/index.ts';
 import { parseDurationUs } from '../../core/time.ts';
 import { defaults } from '../../sim/params.ts';
 import ping from '../../scenarios/ping.ts';
-import { expectUsageError, scenarioSource, scratch, sim, type Ran } from './spawn.ts';
+import { expectUsageError, scenarioSource, scratch, sim, simHere, simHereAll, type Ran } from './spawn.ts';
 
 const s = scratch();
 afterAll(() => s.remove());
@@ -130,12 +130,15 @@ describe('sim run --trace', () => {
   });
 });
 
+// The guard is the runner's (sim/run.ts, sim/load.ts): main() in this process (simHere) meets it as
+// the CLI process does; the loader as a user meets it is in 'scenario files outside an ESM package'
+// below and in robust.test.ts.
 describe('run-time determinism guard', () => {
   it('a scenario that calls Math.random in build makes sim run fail, naming it', async () => {
     const file = s.file('random.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); const x = Math.random(); return { plan: { steps: [] }, extra: () => ({ x }) };"));
     const inRun = s.file('random-in-run.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); sim.at(5, () => { Date.now(); }); return { plan: { steps: [] } };"));
     const ok = s.file('fine.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [] } };"));
-    const [bad, badRun, good] = await Promise.all([sim('run', file, '--json'), sim('run', inRun, '--json'), sim('run', ok, '--json')]);
+    const [bad, badRun, good] = (await simHereAll([['run', file, '--json'], ['run', inRun, '--json'], ['run', ok, '--json']])) as [Ran, Ran, Ran];
     expect(bad.code).toBe(2); // the scenario file is at fault: one line, exit 2
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain('Math.random');
@@ -147,7 +150,7 @@ describe('run-time determinism guard', () => {
 
   it('a scenario file that draws Math.random at import fails too (exit 2), not only inside build', async () => {
     const top = s.file('random-at-import.ts', `const j = Math.random();\n${scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [] }, extra: () => ({ j }) };")}`);
-    const r = await sim('run', top, '--json');
+    const r = await simHere('run', top, '--json');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/not deterministic: Math\.random.*at import/);

@@ -103,3 +103,54 @@ export function expectUsageError(r: Ran): string {
   }
   return lines[0]!;
 }
+
+let hereQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `sim …args` in this process: the CLI's main() on the sources, with its stdout and stderr captured
+ * and colours off (NO_COLOR, as sim() sets it). For what the CLI says and the code it returns on
+ * bad input, where a process of its own adds nothing but its start-up (loading every model): the
+ * process itself (bin/sim.js, dist/, signals, exit) is what the sim() tests check. Calls run one at
+ * a time, since the capture is of this process's streams.
+ */
+export function simHere(...args: string[]): Promise<Ran> {
+  const run = hereQueue.then(async (): Promise<Ran> => {
+    const [{ main }, { default: chalk }] = await Promise.all([import('../../sim/cli.ts'), import('chalk')]);
+    let stdout = '';
+    let stderr = '';
+    const out = process.stdout.write;
+    const err = process.stderr.write;
+    const level = chalk.level;
+    const noColor = process.env['NO_COLOR'];
+    const capture =
+      (append: (s: string) => void) =>
+      (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+        append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+        const cb = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
+        cb?.();
+        return true;
+      };
+    process.stdout.write = capture((s) => (stdout += s)) as typeof process.stdout.write;
+    process.stderr.write = capture((s) => (stderr += s)) as typeof process.stderr.write;
+    process.env['NO_COLOR'] = '1';
+    try {
+      const code = await main(args);
+      return { code, stdout, stderr };
+    } finally {
+      process.stdout.write = out;
+      process.stderr.write = err;
+      chalk.level = level;
+      if (noColor === undefined) delete process.env['NO_COLOR'];
+      else process.env['NO_COLOR'] = noColor;
+    }
+  });
+  hereQueue = run.catch(() => undefined);
+  return run;
+}
+
+/** simHere for each case in turn. */
+export async function simHereAll(cases: readonly (readonly string[])[]): Promise<Ran[]> {
+  const out: Ran[] = [];
+  for (const c of cases) out.push(await simHere(...c));
+  return out;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { expectUsageError, scenarioSource, scratch, sim, simAll } from './spawn.ts';
+import { expectUsageError, scenarioSource, scratch, sim, simHere, simHereAll } from './spawn.ts';
+
+// In this process (simHere): what the CLI says and returns; the process itself is robust.test.ts's.
 
 describe('sim: bad input is exit 2 with one line on stderr and no stack trace', () => {
   it('every kind of bad input', { timeout: 600_000 }, async () => {
@@ -33,7 +35,7 @@ describe('sim: bad input is exit 2 with one line on stderr and no stack trace', 
       [['frobnicate'], /unknown command/],
       [['run', s.file('badplan.ts', scenarioSource("sim.addNode('a', () => ({ onMessage() {} })); return { plan: { steps: [{ atMs: 10, action: { type: 'crash', node: 'nosuch' } }] } };")), '--seed', '1'], /nosuch/],
     ];
-    const results = await simAll(cases.map(([args]) => args));
+    const results = await simHereAll(cases.map(([args]) => args));
     results.forEach((r, i) => {
       const [args, pattern] = cases[i]!;
       let line: string;
@@ -50,7 +52,9 @@ describe('sim: bad input is exit 2 with one line on stderr and no stack trace', 
 
 describe('sim list, params and --help', () => {
   it('list shows ping with its description; params shows keys, defaults and units', async () => {
-    const [list, params] = await Promise.all([sim('list'), sim('params', 'scenarios/ping.ts')]);
+    // list loads every scenario: as a process it imports their built twins, here the loader would
+    // compile each with the whole model graph.
+    const [list, params] = [await sim('list'), await simHere('params', 'scenarios/ping.ts')];
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/ping\.ts.*kernel demo: 5 nodes ping each other under every fault family/);
     expect(params.code).toBe(0);
@@ -69,7 +73,7 @@ describe('sim list, params and --help', () => {
       [['params', '--help'], ['<scenario>']],
       [['list', '--help'], ['list']],
     ];
-    const results = await Promise.all(expectations.map(([args]) => sim(...args)));
+    const results = await simHereAll(expectations.map(([args]) => args));
     results.forEach((r, i) => {
       const [args, words] = expectations[i]!;
       expect(r.code, args.join(' ')).toBe(0);

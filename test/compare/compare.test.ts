@@ -5,7 +5,7 @@ import { renderCompareMarkdown, renderCompareTable } from '../../reports/compare
 import { compareView } from '../../reports/html/compare-report.ts';
 import { isGeometric, parseGrid, type CompareDocument, type CompareRun } from '../../sim/compare.ts';
 import { KAFKA_PARAMS } from '../../sim/kafka.ts';
-import { expectUsageError, scratch, sim, simAll, type Ran } from '../cli/spawn.ts';
+import { expectUsageError, scratch, simAll, simHere, type Ran } from '../cli/spawn.ts';
 
 const S = 'scenarios/controller-failover.ts';
 
@@ -135,16 +135,17 @@ describe('sim compare bad input: one line on stderr, exit 2', () => {
     ['--report into a missing directory', ['--grid', 'partitions=200', '--report', join('/nonexistent-dir-kraftsim', 'c.html')], /--report .*does not exist/],
     ['--json-out into a missing directory', ['--grid', 'partitions=200', '--json-out', join('/nonexistent-dir-kraftsim', 'c.json')], /--json-out .*does not exist/],
   ];
+  // What the CLI says and returns, through its main() in this process (simHere).
   it.each(cases)('%s', async (_what, args, message) => {
-    const [r] = await simAll([['compare', S, ...args]]);
-    expect(expectUsageError(r!)).toMatch(message);
-    expect(r!.stdout).toBe('');
+    const r = await simHere('compare', S, ...args);
+    expect(expectUsageError(r)).toMatch(message);
+    expect(r.stdout).toBe('');
   }, 60_000);
 });
 
 describe('sim compare --help', () => {
   it('teaches the command with an example and the exit codes', async () => {
-    const r = await sim('compare', '--help');
+    const r = await simHere('compare', '--help');
     expect(r.code).toBe(0);
     for (const w of ['--grid <key=v1,v2,...>', '--seed', '--mode', '--set', '--workers', '--json', '--json-out', '--md', '--report']) expect(r.stdout).toContain(w);
     expect(r.stdout).toContain('sim compare scenarios/controller-failover.ts --seed 42 --grid partitions=200000,500000,1000000,2000000');

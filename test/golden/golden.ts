@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDurationUs } from '../../core/time.ts';
-import { loadScenario } from '../../sim/load.ts';
 import { parseSettings } from '../../sim/params.ts';
 import type { Mode } from '../../sim/result.ts';
 import { runOnce } from '../../sim/run.ts';
+import { libraryScenario } from '../library.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BASELINE = join(ROOT, 'test', 'golden', 'trace-hashes.json');
@@ -30,7 +30,7 @@ export function readBaseline(): Baseline {
 
 /** Runs one golden entry in this process and returns its trace hash. */
 export async function goldenHash(e: Omit<GoldenEntry, 'traceHash'>, seed: number): Promise<string> {
-  const scenario = await loadScenario(join(ROOT, e.file));
+  const scenario = await libraryScenario(e.file);
   const overrides = parseSettings(e.sets, scenario.params);
   const untilUs = parseDurationUs(scenario.until) ?? 600_000_000;
   return runOnce({ file: e.file, scenario, seed, mode: e.mode, overrides, untilUs }).traceHash;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderTerminal } from '../../reports/terminal.ts';
 import type { RunResult } from '../../sim/result.ts';
-import { expectUsageError, scratch, sim } from '../cli/spawn.ts';
+import { expectUsageError, scratch, sim, simHere } from '../cli/spawn.ts';
 
 const dir = scratch();
 afterAll(() => dir.remove());
@@ -12,6 +12,9 @@ afterAll(() => dir.remove());
 const TRACKER_EXTRA = ['dualLeaderPartitionsMax', 'phantomPartitionsMax', 'divergenceTotalMax', 'activeControllersMax', 'divergenceAfterFault', 'healthyAtEnd', 'divergenceAtEnd', 'unavailableAtEnd', 'loadingControllersAtEnd', 'verdictAtMs'];
 
 const runs: Record<string, RunResult> = {};
+
+// The runs are CLI processes (sim, with --trace); `sim report` reads their traces through the CLI's
+// main() in this process (simHere): what it prints and returns, without a process start per report.
 
 /** `sim run` in both modes with --trace; the runs as the run printed them (--json). */
 async function traced(scenario: string): Promise<void> {
@@ -27,7 +30,7 @@ describe('sim report <trace.jsonl>: the metrics recomputed from the trace alone'
         if (runs[`${scenario}.${mode}`] === undefined) await traced(scenario);
         const run = runs[`${scenario}.${mode}`]!;
         const file = join(dir.dir, `${scenario}.${mode}.jsonl`);
-        const json = await sim('report', file, '--json');
+        const json = await simHere('report', file, '--json');
         expect(json.code, json.stderr).toBe(0);
         const rep = (JSON.parse(json.stdout) as { runs: RunResult[] }).runs[0]!;
         // A run with a fault, and something to measure: the comparison below is not vacuous.
@@ -39,7 +42,7 @@ describe('sim report <trace.jsonl>: the metrics recomputed from the trace alone'
         for (const k of TRACKER_EXTRA) expect([k, rep.extra[k]]).toEqual([k, run.extra[k]]);
         expect([rep.traceHash, rep.events, rep.simMs, rep.stop]).toEqual([run.traceHash, run.events, run.simMs, run.stop]);
         expect(rep.invariants).toEqual(run.invariants);
-        const table = await sim('report', file);
+        const table = await simHere('report', file);
         expect(table.code, table.stderr).toBe(0);
         // The run's table without its wall time (a trace does not know it).
         expect(table.stdout).toBe(`${renderTerminal([{ ...run, wallMs: null as unknown as number }])}\n`);
@@ -52,30 +55,30 @@ describe('sim report: bad input is one line on stderr, exit 2', () => {
   const some = (): string => join(dir.dir, 'controller-failover.zk.jsonl');
 
   it('a missing file', async () => {
-    expect(expectUsageError(await sim('report', join(dir.dir, 'nope.jsonl')))).toMatch(/no such file/);
+    expect(expectUsageError(await simHere('report', join(dir.dir, 'nope.jsonl')))).toMatch(/no such file/);
   });
 
   it('a truncated file (its last line cut)', async () => {
     if (runs['controller-failover.zk'] === undefined) await traced('controller-failover');
     const text = readFileSync(some(), 'utf8');
     const cut = dir.file('cut.jsonl', text.slice(0, text.length - 40));
-    expect(expectUsageError(await sim('report', cut))).toMatch(/truncated/);
+    expect(expectUsageError(await simHere('report', cut))).toMatch(/truncated/);
     // cut at a line boundary: the end record is missing
     const lines = text.split('\n');
     const short = dir.file('short.jsonl', lines.slice(0, Math.floor(lines.length / 2)).join('\n') + '\n');
-    expect(expectUsageError(await sim('report', short))).toMatch(/truncated/);
+    expect(expectUsageError(await simHere('report', short))).toMatch(/truncated/);
   }, 240_000);
 
   it('a foreign file: JSON lines that are not a kraftsim trace, or not JSON at all', async () => {
     const foreign = dir.file('foreign.jsonl', '{"name":"x","value":1}\n{"name":"y","value":2}\n');
-    expect(expectUsageError(await sim('report', foreign))).toMatch(/not a trace record/);
+    expect(expectUsageError(await simHere('report', foreign))).toMatch(/not a trace record/);
     const text = dir.file('text.jsonl', 'hello world\n');
-    expect(expectUsageError(await sim('report', text))).toMatch(/not JSON/);
+    expect(expectUsageError(await simHere('report', text))).toMatch(/not JSON/);
     // a kraftsim trace of a scenario without a Kafka cluster: no observations to recompute from
     const ping = join(dir.dir, 'ping.jsonl');
     const r = await sim('run', 'scenarios/ping.ts', '--until', '1s', '--trace', ping);
     expect(r.code, r.stderr).toBe(0);
-    expect(expectUsageError(await sim('report', ping))).toMatch(/no observation header/);
+    expect(expectUsageError(await simHere('report', ping))).toMatch(/no observation header/);
   }, 240_000);
 
   it('an edited trace: its records no longer hash to the run\'s trace hash', async () => {
@@ -86,6 +89,6 @@ describe('sim report: bad input is one line on stderr, exit 2', () => {
     lines.splice(i, 1);
     const edited = join(dir.dir, 'edited.jsonl');
     writeFileSync(edited, lines.join('\n'));
-    expect(expectUsageError(await sim('report', edited))).toMatch(/edited|mixed/);
+    expect(expectUsageError(await simHere('report', edited))).toMatch(/edited|mixed/);
   }, 240_000);
 });

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { expectUsageError, scratch, sim, simAll } from '../cli/spawn.ts';
+import { expectUsageError, scratch, sim, simAll, simHere, simHereAll } from '../cli/spawn.ts';
 
 describe('sim shrink → replay → diff from the command line', () => {
   it('shrinks a toggle failure, writes a capsule that replays with its hash, and diffs traces', { timeout: 300_000 }, async () => {
@@ -42,11 +42,12 @@ describe('sim shrink → replay → diff from the command line', () => {
     expect(fixed!.stdout).toMatch(/^not reproduced: every property held \(recorded: raft\.leader-resigns-without-majority/);
     expect(orig!.code).toBe(1);
 
-    const df = await sim('diff', join(s.dir, 'orig.jsonl'), join(s.dir, 'min.jsonl'), '--context', '2');
+    // sim diff only reads the two traces: through main() in this process (simHere).
+    const df = await simHere('diff', join(s.dir, 'orig.jsonl'), join(s.dir, 'min.jsonl'), '--context', '2');
     expect(df.code).toBe(1);
     expect(df.stdout).toMatch(/^first difference at record \d+/);
     expect(df.stdout.split('\n').filter((l) => /^[ab] +\d+ >/.test(l))).toHaveLength(2);
-    const same = await sim('diff', join(s.dir, 'min.jsonl'), join(s.dir, 'min.jsonl'));
+    const same = await simHere('diff', join(s.dir, 'min.jsonl'), join(s.dir, 'min.jsonl'));
     expect(same.code).toBe(0);
   });
 
@@ -86,7 +87,8 @@ describe('sim shrink → replay → diff from the command line', () => {
       [['diff', trace, cut], /line 2 .*truncated/],
       [['diff', trace, trace, '--context', 'many'], /--context/],
     ];
-    const results = await simAll(cases.map(([args]) => args), 3);
+    // What the CLI says and returns, in this process (simHere); the commands' processes are the test above's.
+    const results = await simHereAll(cases.map(([args]) => args));
     results.forEach((r, i) => {
       const [args, pattern] = cases[i]!;
       let line: string;

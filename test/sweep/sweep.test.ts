@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPool, type JobOutcome, type RunJob } from '../../sim/pool.ts';
-import { expectUsageError, scratch, sim, simAll, spawnSim } from '../cli/spawn.ts';
+import { expectUsageError, scratch, sim, simAll, simHereAll, spawnSim, type Ran } from '../cli/spawn.ts';
 
 const SWARM = 'scenarios/swarm.ts';
 
@@ -43,11 +43,21 @@ describe('sim sweep and sim merge', () => {
   const at = (name: string): string => join(dir.dir, name);
   let whole: Line[] = [];
   let wholeSummary: unknown;
+  // The same seeds swept whole and in three shards (shard i of 3 holds seeds i+1 and i+4), once for
+  // the tests below that compare them.
+  let shards: Ran[] = [];
   beforeAll(async () => {
-    const r = await sim('sweep', SWARM, '--seeds', '1..6', '--workers', '2', '--out', at('all.jsonl'), '--json');
-    expect(r.code, r.stderr).toBe(0);
-    wholeSummary = JSON.parse(r.stdout);
+    const [r, ...s] = await simAll(
+      [
+        ['sweep', SWARM, '--seeds', '1..6', '--workers', '2', '--out', at('all.jsonl'), '--json'],
+        ...[0, 1, 2].map((i) => ['sweep', SWARM, '--seeds', '1..6', '--shard', `${i}/3`, '--workers', '1', '--out', at(`s${i}.jsonl`)]),
+      ],
+      4,
+    );
+    expect(r!.code, r!.stderr).toBe(0);
+    wholeSummary = JSON.parse(r!.stdout);
     whole = readLines(at('all.jsonl'));
+    shards = s;
   });
   afterAll(() => dir.remove());
 
@@ -57,10 +67,6 @@ describe('sim sweep and sim merge', () => {
   });
 
   it('n shards merged equal one unsharded sweep, result for result, with the same summary', async () => {
-    const shards = await simAll(
-      [0, 1, 2].map((i) => ['sweep', SWARM, '--seeds', '1..6', '--shard', `${i}/3`, '--workers', '1', '--out', at(`s${i}.jsonl`)]),
-      3,
-    );
     for (const s of shards) expect(s.code, s.stderr).toBe(0);
     // Every n-th seed: shard 1 of 3 holds seeds 2 and 5.
     expect([...new Set(readLines(at('s1.jsonl')).map((l) => l.seed))].sort()).toEqual([2, 5]);
@@ -77,9 +83,9 @@ describe('sim sweep and sim merge', () => {
     const jobs: RunJob[] = [4, 5].flatMap((seed) => (['zk', 'kraft'] as const).map((mode) => ({ file: SWARM, seed, mode, sets: [] })));
     const onThisThread = await inline(jobs, 'inline');
     const inWorker = await inline(jobs, 1);
-    const shard = await sim('sweep', SWARM, '--seeds', '4..5', '--shard', '0/1', '--workers', '1', '--out', at('shard45.jsonl'));
-    expect(shard.code, shard.stderr).toBe(0);
-    const inShard = new Map(readLines(at('shard45.jsonl')).map((l) => [`${l.seed}/${l.mode}`, l.traceHash]));
+    // Seed 4 ran in shard 0 of 3, seed 5 in shard 1 of 3.
+    for (const s of shards.slice(0, 2)) expect(s.code, s.stderr).toBe(0);
+    const inShard = new Map([...readLines(at('s0.jsonl')), ...readLines(at('s1.jsonl'))].map((l) => [`${l.seed}/${l.mode}`, l.traceHash]));
     const fromWhole = new Map(whole.filter((l) => l.seed === 4 || l.seed === 5).map((l) => [`${l.seed}/${l.mode}`, l.traceHash]));
     expect(onThisThread.size).toBe(4);
     for (const [k, h] of onThisThread) {
@@ -158,7 +164,8 @@ describe('sim sweep and sim merge', () => {
       ['merge', at('no-such.jsonl')],
       ['merge', at('all.jsonl'), '--out', at('all.jsonl')],
     ];
-    const runs = await simAll(cases, 3);
+    // What the CLI says and returns, in this process (simHere): refused before any run or thread.
+    const runs = await simHereAll(cases);
     const lines = runs.map((r) => expectUsageError(r));
     expect(lines[0]).toContain('--shard 3/2');
     expect(lines[3]).toContain('5..1');
