@@ -295,10 +295,12 @@ export class ClusterTracker {
             }
           }
         }
+        // Health reads only the divergence and unavailability counts: when neither could change,
+        // updateHealth would find what it found last time.
         const s = st[p]!;
         if (s !== EQUAL) this.setStatus(b, p, s, EQUAL);
         if (l === b) this.refreshAvailable(p);
-        this.updateHealth();
+        if (s !== EQUAL || l === b) this.updateHealth();
         continue;
       }
       this.applyAt(b, m, p, l, le[i]!, isr[i]!);
