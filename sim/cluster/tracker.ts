@@ -297,10 +297,12 @@ export class ClusterTracker {
             }
           }
         }
+        // Health reads only the divergence and unavailability counts: when neither could change,
+        // updateHealth would find what it found last time.
         const s = st[p]!;
         if (s !== EQUAL) this.setStatus(b, p, s, EQUAL);
         if (l === b) this.refreshAvailable(p);
-        this.updateHealth();
+        if (s !== EQUAL || l === b) this.updateHealth();
         continue;
       }
       this.applyAt(b, m, p, l, le[i]!, isr[i]!);
@@ -309,13 +311,19 @@ export class ClusterTracker {
 
   /** commit() after the clock advance. */
   private commitAt(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
+    // A mirror at the previous truth (its head entry, or the initial state) holds truth's old
+    // triple: whether it equals the new one is found once, not per broker.
+    const t = this.truth;
+    const h0 = this.history.headOf(p);
+    const prevRef = h0 >= 0 ? h0 : REF_INITIAL;
+    const sameAsPrev = t.leader[p] === leader && t.leaderEpoch[p] === leaderEpoch && t.isr[p] === isrMask;
     this.history.append(p, leader, leaderEpoch, isrMask);
-    this.truth.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
+    t.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
     const B = this.nBrokers;
     for (let b = 0; b < B; b++) {
       const r = this.mirror[b]![p]!;
       const st = this.status[b]![p]!;
-      const eq = this.refLeader(p, r) === leader && this.refLeaderEpoch(r) === leaderEpoch && this.refIsr(r) === isrMask;
+      const eq = r === prevRef ? sameAsPrev : this.refLeader(p, r) === leader && this.refLeaderEpoch(r) === leaderEpoch && this.refIsr(r) === isrMask;
       // A cache equal to the previous truth now holds a committed, older state: stale. Stale and
       // phantom stay what they were unless the new truth is exactly what the cache holds.
       const next = (eq ? EQUAL : st === EQUAL ? STALE : st) as CacheStatus;

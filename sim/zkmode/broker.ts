@@ -323,12 +323,24 @@ export class ZkBroker implements NodeBehavior {
         const sle = s.leaderEpoch;
         const spe = s.partitionEpoch;
         const si = s.isr;
-        for (let i = 0; i < s.count; i++) {
-          const p = sp[i]!;
-          leader[p] = sl[i]!;
-          leaderEpoch[p] = sle[i]!;
-          partitionEpoch[p] = spe[i]!;
-          isr[p] = si[i]!;
+        const n = s.count;
+        // A chunk of consecutive partitions (each chunk of a full send) is copied column by column.
+        const p0 = n > 0 ? sp[0]! : 0;
+        let dense = n > 0 && sp[n - 1] === p0 + n - 1;
+        for (let i = 1; dense && i < n; i++) if (sp[i] !== p0 + i) dense = false;
+        if (dense) {
+          leader.set(sl.subarray(0, n), p0);
+          leaderEpoch.set(sle.subarray(0, n), p0);
+          partitionEpoch.set(spe.subarray(0, n), p0);
+          isr.set(si.subarray(0, n), p0);
+        } else {
+          for (let i = 0; i < n; i++) {
+            const p = sp[i]!;
+            leader[p] = sl[i]!;
+            leaderEpoch[p] = sle[i]!;
+            partitionEpoch[p] = spe[i]!;
+            isr[p] = si[i]!;
+          }
         }
         env.obs.applied(this.id, s);
         finish(s.count);

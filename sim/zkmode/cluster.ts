@@ -200,15 +200,19 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
       warmEpochs.push(czxid);
     }
     tree.create(CONTROLLER_PATH, 0, 40, warmSessions[0]!, z());
-    const ps = tree.partitions;
     const full = fullIsrMask(rf);
-    for (let p = 0; p < P; p++) {
-      ps.leader[p] = layout.replicas[p * rf]!;
-      ps.leaderEpoch[p] = 0;
-      ps.controllerEpoch[p] = 1;
-      ps.isr[p] = full;
-      ps.version[p] = 0;
-    }
+    // The snapshot every server starts from: its partition states are filled into each server's
+    // copy (the snapshot itself holds no arrays).
+    tree.partitions.defer((ps) => {
+      const { leader, leaderEpoch, controllerEpoch, isr, version } = ps;
+      for (let p = 0; p < P; p++) {
+        leader[p] = layout.replicas[p * rf]!;
+        leaderEpoch[p] = 0;
+        controllerEpoch[p] = 1;
+        isr[p] = full;
+        version[p] = 0;
+      }
+    });
   } else {
     const ps = tree.partitions;
     for (let p = 0; p < P; p++) {

@@ -596,13 +596,25 @@ export class KafkaController {
     for (let i = 0; i < parts.length; i += MAX_STATES_PER_CHUNK) {
       const n = Math.min(MAX_STATES_PER_CHUNK, parts.length - i);
       const batch = PartitionStateBatch.ofSize(n);
-      for (let j = 0; j < n; j++) {
-        const p = parts[i + j]!;
-        batch.partition[j] = p;
-        batch.leader[j] = leader[p]!;
-        batch.leaderEpoch[j] = leaderEpoch[p]!;
-        batch.partitionEpoch[j] = partitionEpoch[p]!;
-        batch.isr[j] = isr[p]!;
+      const p0 = parts[i]!;
+      let dense = parts[i + n - 1] === p0 + n - 1;
+      for (let j = 1; dense && j < n; j++) if (parts[i + j] !== p0 + j) dense = false;
+      if (dense) {
+        // Consecutive partitions (a full send): the context's columns copied as they are.
+        for (let j = 0; j < n; j++) batch.partition[j] = p0 + j;
+        batch.leader.set(leader.subarray(p0, p0 + n));
+        batch.leaderEpoch.set(leaderEpoch.subarray(p0, p0 + n));
+        batch.partitionEpoch.set(partitionEpoch.subarray(p0, p0 + n));
+        batch.isr.set(isr.subarray(p0, p0 + n));
+      } else {
+        for (let j = 0; j < n; j++) {
+          const p = parts[i + j]!;
+          batch.partition[j] = p;
+          batch.leader[j] = leader[p]!;
+          batch.leaderEpoch[j] = leaderEpoch[p]!;
+          batch.partitionEpoch[j] = partitionEpoch[p]!;
+          batch.isr[j] = isr[p]!;
+        }
       }
       batch.count = n;
       chunks.push(batch);

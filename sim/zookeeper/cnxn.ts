@@ -237,6 +237,8 @@ export class ServerCnxns {
   private readStates(parts: Int32Array): Response {
     const tree = this.peer.tree;
     const ps = tree.partitions;
+    const { size } = ps;
+    const { leader: psLeader, leaderEpoch: psLeaderEpoch, isr: psIsr, version: psVersion } = ps;
     const n = parts.length;
     // The answer's columns: views of one buffer.
     const buf = new ArrayBuffer(n * 13);
@@ -246,12 +248,12 @@ export class ServerCnxns {
     const isr = new Uint8Array(buf, 12 * n, n);
     for (let i = 0; i < n; i++) {
       const p = parts[i]!;
-      const v = p < ps.size ? ps.version[p]! : -1;
+      const v = p < size ? psVersion[p]! : -1;
       version[i] = v;
       if (v < 0) continue;
-      leader[i] = ps.leader[p]!;
-      leaderEpoch[i] = ps.leaderEpoch[p]!;
-      isr[i] = ps.isr[p]!;
+      leader[i] = psLeader[p]!;
+      leaderEpoch[i] = psLeaderEpoch[p]!;
+      isr[i] = psIsr[p]!;
     }
     return { code: 'OK', partitionStates: { leader, leaderEpoch, isr, version }, zxid: tree.lastProcessedZxid };
   }

@@ -41,18 +41,72 @@ function nameOf(path: string): string {
  * znode's zkVersion (Kafka's partition epoch). A version of -1 means the znode does not exist.
  */
 export class PartitionStateStore {
-  readonly leader: Int32Array;
-  readonly leaderEpoch: Int32Array;
-  readonly controllerEpoch: Int32Array;
-  readonly isr: Uint8Array;
-  readonly version: Int32Array;
+  private _leader: Int32Array | null;
+  private _leaderEpoch: Int32Array | null;
+  private _controllerEpoch: Int32Array | null;
+  private _isr: Uint8Array | null;
+  private _version: Int32Array | null;
+  /** Set while the store is deferred (see defer): what fills it. */
+  private fill: ((s: PartitionStateStore) => void) | null = null;
 
   constructor(readonly size: number, from?: PartitionStateStore) {
-    this.leader = from ? from.leader.slice() : new Int32Array(size);
-    this.leaderEpoch = from ? from.leaderEpoch.slice() : new Int32Array(size);
-    this.controllerEpoch = from ? from.controllerEpoch.slice() : new Int32Array(size);
-    this.isr = from ? from.isr.slice() : new Uint8Array(size);
-    this.version = from ? from.version.slice() : new Int32Array(size).fill(-1);
+    const copy = from !== undefined && from.fill === null;
+    this._leader = copy ? from.leader.slice() : new Int32Array(size);
+    this._leaderEpoch = copy ? from.leaderEpoch.slice() : new Int32Array(size);
+    this._controllerEpoch = copy ? from.controllerEpoch.slice() : new Int32Array(size);
+    this._isr = copy ? from.isr.slice() : new Uint8Array(size);
+    this._version = copy ? from.version.slice() : new Int32Array(size).fill(-1);
+    // A copy of a deferred store is filled the way the store would have been.
+    if (from !== undefined && !copy) from.fill!(this);
+  }
+
+  /**
+   * Defers the content: the store is what `fill` writes into an empty one (every version -1). It
+   * holds no arrays until one is read; a copy (DataTree.clone) gets its own, filled. The warm
+   * start's snapshot, which every server copies at start and nothing else reads, so costs no
+   * memory of its own.
+   */
+  defer(fill: (s: PartitionStateStore) => void): void {
+    this._leader = this._leaderEpoch = this._controllerEpoch = this._version = null;
+    this._isr = null;
+    this.fill = fill;
+  }
+
+  private materialize(): void {
+    const fill = this.fill;
+    if (fill === null) return;
+    this.fill = null;
+    this._leader = new Int32Array(this.size);
+    this._leaderEpoch = new Int32Array(this.size);
+    this._controllerEpoch = new Int32Array(this.size);
+    this._isr = new Uint8Array(this.size);
+    this._version = new Int32Array(this.size).fill(-1);
+    fill(this);
+  }
+
+  get leader(): Int32Array {
+    if (this._leader === null) this.materialize();
+    return this._leader!;
+  }
+
+  get leaderEpoch(): Int32Array {
+    if (this._leaderEpoch === null) this.materialize();
+    return this._leaderEpoch!;
+  }
+
+  get controllerEpoch(): Int32Array {
+    if (this._controllerEpoch === null) this.materialize();
+    return this._controllerEpoch!;
+  }
+
+  get isr(): Uint8Array {
+    if (this._isr === null) this.materialize();
+    return this._isr!;
+  }
+
+  get version(): Int32Array {
+    if (this._version === null) this.materialize();
+    return this._version!;
   }
 
   get(p: number): PartitionStateData & { version: number } {
@@ -165,15 +219,15 @@ export class DataTree {
           break;
         case 'partitionStates': {
           const c = op.chunk;
-          const ps = this.partitions;
+          const { leader, leaderEpoch, controllerEpoch, isr, version } = this.partitions;
           for (let i = 0; i < c.count; i++) {
             if (op.codes[i] !== CHUNK_OK) continue;
             const p = c.partition[i]!;
-            ps.leader[p] = c.leader[i]!;
-            ps.leaderEpoch[p] = c.leaderEpoch[i]!;
-            ps.controllerEpoch[p] = c.controllerEpoch;
-            ps.isr[p] = c.isr[i]!;
-            ps.version[p] = op.newVersion[i]!;
+            leader[p] = c.leader[i]!;
+            leaderEpoch[p] = c.leaderEpoch[i]!;
+            controllerEpoch[p] = c.controllerEpoch;
+            isr[p] = c.isr[i]!;
+            version[p] = op.newVersion[i]!;
           }
           break;
         }

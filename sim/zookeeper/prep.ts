@@ -24,15 +24,45 @@ export class PrepRequestProcessor {
 
   constructor(private readonly tree: DataTree) {}
 
+  /**
+   * The partitions of pendingPartition in the order their txns were prepped (zxids ascending), with
+   * those zxids, from `logHead` on: committed() pops what is now in the tree instead of walking the
+   * whole map at every commit.
+   */
+  private logPartition: number[] = [];
+  private logZxid: Zxid[] = [];
+  private logHead = 0;
+
   /** Forgets outstanding changes made by txns up to zxid, once they are in the tree. */
   committed(zxid: Zxid): void {
     for (const [k, v] of this.pending) if (v.zxid <= zxid) this.pending.delete(k);
-    for (const [k, v] of this.pendingPartition) if (v.zxid <= zxid) this.pendingPartition.delete(k);
+    const parts = this.logPartition;
+    const zxids = this.logZxid;
+    let h = this.logHead;
+    while (h < parts.length && zxids[h]! <= zxid) {
+      const p = parts[h++]!;
+      // A later txn that changed p again keeps it outstanding (its own entry comes later).
+      const e = this.pendingPartition.get(p);
+      if (e !== undefined && e.zxid <= zxid) this.pendingPartition.delete(p);
+    }
+    if (h === parts.length) {
+      parts.length = 0;
+      zxids.length = 0;
+      h = 0;
+    } else if (h >= 4096 && h * 2 >= parts.length) {
+      this.logPartition = parts.slice(h);
+      this.logZxid = zxids.slice(h);
+      h = 0;
+    }
+    this.logHead = h;
   }
 
   clear(): void {
     this.pending.clear();
     this.pendingPartition.clear();
+    this.logPartition = [];
+    this.logZxid = [];
+    this.logHead = 0;
     this.closing.clear();
   }
 
@@ -153,7 +183,11 @@ export class PrepRequestProcessor {
       }
     }
     for (const [k, v] of overlay) this.pending.set(k, v);
-    for (const [p, v] of pOverlay) this.pendingPartition.set(p, { version: v, zxid });
+    for (const [p, v] of pOverlay) {
+      this.pendingPartition.set(p, { version: v, zxid });
+      this.logPartition.push(p);
+      this.logZxid.push(zxid);
+    }
     return out;
   }
 
