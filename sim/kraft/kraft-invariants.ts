@@ -1,5 +1,5 @@
 import { msToUs, type SimNode, type Simulation } from '../../core/index.ts';
-import type { ClusterLayout } from '../cluster/layout.ts';
+import { initialLeaders, type ClusterLayout } from '../cluster/layout.ts';
 import type { ObservationChannel, Observer } from '../cluster/observe.ts';
 import type { RaftListener, RaftObserver } from '../raft/raft-listener.ts';
 import type { RaftInvariants } from '../raft/raft-invariants.ts';
@@ -43,10 +43,7 @@ export class KraftInvariants implements RaftObserver<MetadataPayload> {
   ) {
     this.truthOffset = warmCommittedOffset;
     this.truthFenced = new Uint8Array(partsOf.length);
-    const P = layout.partitions;
-    const rf = layout.replicationFactor;
-    this.truthLeader = new Int32Array(P);
-    for (let p = 0; p < P; p++) this.truthLeader[p] = layout.replicas[p * rf]!;
+    this.truthLeader = initialLeaders(layout).slice();
     obs.subscribe(this.committedView);
   }
 
