@@ -45,18 +45,26 @@ export function processAlterPartition(c: KafkaController, from: SimNode, msg: Al
   }
   const gen = c.gen;
   c.cpu('processAlterPartition', s.count * h.costs.zkmode.controllerRequestBuildUsPerPartition, () => {
-    const errors = new Uint8Array(s.count);
+    const n = s.count;
+    const errors = new Uint8Array(n);
     const rf = h.layout.replicationFactor;
-    for (let i = 0; i < s.count; i++) {
-      const p = s.partition[i]!;
-      if (ctx.leader[p] !== msg.brokerId) errors[i] = ALTER_NOT_LEADER_OR_FOLLOWER;
-      else if (s.leaderEpoch[i]! < ctx.leaderEpoch[p]!) errors[i] = ALTER_FENCED_LEADER_EPOCH;
-      else if (s.partitionEpoch[i]! !== ctx.partitionEpoch[p]!) errors[i] = ALTER_INVALID_UPDATE_VERSION;
+    const brokerId = msg.brokerId;
+    const { leader, leaderEpoch, partitionEpoch, isr, replicas } = ctx;
+    const sp = s.partition;
+    const sle = s.leaderEpoch;
+    const spe = s.partitionEpoch;
+    const si = s.isr;
+    for (let i = 0; i < n; i++) {
+      const p = sp[i]!;
+      if (leader[p] !== brokerId) errors[i] = ALTER_NOT_LEADER_OR_FOLLOWER;
+      else if (sle[i]! < leaderEpoch[p]!) errors[i] = ALTER_FENCED_LEADER_EPOCH;
+      else if (spe[i]! !== partitionEpoch[p]!) errors[i] = ALTER_INVALID_UPDATE_VERSION;
       else {
         // KIP-841: only live, not shutting-down replicas may join the ISR.
-        const added = s.isr[i]! & ~ctx.isr[p]!;
+        const added = si[i]! & ~isr[p]!;
+        if (added === 0) continue;
         for (let k = 0; k < rf; k++) {
-          const r = ctx.replicas[p * rf + k]!;
+          const r = replicas[p * rf + k]!;
           if ((added & (1 << k)) !== 0 && (!c.liveBrokers.has(r) || c.shuttingDown.has(r))) errors[i] = ALTER_INELIGIBLE_REPLICA;
         }
       }
@@ -85,11 +93,16 @@ export function processAlterPartition(c: KafkaController, from: SimNode, msg: Al
           c.contextMaybeBehindZk.add(p);
         }
       }
-      const out = PartitionStateBatch.ofSize(s.count);
-      for (let i = 0; i < s.count; i++) {
-        const p = s.partition[i]!;
-        out.push(p, ctx.leader[p]!, ctx.leaderEpoch[p]!, ctx.partitionEpoch[p]!, ctx.isr[p]!);
+      const out = PartitionStateBatch.ofSize(n);
+      for (let i = 0; i < n; i++) {
+        const p = sp[i]!;
+        out.partition[i] = p;
+        out.leader[i] = leader[p]!;
+        out.leaderEpoch[i] = leaderEpoch[p]!;
+        out.partitionEpoch[i] = partitionEpoch[p]!;
+        out.isr[i] = isr[p]!;
       }
+      out.count = n;
       h.stats.isrChangesCommitted += written.length;
       reply('NONE', out, errors);
       if (written.length > 0) c.sendUpdateMetadata([...c.liveBrokers.keys()], written);
