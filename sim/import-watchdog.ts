@@ -29,15 +29,25 @@ setTimeout(() => {
   try {
     s = new Session();
     s.connectToMainThread();
-    s.post('Runtime.terminateExecution', () => { try { s.disconnect(); } catch {} });
   } catch {
     s = null;
   }
+  // A terminate request that lands while the main thread is between scripts (a slow compile on a
+  // loaded machine) can be lost, so it is repeated until the process exits.
+  const terminate = () => {
+    try { s.post('Runtime.terminateExecution'); } catch {}
+  };
+  if (s !== null) {
+    terminate();
+    setInterval(terminate, 250);
+  }
   // Last resort: the main thread did not stop (or there is no inspector in this build of node).
+  // Not unref'd: this thread must live until it fires (the worker itself does not hold the
+  // process open; the main thread unref'd it).
   setTimeout(() => {
     writeSync(2, workerData.message + '\\n');
     process.kill(process.pid, 'SIGKILL');
-  }, s === null ? 0 : 5000).unref();
+  }, s === null ? 0 : 5000);
 }, workerData.ms);
 `;
 
