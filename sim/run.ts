@@ -91,8 +91,11 @@ export function checkMemory(req: RunRequest, params: Record<string, ParamValue>)
   }
 }
 
-/** Events per slice when the run is driven asynchronously: the gap between two chances to see a signal. */
-const SLICE_EVENTS = 250_000;
+/**
+ * Events per slice when the run is driven asynchronously: the gap between two chances to see a
+ * signal (a traced run handles about 100k events/s, so Ctrl-C is seen within a quarter second).
+ */
+const SLICE_EVENTS = 25_000;
 
 /**
  * One run as a sequence of slices. Between two slices the caller may yield to the event loop (so
