@@ -317,31 +317,8 @@ export class ZkBroker implements NodeBehavior {
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
       handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
-        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
-        const sp = s.partition;
-        const sl = s.leader;
-        const sle = s.leaderEpoch;
-        const spe = s.partitionEpoch;
-        const si = s.isr;
-        const n = s.count;
-        // A chunk of consecutive partitions (each chunk of a full send) is copied column by column.
-        const p0 = n > 0 ? sp[0]! : 0;
-        let dense = n > 0 && sp[n - 1] === p0 + n - 1;
-        for (let i = 1; dense && i < n; i++) if (sp[i] !== p0 + i) dense = false;
-        if (dense) {
-          leader.set(sl.subarray(0, n), p0);
-          leaderEpoch.set(sle.subarray(0, n), p0);
-          partitionEpoch.set(spe.subarray(0, n), p0);
-          isr.set(si.subarray(0, n), p0);
-        } else {
-          for (let i = 0; i < n; i++) {
-            const p = sp[i]!;
-            leader[p] = sl[i]!;
-            leaderEpoch[p] = sle[i]!;
-            partitionEpoch[p] = spe[i]!;
-            isr[p] = si[i]!;
-          }
-        }
+        // Consecutive partitions (each chunk of a full send) are copied column by column.
+        this.cache.setBatch(s, s.count);
         env.obs.applied(this.id, s);
         finish(s.count);
       });
@@ -384,7 +361,7 @@ export class ZkBroker implements NodeBehavior {
         let newer = 0;
         for (let i = 0; i < s.count; i++) if (sle[i]! > rm.leaderEpochAt(at[i]!)) newer++;
         const out = newer === s.count ? s : newer > 0 ? PartitionStateBatch.ofSize(newer) : null;
-        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
+        const cache = this.cache;
         let applied = 0;
         for (let i = 0; i < s.count; i++) {
           const k = at[i]!;
@@ -393,10 +370,7 @@ export class ZkBroker implements NodeBehavior {
           applied++;
           const p = sp[i]!;
           rm.applyAt(k, sl[i]!, e, spe[i]!, si[i]!);
-          leader[p] = sl[i]!;
-          leaderEpoch[p] = e;
-          partitionEpoch[p] = spe[i]!;
-          isr[p] = si[i]!;
+          cache.set(p, sl[i]!, e, spe[i]!, si[i]!);
           if (out !== s) out!.push(p, sl[i]!, e, spe[i]!, si[i]!);
         }
         if (out !== null) env.obs.applied(this.id, out);
