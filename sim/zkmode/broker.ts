@@ -8,7 +8,7 @@ import { PartitionStateBatch, type PartitionTable } from '../cluster/partitions.
 import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
 import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
-import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
+import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, statesOf, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH, ReplicaManager, type ReplicaStats } from './replica.ts';
 
 /** MultiHeader (zookeeper.jute): type 4 + done 1 + err 4. */
@@ -300,7 +300,7 @@ export class ZkBroker implements NodeBehavior {
       this.node.note(type === 'LeaderAndIsr' ? 'broker.leader.and.isr' : 'broker.update.metadata', m.controllerEpoch);
     }
     if (!this.accepted.has(m.requestId)) return;
-    const s = m.states;
+    const src = m.states;
     const fromOld = m.controllerEpoch < env.committedControllerEpoch();
     const finish = (applied: number): void => {
       if (fromOld) env.audit.statesFromOldController += applied;
@@ -316,7 +316,8 @@ export class ZkBroker implements NodeBehavior {
     const handler = this.node.executor('request-handler');
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
-      handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
+      handler.submit(type, src.count * env.costs.broker.metadataApplyUsPerPartition, () => {
+        const s = statesOf(src);
         // Consecutive partitions (each chunk of a full send) are copied column by column.
         this.cache.setBatch(s, s.count);
         env.obs.applied(this.id, s);
@@ -332,9 +333,13 @@ export class ZkBroker implements NodeBehavior {
     // applied once that is done.
     const work = new RoleWork();
     const rm = this.replicas;
-    // Each state's position among this broker's hosted partitions (-1: not hosted), found once.
-    const at = new Int32Array(s.count);
+    // The chunk's states (made a batch when the handler reaches it, see SharedStates) and each
+    // state's position among this broker's hosted partitions (-1: not hosted), found once.
+    let s = null as unknown as PartitionStateBatch;
+    let at = null as unknown as Int32Array;
     handler.submitBlocking(type, () => {
+      s = statesOf(src);
+      at = new Int32Array(s.count);
       const sp = s.partition;
       const sle = s.leaderEpoch;
       const sl = s.leader;
