@@ -4,7 +4,10 @@ import type { ClusterLayout } from './layout.ts';
 /** leaderEpoch of a partition a broker holds no state for (its cache was reset and not yet loaded). */
 export const NO_STATE_EPOCH = -1;
 
-/** A signed column as narrow as its values allow: one byte per entry until a value needs more. */
+/**
+ * A signed column as narrow as its values allow: one byte per entry until a value needs more.
+ * Write v at p with `c[p] = v; if (c[p] !== v) c = widenFor(c, p, v);` (keeping the new column).
+ */
 export type NarrowColumn = Int8Array | Int16Array | Int32Array;
 
 /** The column widened one step (8 → 16 → 32 bits), values kept. */
@@ -15,7 +18,7 @@ function widen(c: NarrowColumn): NarrowColumn {
 }
 
 /** The column widened until it holds v at p (the wrapped value written there is replaced). */
-function widenFor(c: NarrowColumn, p: number, v: number): NarrowColumn {
+export function widenFor(c: NarrowColumn, p: number, v: number): NarrowColumn {
   let w = c;
   do {
     w = widen(w);
