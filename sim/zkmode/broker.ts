@@ -8,7 +8,7 @@ import { PartitionStateBatch, type PartitionTable } from '../cluster/partitions.
 import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
 import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
-import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
+import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, statesOf, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH, ReplicaManager, type ReplicaStats } from './replica.ts';
 
 /** MultiHeader (zookeeper.jute): type 4 + done 1 + err 4. */
@@ -300,7 +300,7 @@ export class ZkBroker implements NodeBehavior {
       this.node.note(type === 'LeaderAndIsr' ? 'broker.leader.and.isr' : 'broker.update.metadata', m.controllerEpoch);
     }
     if (!this.accepted.has(m.requestId)) return;
-    const s = m.states;
+    const src = m.states;
     const fromOld = m.controllerEpoch < env.committedControllerEpoch();
     const finish = (applied: number): void => {
       if (fromOld) env.audit.statesFromOldController += applied;
@@ -316,32 +316,10 @@ export class ZkBroker implements NodeBehavior {
     const handler = this.node.executor('request-handler');
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
-      handler.submit(type, s.count * env.costs.broker.metadataApplyUsPerPartition, () => {
-        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
-        const sp = s.partition;
-        const sl = s.leader;
-        const sle = s.leaderEpoch;
-        const spe = s.partitionEpoch;
-        const si = s.isr;
-        const n = s.count;
-        // A chunk of consecutive partitions (each chunk of a full send) is copied column by column.
-        const p0 = n > 0 ? sp[0]! : 0;
-        let dense = n > 0 && sp[n - 1] === p0 + n - 1;
-        for (let i = 1; dense && i < n; i++) if (sp[i] !== p0 + i) dense = false;
-        if (dense) {
-          leader.set(sl.subarray(0, n), p0);
-          leaderEpoch.set(sle.subarray(0, n), p0);
-          partitionEpoch.set(spe.subarray(0, n), p0);
-          isr.set(si.subarray(0, n), p0);
-        } else {
-          for (let i = 0; i < n; i++) {
-            const p = sp[i]!;
-            leader[p] = sl[i]!;
-            leaderEpoch[p] = sle[i]!;
-            partitionEpoch[p] = spe[i]!;
-            isr[p] = si[i]!;
-          }
-        }
+      handler.submit(type, src.count * env.costs.broker.metadataApplyUsPerPartition, () => {
+        const s = statesOf(src);
+        // Consecutive partitions (each chunk of a full send) are copied column by column.
+        this.cache.setBatch(s, s.count);
         env.obs.applied(this.id, s);
         finish(s.count);
       });
@@ -355,9 +333,13 @@ export class ZkBroker implements NodeBehavior {
     // applied once that is done.
     const work = new RoleWork();
     const rm = this.replicas;
-    // Each state's position among this broker's hosted partitions (-1: not hosted), found once.
-    const at = new Int32Array(s.count);
+    // The chunk's states (made a batch when the handler reaches it, see SharedStates) and each
+    // state's position among this broker's hosted partitions (-1: not hosted), found once.
+    let s = null as unknown as PartitionStateBatch;
+    let at = null as unknown as Int32Array;
     handler.submitBlocking(type, () => {
+      s = statesOf(src);
+      at = new Int32Array(s.count);
       const sp = s.partition;
       const sle = s.leaderEpoch;
       const sl = s.leader;
@@ -384,7 +366,7 @@ export class ZkBroker implements NodeBehavior {
         let newer = 0;
         for (let i = 0; i < s.count; i++) if (sle[i]! > rm.leaderEpochAt(at[i]!)) newer++;
         const out = newer === s.count ? s : newer > 0 ? PartitionStateBatch.ofSize(newer) : null;
-        const { leader, leaderEpoch, partitionEpoch, isr } = this.cache;
+        const cache = this.cache;
         let applied = 0;
         for (let i = 0; i < s.count; i++) {
           const k = at[i]!;
@@ -393,10 +375,7 @@ export class ZkBroker implements NodeBehavior {
           applied++;
           const p = sp[i]!;
           rm.applyAt(k, sl[i]!, e, spe[i]!, si[i]!);
-          leader[p] = sl[i]!;
-          leaderEpoch[p] = e;
-          partitionEpoch[p] = spe[i]!;
-          isr[p] = si[i]!;
+          cache.set(p, sl[i]!, e, spe[i]!, si[i]!);
           if (out !== s) out!.push(p, sl[i]!, e, spe[i]!, si[i]!);
         }
         if (out !== null) env.obs.applied(this.id, out);

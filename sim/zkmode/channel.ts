@@ -1,14 +1,13 @@
 import { DEFAULT_CONNECTION, type Connection, type ConnectionConfig, type SimNode } from '../../core/index.ts';
-import type { PartitionStateBatch } from '../cluster/partitions.ts';
 import type { CostModel } from '../cluster/cost.ts';
-import { CONTROL_CHUNK_CONTINUATION_BYTES, type ZkModeMsg } from './messages.ts';
+import { CONTROL_CHUNK_CONTINUATION_BYTES, type ChunkStates, type ZkModeMsg } from './messages.ts';
 
 /** One queued controller request for one broker, its partition states already cut into chunks. */
 export interface QueuedRequest {
   readonly type: 'LeaderAndIsr' | 'UpdateMetadata';
   readonly controllerEpoch: number;
   readonly brokerEpoch: number;
-  readonly chunks: readonly PartitionStateBatch[];
+  readonly chunks: readonly ChunkStates[];
   readonly liveBrokers: readonly number[];
 }
 

@@ -204,23 +204,11 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
     // The snapshot every server starts from: its partition states are filled into each server's
     // copy (the snapshot itself holds no arrays).
     tree.partitions.defer((ps) => {
-      const { leader, leaderEpoch, controllerEpoch, isr, version } = ps;
-      for (let p = 0; p < P; p++) {
-        leader[p] = layout.replicas[p * rf]!;
-        leaderEpoch[p] = 0;
-        controllerEpoch[p] = 1;
-        isr[p] = full;
-        version[p] = 0;
-      }
+      for (let p = 0; p < P; p++) ps.put(p, layout.replicas[p * rf]!, 0, 1, full, 0);
     });
   } else {
     const ps = tree.partitions;
-    for (let p = 0; p < P; p++) {
-      ps.leader[p] = layout.replicas[p * rf]!;
-      ps.isr[p] = fullIsrMask(rf);
-      ps.controllerEpoch[p] = 1;
-      ps.version[p] = 0;
-    }
+    for (let p = 0; p < P; p++) ps.put(p, layout.replicas[p * rf]!, ps.leaderEpoch[p]!, 1, fullIsrMask(rf), 0);
     // Cold start is a cold start of Kafka, not of ZooKeeper's data: the persistent znodes (topics,
     // /controller_epoch) are on every server's disk, from an ensemble that ran before (epoch 1), so
     // registration and election find their parents. No session, ephemeral or leader survives.

@@ -6,7 +6,7 @@ import { NO_LEADER, PartitionStateBatch, PartitionTable } from '../cluster/parti
 import type { ZooKeeperClient } from '../zookeeper/client.ts';
 import { ANY_VERSION, CHUNK_BADVERSION, CHUNK_FENCED, CHUNK_OK, type Op, type PartitionStateData, type PartitionWriteChunk, type Response } from '../zookeeper/types.ts';
 import { ControllerChannelManager, type QueuedRequest } from './channel.ts';
-import { MAX_STATES_PER_CHUNK, type ZkModeMsg } from './messages.ts';
+import { MAX_STATES_PER_CHUNK, SharedStates, type ZkModeMsg } from './messages.ts';
 import { processAlterPartition, processControlledShutdown, processIsrChangeNotification } from './controller-requests.ts';
 import { ISR_CHANGE_PATH } from './replica.ts';
 
@@ -541,8 +541,11 @@ export class KafkaController {
       const live = [...this.liveBrokers.keys()];
       const B = h.layout.brokers;
       const replicas = ctx.replicas;
-      // LeaderAndIsr per broker: the partitions it hosts, in chunks sized to what they carry.
-      const lists: PartitionStateBatch[][] = [];
+      // The UpdateMetadata chunks (every partition's state, one list shared by every live
+      // broker's request), and LeaderAndIsr per broker: the partitions it hosts, as positions in
+      // that list (SharedStates), in chunks sized to what they carry.
+      const states = this.stateChunks(ctx, parts);
+      const lists: SharedStates[][] = [];
       const isLive = new Uint8Array(B);
       for (let b = 0; b < B; b++) lists.push([]);
       for (const b of live) isLive[b] = 1;
@@ -552,30 +555,21 @@ export class KafkaController {
         const p = parts[j]!;
         for (let i = 0; i < rf; i++) left[replicas[p * rf + i]!]!++;
       }
-      const cur: (PartitionStateBatch | null)[] = new Array<PartitionStateBatch | null>(B).fill(null);
-      const { leader, leaderEpoch, partitionEpoch, isr } = ctx;
+      const cur: (Int32Array | null)[] = new Array<Int32Array | null>(B).fill(null);
+      const fill = new Int32Array(B);
       for (let j = 0; j < n; j++) {
         const p = parts[j]!;
-        const l = leader[p]!;
-        const le = leaderEpoch[p]!;
-        const pe = partitionEpoch[p]!;
-        const m = isr[p]!;
         for (let i = 0; i < rf; i++) {
           const b = replicas[p * rf + i]!;
           if (isLive[b] === 0) continue;
-          let last: PartitionStateBatch | null = cur[b] ?? null;
-          if (last === null || last.count === last.capacity) {
-            last = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, left[b]!));
-            lists[b]!.push(last);
-            cur[b] = last;
+          let at = cur[b] ?? null;
+          if (at === null || fill[b] === at.length) {
+            at = new Int32Array(Math.min(MAX_STATES_PER_CHUNK, left[b]!));
+            lists[b]!.push(new SharedStates(states, at));
+            cur[b] = at;
+            fill[b] = 0;
           }
-          const c = last.count;
-          last.partition[c] = p;
-          last.leader[c] = l;
-          last.leaderEpoch[c] = le;
-          last.partitionEpoch[c] = pe;
-          last.isr[c] = m;
-          last.count = c + 1;
+          at[fill[b]!++] = j;
           left[b]!--;
         }
       }
@@ -583,15 +577,18 @@ export class KafkaController {
         const chunks = lists[b]!;
         if (chunks.length > 0) this.channel!.send(b, { type: 'LeaderAndIsr', controllerEpoch: this.epoch, brokerEpoch: this.liveBrokers.get(b)!, chunks, liveBrokers: live });
       }
-      this.sendUpdateMetadata(live, parts);
+      this.sendUpdateMetadataChunks(live, states);
       then();
     });
   }
 
   sendUpdateMetadata(live: readonly number[], parts: ArrayLike<number>): void {
-    const ctx = this.ctx!;
+    this.sendUpdateMetadataChunks(live, this.stateChunks(this.ctx!, parts));
+  }
+
+  /** The context's states of `parts`, in that order, in chunks of at most MAX_STATES_PER_CHUNK (read only once sent). */
+  private stateChunks(ctx: PartitionTable, parts: ArrayLike<number>): PartitionStateBatch[] {
     const { leader, leaderEpoch, partitionEpoch, isr } = ctx;
-    // One set of chunks shared by every broker's request (the states are the same).
     const chunks: PartitionStateBatch[] = [];
     for (let i = 0; i < parts.length; i += MAX_STATES_PER_CHUNK) {
       const n = Math.min(MAX_STATES_PER_CHUNK, parts.length - i);
@@ -619,6 +616,11 @@ export class KafkaController {
       batch.count = n;
       chunks.push(batch);
     }
+    return chunks;
+  }
+
+  /** UpdateMetadata to each of `live`: one set of chunks shared by every broker's request (the states are the same). */
+  private sendUpdateMetadataChunks(live: readonly number[], chunks: PartitionStateBatch[]): void {
     if (chunks.length === 0) chunks.push(PartitionStateBatch.ofSize(0));
     for (const b of live) {
       const req: QueuedRequest = { type: 'UpdateMetadata', controllerEpoch: this.epoch, brokerEpoch: this.liveBrokers.get(b) ?? -1, chunks, liveBrokers: live };
@@ -677,30 +679,20 @@ export class KafkaController {
     const all = this.allPartitions();
     const live = [...this.liveBrokers.keys()];
     const ctx = this.ctx!;
-    const rf = this.h.layout.replicationFactor;
     this.cpu('onBrokerStartup', all.length * this.h.costs.zkmode.controllerRequestBuildUsPerPartition, () => {
       if (!this.active) return;
-      const chunks: PartitionStateBatch[] = [];
-      for (let i = 0; i < all.length; i += MAX_STATES_PER_CHUNK) {
-        const n = Math.min(MAX_STATES_PER_CHUNK, all.length - i);
-        const batch = PartitionStateBatch.ofSize(n);
-        for (let j = 0; j < n; j++) batch.pushFrom(ctx, i + j);
-        chunks.push(batch);
-      }
+      // Every partition's state in order (the UpdateMetadata chunks, shared), so a broker's
+      // LeaderAndIsr chunks are its hosted list's pieces as positions in them (SharedStates).
+      const chunks = this.stateChunks(ctx, all);
       const hostedBy = replicaIndex(this.h.layout).hosted;
       for (const b of brokers) {
-        const lair: PartitionStateBatch[] = [];
+        const lair: SharedStates[] = [];
         const hosted = hostedBy[b]!;
-        for (let k = 0; k < hosted.length; k++) {
-          let last = lair[lair.length - 1];
-          if (last === undefined || last.full) lair.push((last = PartitionStateBatch.ofSize(Math.min(MAX_STATES_PER_CHUNK, hosted.length - k))));
-          last.pushFrom(ctx, hosted[k]!);
-        }
+        for (let k = 0; k < hosted.length; k += MAX_STATES_PER_CHUNK) lair.push(new SharedStates(chunks, hosted.subarray(k, Math.min(hosted.length, k + MAX_STATES_PER_CHUNK))));
         const epoch = this.liveBrokers.get(b)!;
         this.channel?.send(b, { type: 'UpdateMetadata', controllerEpoch: this.epoch, brokerEpoch: epoch, chunks, liveBrokers: live });
         if (lair.length > 0) this.channel?.send(b, { type: 'LeaderAndIsr', controllerEpoch: this.epoch, brokerEpoch: epoch, chunks: lair, liveBrokers: live });
       }
-      void rf;
     });
   }
 

@@ -1,4 +1,4 @@
-import type { PartitionStateBatch } from '../cluster/partitions.ts';
+import { PartitionStateBatch } from '../cluster/partitions.ts';
 
 /** Kafka's control-plane errors in ZK mode. */
 export type ControlError = 'NONE' | 'STALE_CONTROLLER_EPOCH' | 'STALE_BROKER_EPOCH' | 'NOT_CONTROLLER';
@@ -18,6 +18,50 @@ export const ALTER_NOT_LEADER_OR_FOLLOWER = 4;
  * 10,000 partition states) back to back on the connection; it is still one request: the broker
  * answers once, after the last chunk, and the send thread waits for that answer.
  */
+/**
+ * A LeaderAndIsr chunk's states as positions in the UpdateMetadata chunks built in the same
+ * sendRequestsToBrokers (every replica's state is also in that list, which every live broker's
+ * UpdateMetadata shares): position j is state j % MAX_STATES_PER_CHUNK of chunk j / that. Both are
+ * built from the context at once and never written after, so the states read later are the ones
+ * sent. The receiver makes a batch of it when its handler reaches the chunk (statesOf).
+ */
+export class SharedStates {
+  constructor(
+    readonly source: readonly PartitionStateBatch[],
+    readonly at: Int32Array,
+  ) {}
+
+  get count(): number {
+    return this.at.length;
+  }
+
+  toBatch(): PartitionStateBatch {
+    const n = this.at.length;
+    const out = PartitionStateBatch.ofSize(n);
+    const src = this.source;
+    for (let k = 0; k < n; k++) {
+      const j = this.at[k]!;
+      const c = src[(j / MAX_STATES_PER_CHUNK) | 0]!;
+      const i = j % MAX_STATES_PER_CHUNK;
+      out.partition[k] = c.partition[i]!;
+      out.leader[k] = c.leader[i]!;
+      out.leaderEpoch[k] = c.leaderEpoch[i]!;
+      out.partitionEpoch[k] = c.partitionEpoch[i]!;
+      out.isr[k] = c.isr[i]!;
+    }
+    out.count = n;
+    return out;
+  }
+}
+
+/** A control chunk's states: a batch of its own, or positions in batches shared with other requests. */
+export type ChunkStates = PartitionStateBatch | SharedStates;
+
+/** The states of a chunk as a batch (read only: a batch may be shared by several requests). */
+export function statesOf(s: ChunkStates): PartitionStateBatch {
+  return s instanceof SharedStates ? s.toBatch() : s;
+}
+
 export interface ControlChunk {
   readonly controllerId: number;
   readonly controllerEpoch: number;
@@ -26,7 +70,7 @@ export interface ControlChunk {
   readonly requestId: number;
   readonly chunkIndex: number;
   readonly chunks: number;
-  readonly states: PartitionStateBatch;
+  readonly states: ChunkStates;
 }
 
 export type ZkModeMsg =

@@ -1,4 +1,5 @@
 import type { SimNode } from '../../core/index.ts';
+import { widenFor, type NarrowColumn } from '../cluster/cache.ts';
 import { ALTER_PARTITION_REQUEST_BODY_BYTES } from '../cluster/cost.ts';
 import { replicaIndex } from '../cluster/layout.ts';
 import { PartitionStateBatch } from '../cluster/partitions.ts';
@@ -40,11 +41,13 @@ export class ReplicaManager {
   private readonly hosted: Int32Array;
   /** Position of partition p in `hosted`, by replica slot (ReplicaIndex.local). */
   private readonly local: Int32Array;
-  private readonly leader: Int16Array;
+  // Leader, leader epoch and zkVersion are narrow columns (a byte each while the values fit,
+  // widened on demand): written only through setLeader / setEpoch / setZkVersion.
+  private leader: NarrowColumn;
   /** Leader epoch by position in `hosted` (-1 until a LeaderAndIsr set it); see leaderEpochOf. */
-  private readonly epoch: Int32Array;
+  private epoch: NarrowColumn;
   private readonly isr: Uint8Array;
-  private readonly zkVersion: Int32Array;
+  private zkVersion: NarrowColumn;
   /** An ISR change of this partition is in flight (Partition's pendingIsr). */
   private readonly pending: Uint8Array;
   /** Partitions this broker follows, per leader broker. */
@@ -84,10 +87,10 @@ export class ReplicaManager {
     this.hosted = index.hosted[h.id] ?? new Int32Array(0);
     this.local = index.local;
     const H = this.hosted.length;
-    this.leader = new Int16Array(H).fill(-1);
-    this.epoch = new Int32Array(H).fill(-1);
+    this.leader = new Int8Array(H).fill(-1);
+    this.epoch = new Int8Array(H).fill(-1);
     this.isr = new Uint8Array(H);
-    this.zkVersion = new Int32Array(H);
+    this.zkVersion = new Int8Array(H);
     this.pending = new Uint8Array(H);
     this.followCount = new Int32Array(layout.brokers);
     this.lastFetchUs = new Float64Array(layout.brokers).fill(h.node.monoNowUs);
@@ -197,9 +200,9 @@ export class ReplicaManager {
         if (leader !== me) this.followCount[leader]!++;
       }
       if (old === me && this.pending[k] === 0) this.tally(k, -1);
-      this.leader[k] = leader;
-      this.epoch[k] = 0;
-      this.zkVersion[k] = 0;
+      this.setLeader(k, leader);
+      this.setEpoch(k, 0);
+      this.setZkVersion(k, 0);
       this.isr[k] = full;
       this.pending[k] = 0;
       if (leader === me) {
@@ -227,6 +230,24 @@ export class ReplicaManager {
     this.fetching = false;
   }
 
+  private setLeader(k: number, v: number): void {
+    const c = this.leader;
+    c[k] = v;
+    if (c[k] !== v) this.leader = widenFor(c, k, v);
+  }
+
+  private setEpoch(k: number, v: number): void {
+    const c = this.epoch;
+    c[k] = v;
+    if (c[k] !== v) this.epoch = widenFor(c, k, v);
+  }
+
+  private setZkVersion(k: number, v: number): void {
+    const c = this.zkVersion;
+    c[k] = v;
+    if (c[k] !== v) this.zkVersion = widenFor(c, k, v);
+  }
+
   /** LeaderAndIsr for p was accepted with a newer leader epoch (becomeLeaderOrFollower). */
   apply(p: number, leader: number, leaderEpoch: number, zkVersion: number, isr: number): void {
     this.applyAt(this.at(p), leader, leaderEpoch, zkVersion, isr);
@@ -242,9 +263,9 @@ export class ReplicaManager {
       if (leader >= 0 && leader !== me) this.followCount[leader]!++;
     }
     this.tally(k, -1);
-    this.leader[k] = leader;
-    this.epoch[k] = leaderEpoch;
-    this.zkVersion[k] = zkVersion;
+    this.setLeader(k, leader);
+    this.setEpoch(k, leaderEpoch);
+    this.setZkVersion(k, zkVersion);
     this.isr[k] = isr;
     this.pending[k] = 0;
     this.tally(k, 1);
@@ -415,7 +436,7 @@ export class ReplicaManager {
       // Applied only if no newer LeaderAndIsr came meanwhile.
       if (states.leaderEpoch[i] === this.epoch[k] && states.partitionEpoch[i]! > this.zkVersion[k]!) {
         this.setIsr(k, states.isr[i]!);
-        this.zkVersion[k] = states.partitionEpoch[i]!;
+        this.setZkVersion(k, states.partitionEpoch[i]!);
         // The committed ISR may lack followers that fetch now (maybeExpandIsr on their next fetch).
         if (this.isr[k] !== (1 << this.h.env.layout.replicationFactor) - 1) this.dirty = true;
       }
@@ -438,7 +459,7 @@ export class ReplicaManager {
         this.unpend(k);
         if (r.code !== 'OK' || this.epoch[k] !== leaderEpoch) return;
         this.setIsr(k, isr);
-        this.zkVersion[k] = version + 1;
+        this.setZkVersion(k, version + 1);
         this.isrChangeSet.push(p);
         this.lastIsrChangeUs = h.node.monoNowUs;
       });

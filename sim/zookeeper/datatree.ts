@@ -1,3 +1,4 @@
+import { widenFor, type NarrowColumn } from '../cluster/cache.ts';
 import { CHUNK_OK, type PartitionStateData, type Stat, type TxnOp, type WatchEventType, type Zxid } from './types.ts';
 
 /** One znode of the small map part of the tree (everything but partition states). */
@@ -41,21 +42,21 @@ function nameOf(path: string): string {
  * znode's zkVersion (Kafka's partition epoch). A version of -1 means the znode does not exist.
  */
 export class PartitionStateStore {
-  private _leader: Int32Array | null;
-  private _leaderEpoch: Int32Array | null;
-  private _controllerEpoch: Int32Array | null;
+  private _leader: NarrowColumn | null;
+  private _leaderEpoch: NarrowColumn | null;
+  private _controllerEpoch: NarrowColumn | null;
   private _isr: Uint8Array | null;
-  private _version: Int32Array | null;
+  private _version: NarrowColumn | null;
   /** Set while the store is deferred (see defer): what fills it. */
   private fill: ((s: PartitionStateStore) => void) | null = null;
 
   constructor(readonly size: number, from?: PartitionStateStore) {
     const copy = from !== undefined && from.fill === null;
-    this._leader = copy ? from.leader.slice() : new Int32Array(size);
-    this._leaderEpoch = copy ? from.leaderEpoch.slice() : new Int32Array(size);
-    this._controllerEpoch = copy ? from.controllerEpoch.slice() : new Int32Array(size);
+    this._leader = copy ? from.leader.slice() : new Int8Array(size);
+    this._leaderEpoch = copy ? from.leaderEpoch.slice() : new Int8Array(size);
+    this._controllerEpoch = copy ? from.controllerEpoch.slice() : new Int8Array(size);
     this._isr = copy ? from.isr.slice() : new Uint8Array(size);
-    this._version = copy ? from.version.slice() : new Int32Array(size).fill(-1);
+    this._version = copy ? from.version.slice() : new Int8Array(size).fill(-1);
     // A copy of a deferred store is filled the way the store would have been.
     if (from !== undefined && !copy) from.fill!(this);
   }
@@ -76,25 +77,28 @@ export class PartitionStateStore {
     const fill = this.fill;
     if (fill === null) return;
     this.fill = null;
-    this._leader = new Int32Array(this.size);
-    this._leaderEpoch = new Int32Array(this.size);
-    this._controllerEpoch = new Int32Array(this.size);
+    this._leader = new Int8Array(this.size);
+    this._leaderEpoch = new Int8Array(this.size);
+    this._controllerEpoch = new Int8Array(this.size);
     this._isr = new Uint8Array(this.size);
-    this._version = new Int32Array(this.size).fill(-1);
+    this._version = new Int8Array(this.size).fill(-1);
     fill(this);
   }
 
-  get leader(): Int32Array {
+  // The columns are narrow (NarrowColumn: a byte per partition while the values fit, widened on
+  // demand), for reading; writes go through put() / set().
+
+  get leader(): NarrowColumn {
     if (this._leader === null) this.materialize();
     return this._leader!;
   }
 
-  get leaderEpoch(): Int32Array {
+  get leaderEpoch(): NarrowColumn {
     if (this._leaderEpoch === null) this.materialize();
     return this._leaderEpoch!;
   }
 
-  get controllerEpoch(): Int32Array {
+  get controllerEpoch(): NarrowColumn {
     if (this._controllerEpoch === null) this.materialize();
     return this._controllerEpoch!;
   }
@@ -104,9 +108,27 @@ export class PartitionStateStore {
     return this._isr!;
   }
 
-  get version(): Int32Array {
+  get version(): NarrowColumn {
     if (this._version === null) this.materialize();
     return this._version!;
+  }
+
+  /** Partition p's znode now holds this state at this version. */
+  put(p: number, leader: number, leaderEpoch: number, controllerEpoch: number, isr: number, version: number): void {
+    if (this.fill !== null) this.materialize();
+    let c = this._leader!;
+    c[p] = leader;
+    if (c[p] !== leader) this._leader = widenFor(c, p, leader);
+    c = this._leaderEpoch!;
+    c[p] = leaderEpoch;
+    if (c[p] !== leaderEpoch) this._leaderEpoch = widenFor(c, p, leaderEpoch);
+    c = this._controllerEpoch!;
+    c[p] = controllerEpoch;
+    if (c[p] !== controllerEpoch) this._controllerEpoch = widenFor(c, p, controllerEpoch);
+    c = this._version!;
+    c[p] = version;
+    if (c[p] !== version) this._version = widenFor(c, p, version);
+    this._isr![p] = isr;
   }
 
   get(p: number): PartitionStateData & { version: number } {
@@ -114,11 +136,7 @@ export class PartitionStateStore {
   }
 
   set(p: number, s: PartitionStateData, version: number): void {
-    this.leader[p] = s.leader;
-    this.leaderEpoch[p] = s.leaderEpoch;
-    this.controllerEpoch[p] = s.controllerEpoch;
-    this.isr[p] = s.isr;
-    this.version[p] = version;
+    this.put(p, s.leader, s.leaderEpoch, s.controllerEpoch, s.isr, version);
   }
 }
 
@@ -219,15 +237,10 @@ export class DataTree {
           break;
         case 'partitionStates': {
           const c = op.chunk;
-          const { leader, leaderEpoch, controllerEpoch, isr, version } = this.partitions;
+          const ps = this.partitions;
           for (let i = 0; i < c.count; i++) {
             if (op.codes[i] !== CHUNK_OK) continue;
-            const p = c.partition[i]!;
-            leader[p] = c.leader[i]!;
-            leaderEpoch[p] = c.leaderEpoch[i]!;
-            controllerEpoch[p] = c.controllerEpoch;
-            isr[p] = c.isr[i]!;
-            version[p] = op.newVersion[i]!;
+            ps.put(c.partition[i]!, c.leader[i]!, c.leaderEpoch[i]!, c.controllerEpoch, c.isr[i]!, op.newVersion[i]!);
           }
           break;
         }
