@@ -18,10 +18,23 @@ export const STALE = 1;
 export const PHANTOM = 2;
 export type CacheStatus = typeof EQUAL | typeof STALE | typeof PHANTOM;
 
-/** Mirror reference: the layout's initial state of the partition (leader = first replica, epoch 0, full ISR). */
-const REF_INITIAL = -1;
+/**
+ * Mirror reference: the layout's initial state of the partition (leader = first replica, epoch 0,
+ * full ISR). Zero, so that a fresh mirror holds it without being filled; history entry e is
+ * referenced as e + 1 (refOf), which makes a partition's head reference `headOf(p) + 1` whether or
+ * not anything was committed.
+ */
+const REF_INITIAL = 0;
 /** Mirror reference: no state (the broker's cache was reset and has not loaded this partition). */
-const REF_NONE = -2;
+const REF_NONE = -1;
+
+/** Largest buffer the tracker's per-broker rows are carved from (several when they need more). */
+const TRACKER_BUFFER_BYTES = 1 << 30;
+
+/** The mirror reference of history entry e. */
+function refOf(e: number): number {
+  return e + 1;
+}
 
 /**
  * What the tracker needs from its simulation (a Simulation, or `sim report`'s replay of a trace):
@@ -166,11 +179,18 @@ export class ClusterTracker {
     const B = layout.brokers;
     const P = layout.partitions;
     this.nBrokers = B;
+    // Per broker a mirror (Int32, REF_INITIAL = 0: no fill) and a status row (EQUAL = 0), as views
+    // of a few large buffers rather than two allocations per broker.
     this.mirror = [];
     this.status = [];
+    const perBuffer = Math.max(1, Math.floor(TRACKER_BUFFER_BYTES / (P * 5)));
+    let buf: ArrayBuffer | null = null;
     for (let b = 0; b < B; b++) {
-      this.mirror.push(new Int32Array(P).fill(REF_INITIAL));
-      this.status.push(new Uint8Array(P));
+      const k = b % perBuffer;
+      if (k === 0) buf = new ArrayBuffer(Math.min(perBuffer, B - b) * P * 5);
+      const rows = Math.min(perBuffer, B - (b - k));
+      this.mirror.push(new Int32Array(buf!, k * P * 4, P));
+      this.status.push(new Uint8Array(buf!, rows * P * 4 + k * P, P));
       this.brokerOfNode.set(brokers[b]!.id, b);
     }
     this.divergent = new Int32Array(B);
@@ -181,8 +201,9 @@ export class ClusterTracker {
       const n = sim.nodes[brokers[b]!.id]!;
       this.live[b] = n.up && !n.paused ? 1 : 0;
     }
-    this.available = new Uint8Array(P);
-    this.selfLeaders = new Uint8Array(P);
+    const flags = new ArrayBuffer(P * 2);
+    this.available = new Uint8Array(flags, 0, P);
+    this.selfLeaders = new Uint8Array(flags, P, P);
     // A cluster is built before its brokers start: with none live, nothing is available or self-led.
     if (!this.live.includes(1)) this.nUnavailable = P;
     else for (let p = 0; p < P; p++) {
@@ -284,8 +305,7 @@ export class ClusterTracker {
         // is the same as before (no self-leader change, no phantom).
         // Equal to truth: the mirror points at truth's head, and only the old leader matters
         // (self-believed leaders); the old state's other fields and the history are not needed.
-        const h = history.headOf(p);
-        const ref = h >= 0 ? h : REF_INITIAL;
+        const ref = refOf(history.headOf(p));
         const r = m[p]!;
         if (r !== ref) {
           m[p] = ref;
@@ -314,8 +334,7 @@ export class ClusterTracker {
     // A mirror at the previous truth (its head entry, or the initial state) holds truth's old
     // triple: whether it equals the new one is found once, not per broker.
     const t = this.truth;
-    const h0 = this.history.headOf(p);
-    const prevRef = h0 >= 0 ? h0 : REF_INITIAL;
+    const prevRef = refOf(this.history.headOf(p));
     const sameAsPrev = t.leader[p] === leader && t.leaderEpoch[p] === leaderEpoch && t.isr[p] === isrMask;
     this.history.append(p, leader, leaderEpoch, isrMask);
     t.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
@@ -343,23 +362,22 @@ export class ClusterTracker {
     let ref: number;
     if (leader === t.leader[p] && leaderEpoch === t.leaderEpoch[p] && isrMask === t.isr[p]) {
       next = EQUAL;
-      const h = this.history.headOf(p);
-      ref = h >= 0 ? h : REF_INITIAL;
+      ref = refOf(this.history.headOf(p));
     } else {
       // classifyPast: no state, a committed state of p's history, the initial state, else a phantom.
       const h = leaderEpoch === NO_STATE_EPOCH ? -1 : this.history.find(p, leader, leaderEpoch, isrMask);
       if (leaderEpoch === NO_STATE_EPOCH) {
         next = STALE;
-        ref = !changed ? r : leader === -1 && isrMask === 0 ? REF_NONE : this.history.appendDetached(leader, leaderEpoch, isrMask);
+        ref = !changed ? r : leader === -1 && isrMask === 0 ? REF_NONE : refOf(this.history.appendDetached(leader, leaderEpoch, isrMask));
       } else if (h >= 0) {
         next = STALE;
-        ref = h;
+        ref = refOf(h);
       } else if (leader === t.replicas[p * t.rf] && leaderEpoch === 0 && isrMask === this.initialIsr) {
         next = STALE;
         ref = REF_INITIAL;
       } else {
         next = PHANTOM;
-        ref = changed ? this.history.appendDetached(leader, leaderEpoch, isrMask) : r;
+        ref = changed ? refOf(this.history.appendDetached(leader, leaderEpoch, isrMask)) : r;
       }
     }
     m[p] = ref;
@@ -620,7 +638,7 @@ export class ClusterTracker {
     for (let k = 0; k < n; k++) {
       const p = parts === null ? k : parts[k]!;
       const r = m[p]!;
-      const cached = r >= 0 ? history.leaderAt(r) : r === REF_INITIAL ? first[p]! : -1;
+      const cached = r > REF_INITIAL ? history.leaderAt(r - 1) : r === REF_INITIAL ? first[p]! : -1;
       if (cached === b) {
         if (live) this.incSelf(p);
         else this.decSelf(p);
@@ -705,15 +723,15 @@ export class ClusterTracker {
   }
 
   private refLeader(p: number, r: number): number {
-    return r >= 0 ? this.history.leaderAt(r) : r === REF_INITIAL ? this.truth.replicas[p * this.truth.rf]! : -1;
+    return r > REF_INITIAL ? this.history.leaderAt(r - 1) : r === REF_INITIAL ? this.truth.replicas[p * this.truth.rf]! : -1;
   }
 
   private refLeaderEpoch(r: number): number {
-    return r >= 0 ? this.history.leaderEpochAt(r) : r === REF_INITIAL ? 0 : NO_STATE_EPOCH;
+    return r > REF_INITIAL ? this.history.leaderEpochAt(r - 1) : r === REF_INITIAL ? 0 : NO_STATE_EPOCH;
   }
 
   private refIsr(r: number): number {
-    return r >= 0 ? this.history.isrAt(r) : r === REF_INITIAL ? this.initialIsr : 0;
+    return r > REF_INITIAL ? this.history.isrAt(r - 1) : r === REF_INITIAL ? this.initialIsr : 0;
   }
 
   private refreshAvailable(p: number): void {

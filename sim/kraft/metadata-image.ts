@@ -26,8 +26,9 @@ export class MetadataImage {
   readonly registered: Uint8Array;
   readonly inControlledShutdown: Uint8Array;
 
-  constructor(layout: ClusterLayout) {
-    this.partitions = new PartitionTable(layout);
+  /** With `blank`, the partition states are left unset for an image that copyFrom fills next. */
+  constructor(layout: ClusterLayout, blank = false) {
+    this.partitions = new PartitionTable(layout, blank);
     const B = layout.brokers;
     this.brokerEpoch = new Float64Array(B);
     this.fenced = new Uint8Array(B);
