@@ -123,6 +123,8 @@ export class ClusterTracker {
   /** mirror[b][p]: what broker b's cache holds for p, as a reference (REF_* or a history entry). */
   private readonly mirror: Int32Array[];
   private readonly nBrokers: number;
+  /** written[b] = 1 once broker b's mirror may hold something other than REF_INITIAL. */
+  private readonly written: Uint8Array;
   /** status[b][p]: EQUAL / STALE / PHANTOM of broker b's cache for p. */
   private readonly status: Uint8Array[];
   private readonly divergent: Int32Array;
@@ -193,6 +195,7 @@ export class ClusterTracker {
       this.status.push(new Uint8Array(buf!, rows * P * 4 + k * P, P));
       this.brokerOfNode.set(brokers[b]!.id, b);
     }
+    this.written = new Uint8Array(B);
     this.divergent = new Int32Array(B);
     this.phantom = new Int32Array(B);
     this.live = new Uint8Array(B);
@@ -276,6 +279,7 @@ export class ClusterTracker {
     const m = this.mirror[b];
     if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
     this.advance();
+    this.written[b] = 1;
     this.applyAt(b, m, p, leader, leaderEpoch, isrMask);
   }
 
@@ -286,6 +290,7 @@ export class ClusterTracker {
     if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
     // One clock advance for the batch: its states are observed at one instant.
     this.advance();
+    this.written[b] = 1;
     const part = batch.partition;
     const leader = batch.leader;
     const le = batch.leaderEpoch;
@@ -418,6 +423,7 @@ export class ClusterTracker {
       this.nPhantom -= this.phantom[b]!;
     }
     m.fill(REF_NONE);
+    this.written[b] = 1;
     this.status[b]!.fill(STALE);
     this.divergent[b] = P;
     this.phantom[b] = 0;
@@ -609,11 +615,14 @@ export class ClusterTracker {
       const self = this.selfLeaders;
       const available = this.available;
       const serving = this.servingFlags[b] === 1;
+      // A mirror nothing was written to holds the initial state everywhere: it is not read (its
+      // untouched pages stay unmapped).
+      const pristine = this.written[b] === 0;
       let dual = 0;
       let unavailable = 0;
       for (let k = 0; k < led.length; k++) {
         const p = led[k]!;
-        const initial = m[p] === REF_INITIAL;
+        const initial = pristine || m[p] === REF_INITIAL;
         if (initial) {
           if (live) {
             if (++self[p]! === 2) dual++;
