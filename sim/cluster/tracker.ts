@@ -306,20 +306,22 @@ export class ClusterTracker {
       const p = part[i]!;
       const l = leader[i]!;
       if (l === tl[p] && le[i] === tle[p] && isr[i] === ti[p]) {
-        // Equal to truth: the mirror points at truth's head. When it already did, the cached state
-        // is the same as before (no self-leader change, no phantom).
-        // Equal to truth: the mirror points at truth's head, and only the old leader matters
-        // (self-believed leaders); the old state's other fields and the history are not needed.
+        // Equal to truth: the mirror points at truth's head. When it already did, the cache held
+        // this state before: its status is EQUAL (a mirror at truth's head holds truth's triple),
+        // and nothing that availability, self-believed leaders or health read has changed.
         const ref = refOf(history.headOf(p));
         const r = m[p]!;
-        if (r !== ref) {
-          m[p] = ref;
-          if (live) {
-            const oldLeader = this.refLeader(p, r);
-            if (oldLeader !== l) {
-              if (oldLeader === b) this.decSelf(p);
-              else if (l === b) this.incSelf(p);
-            }
+        if (r === ref) {
+          continue;
+        }
+        m[p] = ref;
+        // Only the old leader matters (self-believed leaders); the old state's other fields and the
+        // history are not needed.
+        if (live) {
+          const oldLeader = this.refLeader(p, r);
+          if (oldLeader !== l) {
+            if (oldLeader === b) this.decSelf(p);
+            else if (l === b) this.incSelf(p);
           }
         }
         // Health reads only the divergence and unavailability counts: when neither could change,
