@@ -49,16 +49,15 @@ export function assignTopic(out: Int32Array, firstPartition: number, count: numb
   const others = rf - 1;
   if (followerOffsets.length < others) followerOffsets = new Int32Array(others);
   const offsets = followerOffsets;
-  let shift = replicaShift;
   let first = startIndex % brokers;
   let inRound = 0;
   let base = firstPartition * rf;
-  for (let j = 0; j < others; j++) offsets[j] = 1 + ((shift + j) % (brokers - 1));
+  for (let j = 0; j < others; j++) offsets[j] = 1 + ((replicaShift + j) % (brokers - 1));
   for (let i = 0; i < count; i++) {
     if (inRound === brokers) {
+      // shift + 1: each offset 1 + ((shift + j) mod (B − 1)) steps by one, from B − 1 back to 1.
       inRound = 0;
-      shift++;
-      for (let j = 0; j < others; j++) offsets[j] = 1 + ((shift + j) % (brokers - 1));
+      for (let j = 0; j < others; j++) offsets[j] = offsets[j] === brokers - 1 ? 1 : offsets[j]! + 1;
     }
     out[base] = first;
     if (firsts !== null) firsts[firstPartition + i] = first;
