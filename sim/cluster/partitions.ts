@@ -48,7 +48,14 @@ export class PartitionTable {
     this.leaderEpoch = new Int32Array(buf, n * 4, n);
     this.partitionEpoch = new Int32Array(buf, n * 8, n);
     this.isr = new Uint8Array(buf, n * 12, n);
-    if (blank) return;
+    if (!blank) this.setInitial(layout);
+  }
+
+  /**
+   * Writes the initial states' leaders and ISRs into a blank table (its epochs are still zero, and
+   * their memory stays unwritten). Not for a table that has held other states.
+   */
+  setInitial(layout: ClusterLayout): void {
     this.isr.fill(fullIsrMask(this.rf));
     this.leader.set(initialLeaders(layout));
   }
