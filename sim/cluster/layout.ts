@@ -40,26 +40,27 @@ let followerOffsets = new Int32Array(8);
  * org.apache.kafka.admin.AdminUtils / ReplicaAssignment): per topic, partition i's first replica
  * is broker (startIndex + i) mod B; the shift of the other replicas grows by one every B
  * partitions; replica j (j ≥ 1) sits at first + 1 + ((shift + j − 1) mod (B − 1)). This spreads
- * leaders round-robin and never puts two replicas of a partition on one broker.
+ * leaders round-robin and never puts two replicas of a partition on one broker. With `firsts`, each
+ * partition's first replica is also written to firsts[p] (the initial leaders, in the same pass).
  */
-export function assignTopic(out: Int32Array, firstPartition: number, count: number, brokers: number, rf: number, startIndex: number, replicaShift: number): void {
+export function assignTopic(out: Int32Array, firstPartition: number, count: number, brokers: number, rf: number, startIndex: number, replicaShift: number, firsts: Int32Array | null = null): void {
   // The same arithmetic with the remainders kept as running counters (no division per replica):
   // `first` steps round the brokers, and the followers' offsets change only when the shift does.
   const others = rf - 1;
   if (followerOffsets.length < others) followerOffsets = new Int32Array(others);
   const offsets = followerOffsets;
-  let shift = replicaShift;
   let first = startIndex % brokers;
   let inRound = 0;
   let base = firstPartition * rf;
-  for (let j = 0; j < others; j++) offsets[j] = 1 + ((shift + j) % (brokers - 1));
+  for (let j = 0; j < others; j++) offsets[j] = 1 + ((replicaShift + j) % (brokers - 1));
   for (let i = 0; i < count; i++) {
     if (inRound === brokers) {
+      // shift + 1: each offset 1 + ((shift + j) mod (B − 1)) steps by one, from B − 1 back to 1.
       inRound = 0;
-      shift++;
-      for (let j = 0; j < others; j++) offsets[j] = 1 + ((shift + j) % (brokers - 1));
+      for (let j = 0; j < others; j++) offsets[j] = offsets[j] === brokers - 1 ? 1 : offsets[j]! + 1;
     }
     out[base] = first;
+    if (firsts !== null) firsts[firstPartition + i] = first;
     for (let j = 0; j < others; j++) {
       const b = first + offsets[j]!;
       out[base + 1 + j] = b >= brokers ? b - brokers : b;
@@ -69,6 +70,9 @@ export function assignTopic(out: Int32Array, firstPartition: number, count: numb
     if (++first === brokers) first = 0;
   }
 }
+
+/** initialLeaders' arrays, per layout (makeLayout's own, or built on first use). */
+const initialLeaderArrays = new WeakMap<ClusterLayout, Int32Array>();
 
 export function makeLayout(params: Params): ClusterLayout {
   const brokers = num(params, 'brokers');
@@ -83,12 +87,16 @@ export function makeLayout(params: Params): ClusterLayout {
   if (rf > brokers) throw new UsageError(`replication.factor ${rf} is larger than the number of brokers ${brokers}`);
   const topics = Math.ceil(partitions / partitionsPerTopic);
   const replicas = new Int32Array(partitions * rf);
+  const firsts = new Int32Array(partitions);
   for (let t = 0; t < topics; t++) {
     const first = t * partitionsPerTopic;
     const count = Math.min(partitionsPerTopic, partitions - first);
-    assignTopic(replicas, first, count, brokers, rf, topicDraw(t, 0x5bd1e995, brokers), topicDraw(t, 0x27d4eb2f, brokers));
+    assignTopic(replicas, first, count, brokers, rf, topicDraw(t, 0x5bd1e995, brokers), topicDraw(t, 0x27d4eb2f, brokers), firsts);
   }
-  return { brokers, partitions, topics, partitionsPerTopic, replicationFactor: rf, replicas };
+  const layout: ClusterLayout = { brokers, partitions, topics, partitionsPerTopic, replicationFactor: rf, replicas };
+  // The initial leaders come out of the same pass (initialLeaders finds them cached).
+  initialLeaderArrays.set(layout, firsts);
+  return layout;
 }
 
 /** The replicas of one partition, in slot order (for single partitions only: allocates). */
@@ -100,6 +108,7 @@ export function replicasOf(layout: ClusterLayout, p: number): number[] {
 /**
  * Each partition's first replica (its preferred leader, and the leader of the initial state), as
  * one array per layout: a table starts as a copy of it instead of recomputing it per partition.
+ * makeLayout fills it while it assigns replicas; other layouts get it from one pass over replicas.
  * Shared; do not write.
  */
 export function initialLeaders(layout: ClusterLayout): Int32Array {
@@ -112,8 +121,6 @@ export function initialLeaders(layout: ClusterLayout): Int32Array {
   initialLeaderArrays.set(layout, out);
   return out;
 }
-
-const initialLeaderArrays = new WeakMap<ClusterLayout, Int32Array>();
 
 /**
  * `hostedBy(layout)[b]` lists the partitions of which broker b is a replica, in ascending order

@@ -25,9 +25,15 @@ export class PartitionTable {
   readonly leaderEpoch: Int32Array;
   readonly partitionEpoch: Int32Array;
   readonly isr: Uint8Array;
+  /** The four arrays' one buffer, as bytes (copyFrom copies it in one move). */
+  private readonly bytes: Uint8Array;
 
-  /** Initial state: leader = first replica (the preferred leader), epochs 0, ISR = all replicas. */
-  constructor(layout: ClusterLayout) {
+  /**
+   * Initial state: leader = first replica (the preferred leader), epochs 0, ISR = all replicas.
+   * With `blank`, the states are left unset (zeros) for a table that is filled by copyFrom next:
+   * its memory is written once instead of twice.
+   */
+  constructor(layout: ClusterLayout, blank = false) {
     if (!(layout.replicationFactor >= 1 && layout.replicationFactor <= MAX_REPLICATION_FACTOR)) {
       throw new Error(`PartitionTable: replication factor ${layout.replicationFactor} outside 1..${MAX_REPLICATION_FACTOR} (ISR bitmask is one byte)`);
     }
@@ -37,10 +43,20 @@ export class PartitionTable {
     // One allocation for the four arrays (three Int32 runs, then the ISR bytes).
     const n = this.size;
     const buf = new ArrayBuffer(n * 13);
+    this.bytes = new Uint8Array(buf);
     this.leader = new Int32Array(buf, 0, n);
     this.leaderEpoch = new Int32Array(buf, n * 4, n);
     this.partitionEpoch = new Int32Array(buf, n * 8, n);
-    this.isr = new Uint8Array(buf, n * 12, n).fill(fullIsrMask(this.rf));
+    this.isr = new Uint8Array(buf, n * 12, n);
+    if (!blank) this.setInitial(layout);
+  }
+
+  /**
+   * Writes the initial states' leaders and ISRs into a blank table (its epochs are still zero, and
+   * their memory stays unwritten). Not for a table that has held other states.
+   */
+  setInitial(layout: ClusterLayout): void {
+    this.isr.fill(fullIsrMask(this.rf));
     this.leader.set(initialLeaders(layout));
   }
 
@@ -76,10 +92,7 @@ export class PartitionTable {
 
   copyFrom(other: PartitionTable): void {
     if (other.size !== this.size || other.rf !== this.rf) throw new Error('PartitionTable.copyFrom: tables of different shape');
-    this.leader.set(other.leader);
-    this.leaderEpoch.set(other.leaderEpoch);
-    this.partitionEpoch.set(other.partitionEpoch);
-    this.isr.set(other.isr);
+    this.bytes.set(other.bytes);
   }
 }
 

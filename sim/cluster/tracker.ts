@@ -18,10 +18,23 @@ export const STALE = 1;
 export const PHANTOM = 2;
 export type CacheStatus = typeof EQUAL | typeof STALE | typeof PHANTOM;
 
-/** Mirror reference: the layout's initial state of the partition (leader = first replica, epoch 0, full ISR). */
-const REF_INITIAL = -1;
+/**
+ * Mirror reference: the layout's initial state of the partition (leader = first replica, epoch 0,
+ * full ISR). Zero, so that a fresh mirror holds it without being filled; history entry e is
+ * referenced as e + 1 (refOf), which makes a partition's head reference `headOf(p) + 1` whether or
+ * not anything was committed.
+ */
+const REF_INITIAL = 0;
 /** Mirror reference: no state (the broker's cache was reset and has not loaded this partition). */
-const REF_NONE = -2;
+const REF_NONE = -1;
+
+/** Largest buffer the tracker's per-broker rows are carved from (several when they need more). */
+const TRACKER_BUFFER_BYTES = 1 << 30;
+
+/** The mirror reference of history entry e. */
+function refOf(e: number): number {
+  return e + 1;
+}
 
 /**
  * What the tracker needs from its simulation (a Simulation, or `sim report`'s replay of a trace):
@@ -110,6 +123,8 @@ export class ClusterTracker {
   /** mirror[b][p]: what broker b's cache holds for p, as a reference (REF_* or a history entry). */
   private readonly mirror: Int32Array[];
   private readonly nBrokers: number;
+  /** written[b] = 1 once broker b's mirror may hold something other than REF_INITIAL. */
+  private readonly written: Uint8Array;
   /** status[b][p]: EQUAL / STALE / PHANTOM of broker b's cache for p. */
   private readonly status: Uint8Array[];
   private readonly divergent: Int32Array;
@@ -166,13 +181,21 @@ export class ClusterTracker {
     const B = layout.brokers;
     const P = layout.partitions;
     this.nBrokers = B;
+    // Per broker a mirror (Int32, REF_INITIAL = 0: no fill) and a status row (EQUAL = 0), as views
+    // of a few large buffers rather than two allocations per broker.
     this.mirror = [];
     this.status = [];
+    const perBuffer = Math.max(1, Math.floor(TRACKER_BUFFER_BYTES / (P * 5)));
+    let buf: ArrayBuffer | null = null;
     for (let b = 0; b < B; b++) {
-      this.mirror.push(new Int32Array(P).fill(REF_INITIAL));
-      this.status.push(new Uint8Array(P));
+      const k = b % perBuffer;
+      if (k === 0) buf = new ArrayBuffer(Math.min(perBuffer, B - b) * P * 5);
+      const rows = Math.min(perBuffer, B - (b - k));
+      this.mirror.push(new Int32Array(buf!, k * P * 4, P));
+      this.status.push(new Uint8Array(buf!, rows * P * 4 + k * P, P));
       this.brokerOfNode.set(brokers[b]!.id, b);
     }
+    this.written = new Uint8Array(B);
     this.divergent = new Int32Array(B);
     this.phantom = new Int32Array(B);
     this.live = new Uint8Array(B);
@@ -181,8 +204,9 @@ export class ClusterTracker {
       const n = sim.nodes[brokers[b]!.id]!;
       this.live[b] = n.up && !n.paused ? 1 : 0;
     }
-    this.available = new Uint8Array(P);
-    this.selfLeaders = new Uint8Array(P);
+    const flags = new ArrayBuffer(P * 2);
+    this.available = new Uint8Array(flags, 0, P);
+    this.selfLeaders = new Uint8Array(flags, P, P);
     // A cluster is built before its brokers start: with none live, nothing is available or self-led.
     if (!this.live.includes(1)) this.nUnavailable = P;
     else for (let p = 0; p < P; p++) {
@@ -255,6 +279,7 @@ export class ClusterTracker {
     const m = this.mirror[b];
     if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
     this.advance();
+    this.written[b] = 1;
     this.applyAt(b, m, p, leader, leaderEpoch, isrMask);
   }
 
@@ -265,6 +290,7 @@ export class ClusterTracker {
     if (m === undefined) throw new Error(`ClusterTracker.brokerApply: no broker ${b}`);
     // One clock advance for the batch: its states are observed at one instant.
     this.advance();
+    this.written[b] = 1;
     const part = batch.partition;
     const leader = batch.leader;
     const le = batch.leaderEpoch;
@@ -280,21 +306,22 @@ export class ClusterTracker {
       const p = part[i]!;
       const l = leader[i]!;
       if (l === tl[p] && le[i] === tle[p] && isr[i] === ti[p]) {
-        // Equal to truth: the mirror points at truth's head. When it already did, the cached state
-        // is the same as before (no self-leader change, no phantom).
-        // Equal to truth: the mirror points at truth's head, and only the old leader matters
-        // (self-believed leaders); the old state's other fields and the history are not needed.
-        const h = history.headOf(p);
-        const ref = h >= 0 ? h : REF_INITIAL;
+        // Equal to truth: the mirror points at truth's head. When it already did, the cache held
+        // this state before: its status is EQUAL (a mirror at truth's head holds truth's triple),
+        // and nothing that availability, self-believed leaders or health read has changed.
+        const ref = refOf(history.headOf(p));
         const r = m[p]!;
-        if (r !== ref) {
-          m[p] = ref;
-          if (live) {
-            const oldLeader = this.refLeader(p, r);
-            if (oldLeader !== l) {
-              if (oldLeader === b) this.decSelf(p);
-              else if (l === b) this.incSelf(p);
-            }
+        if (r === ref) {
+          continue;
+        }
+        m[p] = ref;
+        // Only the old leader matters (self-believed leaders); the old state's other fields and the
+        // history are not needed.
+        if (live) {
+          const oldLeader = this.refLeader(p, r);
+          if (oldLeader !== l) {
+            if (oldLeader === b) this.decSelf(p);
+            else if (l === b) this.incSelf(p);
           }
         }
         // Health reads only the divergence and unavailability counts: when neither could change,
@@ -314,8 +341,7 @@ export class ClusterTracker {
     // A mirror at the previous truth (its head entry, or the initial state) holds truth's old
     // triple: whether it equals the new one is found once, not per broker.
     const t = this.truth;
-    const h0 = this.history.headOf(p);
-    const prevRef = h0 >= 0 ? h0 : REF_INITIAL;
+    const prevRef = refOf(this.history.headOf(p));
     const sameAsPrev = t.leader[p] === leader && t.leaderEpoch[p] === leaderEpoch && t.isr[p] === isrMask;
     this.history.append(p, leader, leaderEpoch, isrMask);
     t.set(p, leader, leaderEpoch, partitionEpoch, isrMask);
@@ -343,23 +369,22 @@ export class ClusterTracker {
     let ref: number;
     if (leader === t.leader[p] && leaderEpoch === t.leaderEpoch[p] && isrMask === t.isr[p]) {
       next = EQUAL;
-      const h = this.history.headOf(p);
-      ref = h >= 0 ? h : REF_INITIAL;
+      ref = refOf(this.history.headOf(p));
     } else {
       // classifyPast: no state, a committed state of p's history, the initial state, else a phantom.
       const h = leaderEpoch === NO_STATE_EPOCH ? -1 : this.history.find(p, leader, leaderEpoch, isrMask);
       if (leaderEpoch === NO_STATE_EPOCH) {
         next = STALE;
-        ref = !changed ? r : leader === -1 && isrMask === 0 ? REF_NONE : this.history.appendDetached(leader, leaderEpoch, isrMask);
+        ref = !changed ? r : leader === -1 && isrMask === 0 ? REF_NONE : refOf(this.history.appendDetached(leader, leaderEpoch, isrMask));
       } else if (h >= 0) {
         next = STALE;
-        ref = h;
+        ref = refOf(h);
       } else if (leader === t.replicas[p * t.rf] && leaderEpoch === 0 && isrMask === this.initialIsr) {
         next = STALE;
         ref = REF_INITIAL;
       } else {
         next = PHANTOM;
-        ref = changed ? this.history.appendDetached(leader, leaderEpoch, isrMask) : r;
+        ref = changed ? refOf(this.history.appendDetached(leader, leaderEpoch, isrMask)) : r;
       }
     }
     m[p] = ref;
@@ -400,6 +425,7 @@ export class ClusterTracker {
       this.nPhantom -= this.phantom[b]!;
     }
     m.fill(REF_NONE);
+    this.written[b] = 1;
     this.status[b]!.fill(STALE);
     this.divergent[b] = P;
     this.phantom[b] = 0;
@@ -591,11 +617,14 @@ export class ClusterTracker {
       const self = this.selfLeaders;
       const available = this.available;
       const serving = this.servingFlags[b] === 1;
+      // A mirror nothing was written to holds the initial state everywhere: it is not read (its
+      // untouched pages stay unmapped).
+      const pristine = this.written[b] === 0;
       let dual = 0;
       let unavailable = 0;
       for (let k = 0; k < led.length; k++) {
         const p = led[k]!;
-        const initial = m[p] === REF_INITIAL;
+        const initial = pristine || m[p] === REF_INITIAL;
         if (initial) {
           if (live) {
             if (++self[p]! === 2) dual++;
@@ -620,7 +649,7 @@ export class ClusterTracker {
     for (let k = 0; k < n; k++) {
       const p = parts === null ? k : parts[k]!;
       const r = m[p]!;
-      const cached = r >= 0 ? history.leaderAt(r) : r === REF_INITIAL ? first[p]! : -1;
+      const cached = r > REF_INITIAL ? history.leaderAt(r - 1) : r === REF_INITIAL ? first[p]! : -1;
       if (cached === b) {
         if (live) this.incSelf(p);
         else this.decSelf(p);
@@ -705,15 +734,15 @@ export class ClusterTracker {
   }
 
   private refLeader(p: number, r: number): number {
-    return r >= 0 ? this.history.leaderAt(r) : r === REF_INITIAL ? this.truth.replicas[p * this.truth.rf]! : -1;
+    return r > REF_INITIAL ? this.history.leaderAt(r - 1) : r === REF_INITIAL ? this.truth.replicas[p * this.truth.rf]! : -1;
   }
 
   private refLeaderEpoch(r: number): number {
-    return r >= 0 ? this.history.leaderEpochAt(r) : r === REF_INITIAL ? 0 : NO_STATE_EPOCH;
+    return r > REF_INITIAL ? this.history.leaderEpochAt(r - 1) : r === REF_INITIAL ? 0 : NO_STATE_EPOCH;
   }
 
   private refIsr(r: number): number {
-    return r >= 0 ? this.history.isrAt(r) : r === REF_INITIAL ? this.initialIsr : 0;
+    return r > REF_INITIAL ? this.history.isrAt(r - 1) : r === REF_INITIAL ? this.initialIsr : 0;
   }
 
   private refreshAvailable(p: number): void {

@@ -25,9 +25,24 @@ export class MetadataImage {
   readonly fenced: Uint8Array;
   readonly registered: Uint8Array;
   readonly inControlledShutdown: Uint8Array;
+  /**
+   * The partitions hold the layout's initial states: true from construction (not blank) until
+   * replay changes a partition or a snapshot is loaded. Only replay, loadSnapshot and copyFrom
+   * write a committed image's partitions; an image written to directly (the active controller's
+   * working image) has been a copyFrom destination, which clears it.
+   */
+  private initialPartitions: boolean;
+  /** Blank and not yet written: every partition field is zero. */
+  private blank: boolean;
 
-  constructor(layout: ClusterLayout) {
-    this.partitions = new PartitionTable(layout);
+  /** With `blank`, the partition states are left unset for an image that copyFrom fills next. */
+  constructor(
+    private readonly layout: ClusterLayout,
+    blank = false,
+  ) {
+    this.partitions = new PartitionTable(layout, blank);
+    this.initialPartitions = !blank;
+    this.blank = blank;
     const B = layout.brokers;
     this.brokerEpoch = new Float64Array(B);
     this.fenced = new Uint8Array(B);
@@ -37,6 +52,10 @@ export class MetadataImage {
 
   replay(r: MetadataRecords): void {
     const pc = r.partitionChanges;
+    if (pc !== null && pc.count > 0) {
+      this.initialPartitions = false;
+      this.blank = false;
+    }
     if (pc !== null) for (let i = 0; i < pc.count; i++) this.partitions.set(pc.partition[i]!, pc.leader[i]!, pc.leaderEpoch[i]!, pc.partitionEpoch[i]!, pc.isr[i]!);
     for (const b of r.brokers) {
       switch (b.type) {
@@ -60,7 +79,12 @@ export class MetadataImage {
   }
 
   copyFrom(o: MetadataImage): void {
-    this.partitions.copyFrom(o.partitions);
+    // A blank image copying the initial states writes only leaders and ISRs (the epochs are zero
+    // on both sides).
+    if (this.blank && o.initialPartitions) this.partitions.setInitial(this.layout);
+    else this.partitions.copyFrom(o.partitions);
+    this.blank = false;
+    this.initialPartitions = false;
     this.brokerEpoch.set(o.brokerEpoch);
     this.fenced.set(o.fenced);
     this.registered.set(o.registered);
@@ -87,6 +111,8 @@ export class MetadataImage {
   }
 
   loadSnapshot(s: ImageSnapshot): void {
+    this.initialPartitions = false;
+    this.blank = false;
     const t = this.partitions;
     t.leader.set(s.leader);
     t.leaderEpoch.set(s.leaderEpoch);

@@ -145,7 +145,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
   }
 
   private activate(epoch: number): void {
-    if (this.working === null) this.working = new MetadataImage(this.ctx.layout);
+    if (this.working === null) this.working = new MetadataImage(this.ctx.layout, true);
     this.working.copyFrom(this.committed);
     this.activeEpoch = epoch;
     const w = this.working;

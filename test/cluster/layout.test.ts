@@ -145,4 +145,10 @@ describe('assignTopic and the per-layout indexes', () => {
       { numRuns: 60 },
     );
   });
+
+  it('initialLeaders of a layout not made by makeLayout: the first replica of each partition', () => {
+    const l = { brokers: 3, partitions: 4, topics: 1, partitionsPerTopic: 4, replicationFactor: 2, replicas: Int32Array.of(2, 0, 1, 2, 0, 1, 1, 0) };
+    expect(Array.from(initialLeaders(l))).toEqual([2, 1, 0, 1]);
+    expect(Array.from(preferredBy(l)[1]!)).toEqual([1, 3]);
+  });
 });

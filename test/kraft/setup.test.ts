@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TruthHistory } from '../../sim/cluster/history.ts';
 import { hostedBy, makeLayout } from '../../sim/cluster/layout.ts';
+import { PartitionStateBatch } from '../../sim/cluster/partitions.ts';
 import { initialSnapshot, MetadataImage, partitionsByBroker } from '../../sim/kraft/metadata-image.ts';
 
 /** The set-up shortcuts of a KRaft cluster give what the general paths give. */
@@ -27,6 +28,32 @@ describe('KRaft set-up', () => {
     const sa = a.toSnapshot();
     const sb = b.toSnapshot();
     for (const k of Object.keys(sa) as (keyof typeof sa)[]) expect(Array.from(sb[k]), k).toEqual(Array.from(sa[k]));
+  });
+
+  it('a blank image copying an image gets its states, whether it holds the initial ones or not, and on reuse', () => {
+    const l = layout();
+    const src = new MetadataImage(l);
+    src.brokerEpoch[2] = 7;
+    const same = (x: MetadataImage, y: MetadataImage): void => {
+      const sx = x.toSnapshot();
+      const sy = y.toSnapshot();
+      for (const k of Object.keys(sx) as (keyof typeof sx)[]) expect(Array.from(sx[k]), k).toEqual(Array.from(sy[k]));
+    };
+    const fresh = new MetadataImage(l, true);
+    fresh.copyFrom(src);
+    same(fresh, src);
+    const changes = new PartitionStateBatch(2);
+    changes.push(3, 1, 4, 5, 1);
+    changes.push(9, -1, 2, 3, 0);
+    src.replay({ partitionChanges: changes, brokers: [], noOps: 0 });
+    const after = new MetadataImage(l, true);
+    after.copyFrom(src);
+    same(after, src);
+    // Reused: written since its copy, then copies an image in the initial states again.
+    fresh.partitions.set(4, 2, 9, 9, 1);
+    const initial = new MetadataImage(l);
+    fresh.copyFrom(initial);
+    same(fresh, initial);
   });
 
   it('partitionsByBroker lists each broker\'s hosted partitions, as hostedBy', () => {
