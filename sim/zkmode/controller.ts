@@ -169,7 +169,7 @@ export class KafkaController {
   warmActivate(epoch: number, epochZkVersion: number, live: ReadonlyMap<number, number>): void {
     this.epoch = epoch;
     this.epochZkVersion = epochZkVersion;
-    this.ctx = new PartitionTable(this.h.layout);
+    this.ctx = new PartitionTable(this.h.layout, true);
     this.ctx.copyFrom(this.h.committed);
     for (const [b, e] of live) this.liveBrokers.set(b, e);
     this.becomeActive();
