@@ -132,6 +132,10 @@ class FileSink implements OutputSink {
     private readonly target: string,
   ) {
     const path = resolve(target);
+    // Before the file exists: a signal between its creation and the handlers' installation would
+    // end the process by the default action and leave the file behind. (Handlers run on the event
+    // loop, after this constructor, so one arriving now still finds the file in `pending`.)
+    installSignalHandlers();
     let fd = -1;
     let tmp = '';
     for (let n = 0; fd < 0; n++) {
@@ -145,7 +149,6 @@ class FileSink implements OutputSink {
     this.fd = fd;
     this.tmp = tmp;
     pending.add(tmp);
-    installSignalHandlers();
   }
   write(line: string): void {
     this.buf.push(line);
