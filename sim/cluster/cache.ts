@@ -1,5 +1,5 @@
 import { fullIsrMask, MAX_REPLICATION_FACTOR, type PartitionStateBatch } from './partitions.ts';
-import type { ClusterLayout } from './layout.ts';
+import { initialLeaders, type ClusterLayout } from './layout.ts';
 
 /** leaderEpoch of a partition a broker holds no state for (its cache was reset and not yet loaded). */
 export const NO_STATE_EPOCH = -1;
@@ -77,9 +77,7 @@ export class BrokerMetadataCache {
     this.leaderEpoch = new Int8Array(n);
     this.partitionEpoch = new Int8Array(n);
     this.isr = new Uint8Array(n).fill(fullIsrMask(rf));
-    const leader = this.leader;
-    const replicas = this.replicas;
-    for (let p = 0; p < n; p++) leader[p] = replicas[p * rf]!;
+    this.leader.set(initialLeaders(layout));
   }
 
   set(p: number, leader: number, leaderEpoch: number, partitionEpoch: number, isrMask: number): void {
