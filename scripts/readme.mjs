@@ -10,7 +10,7 @@
 //
 // A block marked `<!-- output-md: cmd -->` is replaced by the command's stdout as Markdown (no fence),
 // up to the next `<!-- /output-md -->`; `<!-- output-md-slow: cmd -->` likewise, but only with --slow
-// (the scenario table runs every library scenario at 2M partitions: tens of minutes). Commands run from the project root with FORCE_COLOR=0 and
+// (the scenario table runs every library scenario at 2M partitions: about ten minutes). Commands run from the project root with FORCE_COLOR=0 and
 // NO_COLOR=1. Usage: node scripts/readme.mjs [--check]   (--check: exit 1 if the README would change,
 // ignoring lines that carry wall-clock figures; --only <text>: only the blocks whose command contains it).
 import { execSync } from 'node:child_process';
