@@ -1,4 +1,4 @@
-import { fullIsrMask, MAX_REPLICATION_FACTOR, type PartitionStateBatch } from './partitions.ts';
+import { bitCount, fullIsrMask, isrHolds, MAX_REPLICATION_FACTOR, replicaSlot, type PartitionStateBatch } from './partitions.ts';
 import { initialLeaders, type ClusterLayout } from './layout.ts';
 
 /** leaderEpoch of a partition a broker holds no state for (its cache was reset and not yet loaded). */
@@ -134,25 +134,16 @@ export class BrokerMetadataCache {
 
   /** The replica slot of `broker` in partition p, or -1 when it is not a replica. */
   slotOf(p: number, broker: number): number {
-    const base = p * this.rf;
-    for (let i = 0; i < this.rf; i++) if (this.replicas[base + i] === broker) return i;
-    return -1;
+    return replicaSlot(this.replicas, this.rf, p, broker);
   }
 
   isrHas(p: number, broker: number): boolean {
-    const s = this.slotOf(p, broker);
-    return s >= 0 && (this.isr[p]! & (1 << s)) !== 0;
+    return isrHolds(this.replicas, this.rf, this.isr[p]!, p, broker);
   }
 
   /** Number of ISR members of p. */
   isrSize(p: number): number {
-    let m = this.isr[p]!;
-    let n = 0;
-    while (m !== 0) {
-      m &= m - 1;
-      n++;
-    }
-    return n;
+    return bitCount(this.isr[p]!);
   }
 
   /** Empties the cache: every partition has no state (leader -1, epochs -1, empty ISR). */

@@ -10,6 +10,30 @@ export function fullIsrMask(rf: number): number {
   return (1 << rf) - 1;
 }
 
+/** The replica slot of `broker` in partition p of a replica assignment, or -1 when it is not a replica. */
+export function replicaSlot(replicas: Int32Array, rf: number, p: number, broker: number): number {
+  const base = p * rf;
+  for (let i = 0; i < rf; i++) if (replicas[base + i] === broker) return i;
+  return -1;
+}
+
+/** Whether the ISR bitmask `isr` of partition p holds `broker`. */
+export function isrHolds(replicas: Int32Array, rf: number, isr: number, p: number, broker: number): boolean {
+  const s = replicaSlot(replicas, rf, p, broker);
+  return s >= 0 && (isr & (1 << s)) !== 0;
+}
+
+/** Members of an ISR bitmask. */
+export function bitCount(mask: number): number {
+  let m = mask;
+  let n = 0;
+  while (m !== 0) {
+    m &= m - 1;
+    n++;
+  }
+  return n;
+}
+
 /**
  * Partition states as struct-of-arrays: truth, a controller's context, a broker's cache. What
  * Kafka keeps per partition in `LeaderIsrAndControllerEpoch` (ZK mode) or `PartitionRegistration`
@@ -69,25 +93,16 @@ export class PartitionTable {
 
   /** The replica slot of `broker` in partition p, or -1 when it is not a replica. */
   slotOf(p: number, broker: number): number {
-    const base = p * this.rf;
-    for (let i = 0; i < this.rf; i++) if (this.replicas[base + i] === broker) return i;
-    return -1;
+    return replicaSlot(this.replicas, this.rf, p, broker);
   }
 
   isrHas(p: number, broker: number): boolean {
-    const s = this.slotOf(p, broker);
-    return s >= 0 && (this.isr[p]! & (1 << s)) !== 0;
+    return isrHolds(this.replicas, this.rf, this.isr[p]!, p, broker);
   }
 
   /** Number of ISR members of p. */
   isrSize(p: number): number {
-    let m = this.isr[p]!;
-    let n = 0;
-    while (m !== 0) {
-      m &= m - 1;
-      n++;
-    }
-    return n;
+    return bitCount(this.isr[p]!);
   }
 
   copyFrom(other: PartitionTable): void {
@@ -122,6 +137,34 @@ export class PartitionStateBatch {
 
   static ofSize(n: number): PartitionStateBatch {
     return new PartitionStateBatch(n);
+  }
+
+  /** A batch of table's states of parts[from], …, parts[from + n - 1], in that order. */
+  static of(table: PartitionTable, parts: ArrayLike<number>, from: number, n: number): PartitionStateBatch {
+    const batch = new PartitionStateBatch(n);
+    const { leader, leaderEpoch, partitionEpoch, isr } = table;
+    const p0 = n > 0 ? parts[from]! : 0;
+    let dense = n > 0 && parts[from + n - 1] === p0 + n - 1;
+    for (let j = 1; dense && j < n; j++) if (parts[from + j] !== p0 + j) dense = false;
+    if (dense) {
+      // Consecutive partitions (a full send): the table's columns copied as they are.
+      for (let j = 0; j < n; j++) batch.partition[j] = p0 + j;
+      batch.leader.set(leader.subarray(p0, p0 + n));
+      batch.leaderEpoch.set(leaderEpoch.subarray(p0, p0 + n));
+      batch.partitionEpoch.set(partitionEpoch.subarray(p0, p0 + n));
+      batch.isr.set(isr.subarray(p0, p0 + n));
+    } else {
+      for (let j = 0; j < n; j++) {
+        const p = parts[from + j]!;
+        batch.partition[j] = p;
+        batch.leader[j] = leader[p]!;
+        batch.leaderEpoch[j] = leaderEpoch[p]!;
+        batch.partitionEpoch[j] = partitionEpoch[p]!;
+        batch.isr[j] = isr[p]!;
+      }
+    }
+    batch.count = n;
+    return batch;
   }
 
   get full(): boolean {

@@ -93,16 +93,7 @@ export function processAlterPartition(c: KafkaController, from: SimNode, msg: Al
           c.contextMaybeBehindZk.add(p);
         }
       }
-      const out = PartitionStateBatch.ofSize(n);
-      for (let i = 0; i < n; i++) {
-        const p = sp[i]!;
-        out.partition[i] = p;
-        out.leader[i] = leader[p]!;
-        out.leaderEpoch[i] = leaderEpoch[p]!;
-        out.partitionEpoch[i] = partitionEpoch[p]!;
-        out.isr[i] = isr[p]!;
-      }
-      out.count = n;
+      const out = PartitionStateBatch.of(ctx, sp, 0, n);
       h.stats.isrChangesCommitted += written.length;
       reply('NONE', out, errors);
       if (written.length > 0) c.sendUpdateMetadata([...c.liveBrokers.keys()], written);

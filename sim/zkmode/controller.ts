@@ -588,34 +588,8 @@ export class KafkaController {
 
   /** The context's states of `parts`, in that order, in chunks of at most MAX_STATES_PER_CHUNK (read only once sent). */
   private stateChunks(ctx: PartitionTable, parts: ArrayLike<number>): PartitionStateBatch[] {
-    const { leader, leaderEpoch, partitionEpoch, isr } = ctx;
     const chunks: PartitionStateBatch[] = [];
-    for (let i = 0; i < parts.length; i += MAX_STATES_PER_CHUNK) {
-      const n = Math.min(MAX_STATES_PER_CHUNK, parts.length - i);
-      const batch = PartitionStateBatch.ofSize(n);
-      const p0 = parts[i]!;
-      let dense = parts[i + n - 1] === p0 + n - 1;
-      for (let j = 1; dense && j < n; j++) if (parts[i + j] !== p0 + j) dense = false;
-      if (dense) {
-        // Consecutive partitions (a full send): the context's columns copied as they are.
-        for (let j = 0; j < n; j++) batch.partition[j] = p0 + j;
-        batch.leader.set(leader.subarray(p0, p0 + n));
-        batch.leaderEpoch.set(leaderEpoch.subarray(p0, p0 + n));
-        batch.partitionEpoch.set(partitionEpoch.subarray(p0, p0 + n));
-        batch.isr.set(isr.subarray(p0, p0 + n));
-      } else {
-        for (let j = 0; j < n; j++) {
-          const p = parts[i + j]!;
-          batch.partition[j] = p;
-          batch.leader[j] = leader[p]!;
-          batch.leaderEpoch[j] = leaderEpoch[p]!;
-          batch.partitionEpoch[j] = partitionEpoch[p]!;
-          batch.isr[j] = isr[p]!;
-        }
-      }
-      batch.count = n;
-      chunks.push(batch);
-    }
+    for (let i = 0; i < parts.length; i += MAX_STATES_PER_CHUNK) chunks.push(PartitionStateBatch.of(ctx, parts, i, Math.min(MAX_STATES_PER_CHUNK, parts.length - i)));
     return chunks;
   }
 
