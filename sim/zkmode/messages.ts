@@ -23,7 +23,7 @@ export const ALTER_NOT_LEADER_OR_FOLLOWER = 4;
  * sendRequestsToBrokers (every replica's state is also in that list, which every live broker's
  * UpdateMetadata shares): position j is state j % MAX_STATES_PER_CHUNK of chunk j / that. Both are
  * built from the context at once and never written after, so the states read later are the ones
- * sent. The receiver makes a batch of it when its handler reaches the chunk (statesOf).
+ * sent. The receiver fills a batch from it when its handler reaches the chunk (StatesPool).
  */
 export class SharedStates {
   constructor(
@@ -57,11 +57,6 @@ export class SharedStates {
 
 /** A control chunk's states: a batch of its own, or positions in batches shared with other requests. */
 export type ChunkStates = PartitionStateBatch | SharedStates;
-
-/** The states of a chunk as a batch (read only: a batch may be shared by several requests). */
-export function statesOf(s: ChunkStates): PartitionStateBatch {
-  return s instanceof SharedStates ? s.toBatch() : s;
-}
 
 /**
  * Batches a receiver fills from SharedStates chunks and gives back once the chunk is handled
