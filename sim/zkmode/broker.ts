@@ -8,7 +8,7 @@ import { PartitionStateBatch, type PartitionTable } from '../cluster/partitions.
 import { ZooKeeperClient, type KeeperState } from '../zookeeper/client.ts';
 import { isZkClientMsg, type Request, type WatchEventType } from '../zookeeper/types.ts';
 import { BROKER_IDS_PATH, CONTROLLER_PATH, KafkaController, type ControllerStats } from './controller.ts';
-import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, statesOf, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
+import { CONTROL_RESPONSE_BODY_BYTES, CONTROLLED_SHUTDOWN_BODY_BYTES, StatesPool, type ControlChunk, type ControlError, type ZkModeMsg } from './messages.ts';
 import { ISR_CHANGE_PATH, ReplicaManager, type ReplicaStats } from './replica.ts';
 
 /** MultiHeader (zookeeper.jute): type 4 + done 1 + err 4. */
@@ -84,6 +84,8 @@ export class ZkBroker implements NodeBehavior {
    * states with a newer leader epoch). Volatile: a new process starts with an empty one.
    */
   readonly cache: BrokerMetadataCache;
+  /** Batches for the states of shared control chunks, given back once a chunk is handled. */
+  private readonly statesPool = new StatesPool();
   private readonly accepted = new Map<number, number>();
 
   constructor(
@@ -317,10 +319,11 @@ export class ZkBroker implements NodeBehavior {
     if (type === 'UpdateMetadata') {
       // ZkMetadataCache.updateMetadata: every partition state as sent.
       handler.submit(type, src.count * env.costs.broker.metadataApplyUsPerPartition, () => {
-        const s = statesOf(src);
+        const s = this.statesPool.take(src);
         // Consecutive partitions (each chunk of a full send) are copied column by column.
         this.cache.setBatch(s, s.count);
         env.obs.applied(this.id, s);
+        this.statesPool.give(src, s);
         finish(s.count);
       });
       return;
@@ -338,7 +341,7 @@ export class ZkBroker implements NodeBehavior {
     let s = null as unknown as PartitionStateBatch;
     let at = null as unknown as Int32Array;
     handler.submitBlocking(type, () => {
-      s = statesOf(src);
+      s = this.statesPool.take(src);
       at = new Int32Array(s.count);
       const sp = s.partition;
       const sle = s.leaderEpoch;
@@ -379,6 +382,7 @@ export class ZkBroker implements NodeBehavior {
           if (out !== s) out!.push(p, sl[i]!, e, spe[i]!, si[i]!);
         }
         if (out !== null) env.obs.applied(this.id, out);
+        this.statesPool.give(src, s);
         finish(applied);
         resume();
       });

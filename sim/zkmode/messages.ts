@@ -23,7 +23,7 @@ export const ALTER_NOT_LEADER_OR_FOLLOWER = 4;
  * sendRequestsToBrokers (every replica's state is also in that list, which every live broker's
  * UpdateMetadata shares): position j is state j % MAX_STATES_PER_CHUNK of chunk j / that. Both are
  * built from the context at once and never written after, so the states read later are the ones
- * sent. The receiver makes a batch of it when its handler reaches the chunk (statesOf).
+ * sent. The receiver fills a batch from it when its handler reaches the chunk (StatesPool).
  */
 export class SharedStates {
   constructor(
@@ -35,9 +35,10 @@ export class SharedStates {
     return this.at.length;
   }
 
-  toBatch(): PartitionStateBatch {
+  /** The states as a batch: `into` (capacity at least count, overwritten) or a new one. */
+  toBatch(into?: PartitionStateBatch): PartitionStateBatch {
     const n = this.at.length;
-    const out = PartitionStateBatch.ofSize(n);
+    const out = into !== undefined && into.capacity >= n ? into : PartitionStateBatch.ofSize(n);
     const src = this.source;
     for (let k = 0; k < n; k++) {
       const j = this.at[k]!;
@@ -57,9 +58,24 @@ export class SharedStates {
 /** A control chunk's states: a batch of its own, or positions in batches shared with other requests. */
 export type ChunkStates = PartitionStateBatch | SharedStates;
 
-/** The states of a chunk as a batch (read only: a batch may be shared by several requests). */
-export function statesOf(s: ChunkStates): PartitionStateBatch {
-  return s instanceof SharedStates ? s.toBatch() : s;
+/**
+ * Batches a receiver fills from SharedStates chunks and gives back once the chunk is handled
+ * (observers read a batch only during the call), so a broker does not allocate one per chunk.
+ */
+export class StatesPool {
+  private readonly free: PartitionStateBatch[] = [];
+
+  /** The states of a chunk as a batch: the chunk's own, or a pooled one filled from it. */
+  take(s: ChunkStates): PartitionStateBatch {
+    if (!(s instanceof SharedStates)) return s;
+    const b = this.free.pop() ?? PartitionStateBatch.ofSize(MAX_STATES_PER_CHUNK);
+    return s.toBatch(b);
+  }
+
+  /** Gives back a batch take() returned for `s` (no-op when it was the chunk's own). */
+  give(s: ChunkStates, b: PartitionStateBatch): void {
+    if (s instanceof SharedStates && b.capacity === MAX_STATES_PER_CHUNK) this.free.push(b);
+  }
 }
 
 export interface ControlChunk {
