@@ -208,10 +208,16 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     if (at < 0) return;
     this.fenceTimer = this.node.setTimer('kraft.maybe-fence', Math.max(0, at - this.node.sim.nowUs), () => {
       this.fenceTimer = -1;
-      this.events.submit('maybeFenceStaleBroker', this.usPerRecord, () => {
+      // maybeFenceOneStaleBroker: the stale broker, its leader moves and ISR removals and its
+      // FenceBrokerRecord are generated in this one event, which pays for every record.
+      let stale = -1;
+      const plan = (): number => {
+        stale = this.isActive ? this.heartbeats.findOneStaleBroker(this.node.sim.nowUs) : -1;
+        return this.usPerRecord * (1 + (stale >= 0 ? 1 + this.touchedBy(stale) : 0));
+      };
+      this.events.submitPlanned('maybeFenceStaleBroker', plan, () => {
         if (!this.isActive) return;
-        const b = this.heartbeats.findOneStaleBroker(this.node.sim.nowUs);
-        if (b >= 0) this.fence(b);
+        if (stale >= 0) this.fence(stale);
         this.scheduleFenceCheck();
       });
     });
@@ -222,7 +228,41 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     this.node.note('kraft.fence', b);
     this.ctx.obs.milestone('detect');
     this.heartbeats.track(b, false, this.node.sim.nowUs);
-    this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: this.working!.brokerEpoch[b]! }, this.ctx.config.fenceMovesLeaders);
+    this.handleBrokerFenced(b, this.ctx.config.fenceMovesLeaders);
+  }
+
+  /** handleBrokerFenced, within the caller's event: b out of every ISR (and its leaderships moved), then the FenceBrokerRecord. */
+  private handleBrokerFenced(b: number, moveLeaders: boolean): void {
+    const w = this.working!;
+    const rec: BrokerRecord = { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! };
+    const parts = this.ctx.partsOf[b]!;
+    const out = PartitionStateBatch.ofSize(this.touchedBy(b));
+    removeBrokerFromPartitions(w, b, parts, 0, parts.length, out, moveLeaders);
+    w.replay({ partitionChanges: null, brokers: [rec], noOps: 0 });
+    this.writeChanges(out, rec);
+  }
+
+  /**
+   * handleBrokerFenced's records: the partition changes first, in batches of at most
+   * MAX_RECORDS_PER_BATCH, then the broker's record (a FenceBrokerRecord follows the leader moves
+   * it causes), in the last batch when it has room.
+   */
+  private writeChanges(changes: PartitionStateBatch, rec: BrokerRecord): void {
+    let from = 0;
+    for (;;) {
+      const n = Math.min(MAX_RECORDS_PER_BATCH, changes.count - from);
+      const last = from + n >= changes.count;
+      const part = from === 0 && last ? changes : PartitionStateBatch.ofSize(n);
+      if (part !== changes) for (let i = from; i < from + n; i++) part.push(changes.partition[i]!, changes.leader[i]!, changes.leaderEpoch[i]!, changes.partitionEpoch[i]!, changes.isr[i]!);
+      if (last && n < MAX_RECORDS_PER_BATCH) {
+        this.write({ partitionChanges: n > 0 ? part : null, brokers: [rec], noOps: 0 });
+        return;
+      }
+      this.write({ partitionChanges: part, brokers: [], noOps: 0 });
+      from += n;
+      if (last) break;
+    }
+    this.write({ partitionChanges: null, brokers: [rec], noOps: 0 });
   }
 
   /**
@@ -327,6 +367,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
     if (current === next) return 0;
     if (next === 'UNFENCED') return 1 + this.electableOnUnfence(b);
     if (next === 'CONTROLLED_SHUTDOWN') return 1 + this.touchedBy(b);
+    if (next === 'SHUTDOWN_NOW' && w.fenced[b] === 0) return 1 + this.touchedBy(b);
     return 0;
   }
 
@@ -391,7 +432,7 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
           break;
         case 'SHUTDOWN_NOW':
           // handleBrokerFenced: whatever ISRs it is still in, then the FenceBrokerRecord.
-          if (w.fenced[b] === 0) this.removeBroker(b, { type: 'FenceBrokerRecord', brokerId: b, brokerEpoch: w.brokerEpoch[b]! }, true);
+          if (w.fenced[b] === 0) this.handleBrokerFenced(b, true);
           this.node.note('kraft.shutdown-granted', b);
           this.shutdownGrants.push({ broker: b, atUs: this.node.sim.nowUs, controlledShutdownOffset: hb.controlledShutdownOffsetOf(b), lowestActiveOffset: hb.lowestActiveOffset() });
           break;
