@@ -213,6 +213,8 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
       let stale = -1;
       const plan = (): number => {
         stale = this.isActive ? this.heartbeats.findOneStaleBroker(this.node.sim.nowUs) : -1;
+        // The first reaction to the failure: the event that fences the broker starts.
+        if (stale >= 0) this.ctx.obs.milestone('detect');
         return this.usPerRecord * (1 + (stale >= 0 ? 1 + this.touchedBy(stale) : 0));
       };
       this.events.submitPlanned('maybeFenceStaleBroker', plan, () => {
@@ -226,7 +228,6 @@ export class QuorumController implements RaftListener<MetadataPayload, ImageSnap
 
   private fence(b: number): void {
     this.node.note('kraft.fence', b);
-    this.ctx.obs.milestone('detect');
     this.heartbeats.track(b, false, this.node.sim.nowUs);
     this.handleBrokerFenced(b, this.ctx.config.fenceMovesLeaders);
   }
