@@ -49,6 +49,7 @@ export class ZooKeeperClient {
   sessionId = 0;
   private server = -1;
   private lastZxid: Zxid = 0;
+  private inPos = 0;
   private nextCxid = 1;
   private readonly outstanding = new Map<number, Pending>();
   private readonly waiting: Pending[] = [];
@@ -194,6 +195,7 @@ export class ZooKeeperClient {
         this.negotiatedMs = msg.timeoutMs;
         if (fresh) this.sessionsCreated++;
         this.state = 'CONNECTED';
+        this.inPos = msg.pos ?? 0;
         this.pingSeqs.length = 0;
         this.lastHeardUs = this.node.monoNowUs;
         this.node.note('zk.client.connected', this.server);
@@ -206,6 +208,7 @@ export class ZooKeeperClient {
         return;
       }
       case 'ZkResponse': {
+        if (this.gap(msg.pos)) return;
         this.heard();
         const p = this.outstanding.get(msg.cxid);
         if (p === undefined) return;
@@ -217,12 +220,14 @@ export class ZooKeeperClient {
         return;
       }
       case 'ZkPingResponse': {
+        if (this.gap(msg.pos)) return;
         this.heard();
         const seq = this.pingSeqs.shift();
         if (seq !== undefined) this.overtaken(seq);
         return;
       }
       case 'WatcherEvent': {
+        if (this.gap(msg.pos)) return;
         this.heard();
         const w = this.watches.get(msg.path);
         if (w !== undefined) this.watches.delete(msg.path);
@@ -235,6 +240,19 @@ export class ZooKeeperClient {
       default:
         assertNever(msg as never);
     }
+  }
+
+  /** TCP stream check: a duplicate is discarded; a gap (a lost packet) breaks the connection. */
+  private gap(pos: number | undefined): boolean {
+    if (this.state !== 'CONNECTED' || pos === undefined) return false;
+    if (pos <= this.inPos) return true;
+    if (pos > this.inPos + 1) {
+      this.node.note('zk.client.stream.gap', pos);
+      this.disconnected();
+      return true;
+    }
+    this.inPos = pos;
+    return false;
   }
 
   /** A reply for stream position `seq` while an earlier request is unanswered: reconnect. */

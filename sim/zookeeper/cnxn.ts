@@ -61,6 +61,7 @@ interface Cnxn {
   readonly held: { readonly after: Slot; readonly run: () => void }[];
   /** Where the session's last chunk of reads left its pipeline (pipeline.ts). */
   readonly tail: PipelineTail;
+  out: number;
 }
 
 type WatchTable = Map<string, Set<number>>;
@@ -97,6 +98,10 @@ export class ServerCnxns {
     this.peer.node.send(to, msg, bytes);
   }
 
+  private sendOn(c: Cnxn, msg: ZkClientMsg, bytes: number): void {
+    this.peer.node.send(c.client, { ...msg, pos: ++c.out } as ZkClientMsg, bytes);
+  }
+
   onClientMessage(from: SimNode, msg: Extract<ZkClientMsg, { type: 'ConnectRequest' | 'ZkRequest' | 'ZkPing' }>): void {
     const peer = this.peer;
     if (!peer.serving) return; // not serving: the client's connect/read timeout moves it on
@@ -119,10 +124,10 @@ export class ServerCnxns {
           this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs: 0, expired: true }, CONNECT_RESPONSE_BYTES);
           return;
         }
-        this.open(from, msg.conn, msg.sessionId);
+        const oc = this.open(from, msg.conn, msg.sessionId);
         peer.touch(msg.sessionId);
         this.setWatches(msg.sessionId, msg.watches, msg.lastZxidSeen);
-        this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs, expired: false }, CONNECT_RESPONSE_BYTES);
+        this.send(from, { type: 'ConnectResponse', conn: msg.conn, sessionId: msg.sessionId, timeoutMs, expired: false, pos: oc.out }, CONNECT_RESPONSE_BYTES);
         return;
       }
       case 'ZkPing': {
@@ -189,7 +194,7 @@ export class ServerCnxns {
   private open(client: SimNode, conn: number, sessionId: number): Cnxn {
     const old = this.bySession.get(sessionId);
     if (old !== undefined) this.drop(old.client.id);
-    const c: Cnxn = { client, conn, sessionId, slots: [], held: [], tail: new PipelineTail() };
+    const c: Cnxn = { client, conn, sessionId, slots: [], held: [], tail: new PipelineTail(), out: 0 };
     this.byClient.set(client.id, c);
     this.bySession.set(sessionId, c);
     return c;
@@ -209,8 +214,8 @@ export class ServerCnxns {
     while (c.held.length > 0 && c.held[0]!.after.response !== null) c.held.shift()!.run();
     while (c.slots.length > 0 && c.slots[0]!.response !== null) {
       const s = c.slots.shift()!;
-      if (s.ping === true) this.send(c.client, { type: 'ZkPingResponse' }, this.framing.packet);
-      else this.send(c.client, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs, this.framing.packet));
+      if (s.ping === true) this.sendOn(c, { type: 'ZkPingResponse' }, this.framing.packet);
+      else this.sendOn(c, { type: 'ZkResponse', cxid: s.cxid, response: s.response! }, responseBytes(s.response!, this.costs, this.framing.packet));
     }
   }
 
@@ -307,7 +312,7 @@ export class ServerCnxns {
       else if (w.kind === 'exist') fire = n !== undefined ? 'NodeCreated' : null;
       else fire = n === undefined ? 'NodeDeleted' : n.pzxid > relZxid ? 'NodeChildrenChanged' : null;
       const c = this.bySession.get(session)!;
-      if (fire !== null) this.send(c.client, { type: 'WatcherEvent', path: w.path, event: fire }, this.framing.packet + WATCHER_EVENT_BODY_BYTES + w.path.length);
+      if (fire !== null) this.sendOn(c, { type: 'WatcherEvent', path: w.path, event: fire }, this.framing.packet + WATCHER_EVENT_BODY_BYTES + w.path.length);
       else this.addWatch(w.kind === 'data' ? this.dataWatches : w.kind === 'exist' ? this.existWatches : this.childWatches, w.path, session);
     }
   }
@@ -352,7 +357,7 @@ export class ServerCnxns {
       table.delete(tr.path);
       for (const session of s) {
         const c = this.bySession.get(session);
-        if (c !== undefined) this.send(c.client, { type: 'WatcherEvent', path: tr.path, event: tr.event }, this.framing.packet + WATCHER_EVENT_BODY_BYTES + tr.path.length);
+        if (c !== undefined) this.sendOn(c, { type: 'WatcherEvent', path: tr.path, event: tr.event }, this.framing.packet + WATCHER_EVENT_BODY_BYTES + tr.path.length);
       }
     };
     switch (tr.event) {

@@ -152,12 +152,12 @@ export type ZkClientMsg =
    * restarts. An attempt the client gave up on is a closed socket: what comes back on it is never read.
    */
   | { readonly type: 'ConnectRequest'; readonly conn: number; readonly sessionId: number; readonly timeoutMs: number; readonly lastZxidSeen: Zxid; readonly watches: readonly WatchReg[] }
-  | { readonly type: 'ConnectResponse'; readonly conn: number; readonly sessionId: number; readonly timeoutMs: number; readonly expired: boolean }
+  | { readonly type: 'ConnectResponse'; readonly conn: number; readonly sessionId: number; readonly timeoutMs: number; readonly expired: boolean; readonly pos?: number }
   | { readonly type: 'ZkRequest'; readonly sessionId: number; readonly cxid: number; readonly request: Request; readonly writerEpoch: number }
-  | { readonly type: 'ZkResponse'; readonly cxid: number; readonly response: Response }
+  | { readonly type: 'ZkResponse'; readonly cxid: number; readonly response: Response; readonly pos?: number }
   | { readonly type: 'ZkPing'; readonly sessionId: number }
-  | { readonly type: 'ZkPingResponse' }
-  | { readonly type: 'WatcherEvent'; readonly path: string; readonly event: WatchEventType }
+  | { readonly type: 'ZkPingResponse'; readonly pos?: number }
+  | { readonly type: 'WatcherEvent'; readonly path: string; readonly event: WatchEventType; readonly pos?: number }
   /** The server closed the connection (it stopped serving, or the session was closed). */
   | { readonly type: 'ConnectionClosed'; readonly sessionId: number };
 

@@ -20,6 +20,8 @@ const FOUND: readonly [Mode, number, string][] = [
   ['zk', 12382, 'same'],
   ['zk', 41000, 'a restarted server of epoch 2 followed the paused leader of epoch 1 (one LEADING vote made a quorum) and took its TRUNC over what epoch 2 committed'],
   ['zk', 41304, 'a txn every restarted server replayed but none had committed was adopted by the new epoch without the audit hearing of it'],
+  ['zk', 135287, 'a watch event lost on a lossy link while the ZooKeeper connection stayed up: the controller never heard a broker re-register (TCP would have retransmitted or broken the connection)'],
+  ['zk', 135435, 'same'],
   ['kraft', 167, 'check-quorum invariant fired before the resumed leader could run its timer'],
   ['kraft', 171, 'same'],
   ['kraft', 237, 'same'],
