@@ -131,23 +131,33 @@ export function initialLeaders(layout: ClusterLayout): Int32Array {
 export function hostedBy(layout: ClusterLayout): readonly Int32Array[] {
   const cached = hostedLists.get(layout);
   if (cached !== undefined) return cached;
-  const { replicas, brokers } = layout;
-  const rf = layout.replicationFactor;
-  // One flat array, broker b's run at [start[b], start[b+1]); each list is a view of its run.
-  const start = new Int32Array(brokers + 1);
-  for (let i = 0; i < replicas.length; i++) start[replicas[i]! + 1]!++;
-  for (let b = 0; b < brokers; b++) start[b + 1]! += start[b]!;
-  const flat = new Int32Array(replicas.length);
-  const next = start.slice(0, brokers);
-  for (let p = 0, i = 0; p < layout.partitions; p++) {
-    for (let s = 0; s < rf; s++, i++) flat[next[replicas[i]!]!++] = p;
-  }
-  const hosted = Array.from({ length: brokers }, (_, b) => flat.subarray(start[b]!, start[b + 1]!));
+  const hosted = bucketed(layout.replicas, layout.brokers, layout.replicationFactor);
   hostedLists.set(layout, hosted);
   return hosted;
 }
 
 const hostedLists = new WeakMap<ClusterLayout, readonly Int32Array[]>();
+
+/**
+ * Entries grouped by key (a counting sort): list k holds, in ascending order, the index of every
+ * group of `per` consecutive entries of `keys` that has an entry equal to k. One flat array, list k
+ * a view of its run.
+ */
+function bucketed(keys: Int32Array, count: number, per: number): readonly Int32Array[] {
+  const start = new Int32Array(count + 1);
+  for (let i = 0; i < keys.length; i++) start[keys[i]! + 1]!++;
+  for (let k = 0; k < count; k++) start[k + 1]! += start[k]!;
+  const flat = new Int32Array(keys.length);
+  const next = start.slice(0, count);
+  for (let i = 0, v = 0, n = 0; i < keys.length; i++) {
+    flat[next[keys[i]!]!++] = v;
+    if (++n === per) {
+      n = 0;
+      v++;
+    }
+  }
+  return Array.from({ length: count }, (_, k) => flat.subarray(start[k]!, start[k + 1]!));
+}
 
 /**
  * `preferredBy(layout)[b]` lists the partitions whose first replica (preferred, initial leader) is
@@ -157,15 +167,7 @@ const hostedLists = new WeakMap<ClusterLayout, readonly Int32Array[]>();
 export function preferredBy(layout: ClusterLayout): readonly Int32Array[] {
   const cached = preferredLists.get(layout);
   if (cached !== undefined) return cached;
-  const first = initialLeaders(layout);
-  const brokers = layout.brokers;
-  const start = new Int32Array(brokers + 1);
-  for (let p = 0; p < first.length; p++) start[first[p]! + 1]!++;
-  for (let b = 0; b < brokers; b++) start[b + 1]! += start[b]!;
-  const flat = new Int32Array(first.length);
-  const next = start.slice(0, brokers);
-  for (let p = 0; p < first.length; p++) flat[next[first[p]!]!++] = p;
-  const lists = Array.from({ length: brokers }, (_, b) => flat.subarray(start[b]!, start[b + 1]!));
+  const lists = bucketed(initialLeaders(layout), layout.brokers, 1);
   preferredLists.set(layout, lists);
   return lists;
 }
