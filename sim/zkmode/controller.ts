@@ -214,8 +214,21 @@ export class KafkaController {
             ],
             (w) => {
               if (w.code !== 'OK') {
-                // NODEEXISTS / BADVERSION: another broker won; watch /controller again.
-                zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => done());
+                // NODEEXISTS / BADVERSION: checkControllerAndEpoch. A multi re-sent after a lost
+                // connection (its first answer lost with it) finds the /controller it created
+                // itself: the broker won if /controller names it and /controller_epoch holds the
+                // epoch it wrote. Otherwise another broker won (ControllerMovedException →
+                // maybeResign: read /controller again and watch it).
+                const moved = (): void => zk.read({ type: 'exists', path: CONTROLLER_PATH, watch: true }, () => done());
+                zk.read({ type: 'getData', path: CONTROLLER_PATH, watch: false }, (c) => {
+                  if (c.code !== 'OK' || c.data !== this.h.brokerId) return moved();
+                  zk.read({ type: 'getData', path: CONTROLLER_EPOCH_PATH, watch: false }, (e) => {
+                    if (e.code !== 'OK' || e.data !== epoch + 1) return moved();
+                    this.epoch = epoch + 1;
+                    this.epochZkVersion = e.stat!.version;
+                    this.won(done);
+                  });
+                });
                 return;
               }
               this.epoch = epoch + 1;

@@ -22,6 +22,7 @@ const FOUND: readonly [Mode, number, string][] = [
   ['zk', 41304, 'a txn every restarted server replayed but none had committed was adopted by the new epoch without the audit hearing of it'],
   ['zk', 135287, 'a watch event lost on a lossy link while the ZooKeeper connection stayed up: the controller never heard a broker re-register (TCP would have retransmitted or broken the connection)'],
   ['zk', 135435, 'same'],
+  ['zk', 147749, 'the winning /controller multi\'s answer was lost with the connection; its re-send got NODEEXISTS from its own znode and the broker took that as another broker winning (checkControllerAndEpoch missing): no controller ever'],
   ['kraft', 167, 'check-quorum invariant fired before the resumed leader could run its timer'],
   ['kraft', 171, 'same'],
   ['kraft', 237, 'same'],
