@@ -453,15 +453,28 @@ export class ReplicaManager {
       const leaderEpoch = batch.leaderEpoch[i]!;
       const version = batch.partitionEpoch[i]!;
       // ReplicationUtils.updateLeaderAndIsr: a conditional write at the zkVersion the leader holds.
-      h.zk.write([{ type: 'setPartitionState', partition: p, state: { leader: h.id, leaderEpoch, controllerEpoch: this.controllerEpochOf(), isr }, version }], (r) => {
+      const state = { leader: h.id, leaderEpoch, controllerEpoch: this.controllerEpochOf(), isr };
+      const committed = (newVersion: number): void => {
         const k = this.at(p);
         if (k < 0) return;
         this.unpend(k);
-        if (r.code !== 'OK' || this.epoch[k] !== leaderEpoch) return;
+        if (newVersion < 0 || this.epoch[k] !== leaderEpoch) return;
         this.setIsr(k, isr);
-        this.setZkVersion(k, version + 1);
+        this.setZkVersion(k, newVersion);
         this.isrChangeSet.push(p);
         this.lastIsrChangeUs = h.node.monoNowUs;
+      };
+      h.zk.write([{ type: 'setPartitionState', partition: p, state, version }], (r) => {
+        if (r.code === 'OK') return committed(version + 1);
+        if (r.code !== 'BADVERSION') return committed(-1);
+        // conditionalUpdatePath's checker (ReplicationUtils.checkLeaderAndIsrZkData): a write re-sent
+        // after a lost connection (its first answer lost with it) finds its own state at the next
+        // zkVersion; the znode holding exactly what it wrote counts as success at that version.
+        h.zk.read({ type: 'getPartitionState', partition: p }, (c) => {
+          const s = c.partitionState;
+          const same = s !== undefined && s.leader === state.leader && s.leaderEpoch === state.leaderEpoch && s.controllerEpoch === state.controllerEpoch && s.isr === state.isr;
+          committed(same ? s.version : -1);
+        });
       });
     }
   }

@@ -39,6 +39,22 @@ describe('swarm seeds found by sim check', () => {
   }
 });
 
+/** Swarm seeds found with a parameter set (`sim check --only swarm --set key=value`). */
+const FOUND_WITH: readonly [Mode, number, Record<string, boolean | number | string>, string][] = [
+  ['zk', 171216, { 'isr.change.notification.enable': true }, 'a leader\'s ISR write (IBP < 2.7) re-sent after its answer was lost got BADVERSION from its own write; without conditionalUpdatePath\'s checker the leader never posted the change and the brokers kept the old ISR'],
+  ['zk', 171451, { 'isr.change.notification.enable': true }, 'same'],
+];
+
+describe('swarm seeds found with a parameter set', () => {
+  for (const [mode, seed, overrides, why] of FOUND_WITH) {
+    it(`${mode} seed ${seed} ${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(' ')}: ${why}`, () => {
+      const r = runOnce({ file: 'scenarios/swarm.ts', scenario: swarm, seed, mode, overrides, untilUs: 600_000_000 });
+      expect(r.violation, JSON.stringify(r.violation)).toBeNull();
+      expect(r.extra['healthyAtEnd']).toBe('yes');
+    });
+  }
+});
+
 /**
  * Swarm seeds where ZooKeeper-mode Kafka itself stays divergent: an AlterPartition ISR write
  * committed, its response was lost with the connection, and the retry after the reconnect failed
