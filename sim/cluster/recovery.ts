@@ -34,6 +34,9 @@ export interface RecoveryHost {
  * the end of the probation, sim.stop('recovered and settled'). The checks are scheduled on
  * transitions (and, while fault steps remain, every settle.ms), never per event.
  */
+/** How often a verdict held back by RecoveryWatch.quiet looks again (simulated µs). */
+const QUIET_POLL_US = 100_000;
+
 export class RecoveryWatch {
   healthy = false;
   private healthySinceUs = -1;
@@ -50,6 +53,11 @@ export class RecoveryWatch {
   private outage: string | null = null;
   /** A loss of health after a verdict, to be judged once its event is over (was a fault action part of it?). */
   private lost: { verdictUs: number; atUs: number; sinceUs: number; what: string } | null = null;
+  /**
+   * A mode's check that nothing a fault set in motion is still pending although the cluster is
+   * healthy (KRaft: a voter still campaigning at an epoch of its own); the verdict waits for it.
+   */
+  quiet: () => boolean = () => true;
 
   constructor(
     private readonly sim: RecoveryHost,
@@ -203,6 +211,11 @@ export class RecoveryWatch {
       return;
     }
     if (this.verdictUs < 0) {
+      if (!this.quiet()) {
+        // Healthy, but not yet at rest: look again after the poll interval.
+        this.schedule(now + QUIET_POLL_US);
+        return;
+      }
       this.verdictUs = now;
       this.sim.trace.record(now, 'state', -1, -1, 'verdict.recovered', now - Math.max(this.healthySinceUs, 0));
       if (this.probationUs > 0) {

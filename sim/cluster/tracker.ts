@@ -237,6 +237,14 @@ export class ClusterTracker {
     milestone: (name) => this.milestone(name),
   };
 
+  /**
+   * A mode's check that the cluster is at rest beyond what health measures (see RecoveryWatch.quiet):
+   * the verdict is not given while it returns false.
+   */
+  setQuiet(quiet: () => boolean): void {
+    this.recovery.quiet = quiet;
+  }
+
   /** A recovery milestone; the first of each after the main fault counts. */
   milestone(name: Milestone): void {
     this.recovery.milestone(name);

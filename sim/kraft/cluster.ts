@@ -260,6 +260,26 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
   obs.setBrokerNodes(brokerNodes.map((n) => n.id));
   tracker = new ClusterTracker(sim, layout, brokerNodes, trackerOptions(params));
   obs.subscribe(tracker.observer);
+  // The verdict waits until every running voter follows one leader at its epoch: a voter still
+  // campaigning (cut off and back, say, its connections not yet re-established) will, without
+  // pre-vote, end that leader's epoch with its next VoteRequest.
+  tracker.setQuiet(() => {
+    let leader = -1;
+    let epoch = -1;
+    for (const n of controllerNodes) {
+      const r = rafts.get(n.id);
+      if (n.up && !n.paused && r !== undefined && r.quorum.isLeader && r.epoch > epoch) {
+        leader = n.id;
+        epoch = r.epoch;
+      }
+    }
+    if (leader < 0) return false;
+    for (const n of controllerNodes) {
+      const r = rafts.get(n.id);
+      if (n.up && !n.paused && r !== undefined && (r.epoch !== epoch || r.leaderId !== leader)) return false;
+    }
+    return true;
+  });
   obs.header({ mode: ctx.mode, seed: ctx.seed, params, nodes: [...sim.trace.nodeNames], brokerNodes: brokerNodes.map((n) => n.id) });
   kraftInvariants = new KraftInvariants(sim, raftInvariants, obs, tracker, layout, partsOf, cold ? snapshotEnd : warmHw);
   const only = opts.safety;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runOnce } from '../../sim/run.ts';
 import type { Mode } from '../../sim/result.ts';
 import swarm from '../../scenarios/swarm.ts';
+import networkPartition from '../../scenarios/network-partition.ts';
 
 /**
  * Swarm seeds that once broke a property or crashed the model, each for a reason since fixed
@@ -51,6 +52,29 @@ describe('swarm seeds found with a parameter set', () => {
       const r = runOnce({ file: 'scenarios/swarm.ts', scenario: swarm, seed, mode, overrides, untilUs: 600_000_000 });
       expect(r.violation, JSON.stringify(r.violation)).toBeNull();
       expect(r.extra['healthyAtEnd']).toBe('yes');
+    });
+  }
+});
+
+/**
+ * Corpus seeds (`sim check`, scenarios/network-partition.ts at the corpus's size) where the run was
+ * declared recovered 5 s after the heal while the voter that had been cut off was still a candidate
+ * (its connections re-established by TCP's SYN retransmission only then): its next VoteRequest, at
+ * a higher epoch, ended the leader's epoch after the verdict. The verdict now waits until every
+ * running voter follows one leader.
+ */
+const CORPUS_FOUND: readonly [Mode, number, string][] = [
+  ['kraft', 50058, 'controller-from-quorum'],
+  ['kraft', 50058, 'controller-isolated'],
+];
+
+describe('corpus seeds found by sim check', () => {
+  for (const [mode, seed, variant] of CORPUS_FOUND) {
+    it(`${mode} network-partition ${variant} seed ${seed}: no recovered verdict while a voter still campaigns`, () => {
+      const r = runOnce({ file: 'scenarios/network-partition.ts', scenario: networkPartition, seed, mode, overrides: { partitions: 5000, brokers: 6, variant }, untilUs: 600_000_000 });
+      expect(r.violation, JSON.stringify(r.violation)).toBeNull();
+      expect(r.extra['healthyAtEnd']).toBe('yes');
+      expect(r.extra['verdictAtMs']).not.toBeNull();
     });
   }
 });
