@@ -245,7 +245,9 @@ export function buildZkCluster(ctx: ScenarioContext): ZkClusterHandle {
   sim.faults.defineOp('delete-controller', (node) => {
     const b = brokers.indexOf(node);
     if (b < 0 || !node.up) throw new FaultPlanError(`delete-controller: ${node.name} is not a running broker`);
-    (node.behavior as ZkBroker).zk.write([{ type: 'delete', path: CONTROLLER_PATH, version: -1 }], () => undefined);
+    // zookeeper-shell does not re-send a request its lost connection left unanswered: a retried
+    // delete would remove the /controller of the controller elected meanwhile.
+    (node.behavior as ZkBroker).zk.writeOnce([{ type: 'delete', path: CONTROLLER_PATH, version: -1 }], () => undefined);
   });
   // The ZooKeeper server the active controller's session is connected to.
   sim.faults.defineRole('controllerZkServer', () => {

@@ -137,26 +137,47 @@ export function processControlledShutdown(c: KafkaController, from: SimNode, msg
   c.cpu('controlledShutdown', P * h.costs.zkmode.controllerReplicaScanUsPerPartition, () => {
     const affected: number[] = [];
     for (let p = 0; p < P; p++) if (ctx.slotOf(p, b) >= 0 && (ctx.isr[p]! & (1 << ctx.slotOf(p, b))) !== 0) affected.push(p);
+    // Led and followed are told apart once, before the first write (partitionsLedByBroker).
+    const led = new Uint8Array(P);
+    for (const p of affected) if (ctx.leader[p] === b) led[p] = 1;
+    const all: number[] = [];
+    /** After a conflict the context holds the states read back from ZooKeeper. */
+    let reread = false;
+    // ControlledShutdownPartitionLeaderElectionStrategy: the first replica in assignment order that
+    // is in the ISR, live and not shutting down.
+    const elect = (p: number, isr: number): number => {
+      for (let i = 0; i < rf; i++) {
+        const r = ctx.replicas[p * rf + i]!;
+        if ((isr & (1 << i)) !== 0 && c.liveBrokers.has(r) && !c.shuttingDown.has(r)) return r;
+      }
+      return NO_LEADER;
+    };
     const next = (p: number): PartitionStateData | null => {
       const slot = ctx.slotOf(p, b);
-      if (slot < 0 || (ctx.isr[p]! & (1 << slot)) === 0) return null;
+      if (slot < 0) return null;
       const isr = ctx.isr[p]! & ~(1 << slot);
+      if (reread && led[p] === 1) {
+        // leaderForControlledShutdown elects again on the state read back, even when an earlier
+        // write already moved the leader (its answer lost with the connection, the re-sent write
+        // failing BADVERSION): one more leader epoch, as in Kafka.
+        const leader = elect(p, isr);
+        if (leader === NO_LEADER) return null;
+        return { leader, leaderEpoch: ctx.leaderEpoch[p]! + 1, controllerEpoch: c.epoch, isr };
+      }
+      if ((ctx.isr[p]! & (1 << slot)) === 0) {
+        // doRemoveReplicasFromIsr: the state read back no longer has the broker in its ISR; the
+        // partition is done with that state, which LeaderAndIsr and UpdateMetadata still carry.
+        if (reread) all.push(p);
+        return null;
+      }
       let leader = ctx.leader[p]!;
       if (leader === b) {
-        leader = NO_LEADER;
-        for (let i = 0; i < rf; i++) {
-          const r = ctx.replicas[p * rf + i]!;
-          if ((isr & (1 << i)) !== 0 && c.liveBrokers.has(r) && !c.shuttingDown.has(r)) {
-            leader = r;
-            break;
-          }
-        }
+        leader = elect(p, isr);
         // No other ISR replica: it stays leader (counted as remaining).
         if (leader === NO_LEADER) return null;
       }
       return { leader, leaderEpoch: ctx.leaderEpoch[p]! + 1, controllerEpoch: c.epoch, isr };
     };
-    const all: number[] = [];
     const round = (parts: number[], n: number): void => {
       writeStates(c, parts, next, (written, conflicts, fenced) => {
         for (const p of written) all.push(p); // not push(...written): 10^5+ arguments overflow the stack
@@ -167,7 +188,10 @@ export function processControlledShutdown(c: KafkaController, from: SimNode, msg
         }
         if (conflicts.length > 0 && n < 5) {
           // Re-read what changed under us (an ISR change by a leader) and try again.
-          c.readStates(Int32Array.from(conflicts), (chunk, r) => c.applyRead(chunk, r), () => round(conflicts, n + 1));
+          c.readStates(Int32Array.from(conflicts), (chunk, r) => c.applyRead(chunk, r), () => {
+            reread = true;
+            round(conflicts, n + 1);
+          });
           return;
         }
         c.sendStates(all, () => {

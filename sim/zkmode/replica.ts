@@ -496,9 +496,16 @@ export class ReplicaManager {
     if (this.isrChangeSet.length > 0 && (now - this.lastIsrChangeUs >= cfg.lingerMs * 1000 || now - this.lastPropagationUs >= cfg.maxDelayMs * 1000)) {
       const parts = Int32Array.from(this.isrChangeSet);
       this.isrChangeSet.length = 0;
+      const before = this.lastPropagationUs;
       this.lastPropagationUs = now;
       this.stats.isrNotifications++;
-      h.zk.write([{ type: 'create', path: `${ISR_CHANGE_PATH}/isr_change_`, data: parts, dataBytes: ISR_CHANGE_NOTIFICATION_WRAPPER_BYTES + h.env.costs.zkmode.isrChangeNotificationBytesPerPartition * parts.length, ephemeral: false, sequential: true }], () => undefined);
+      h.zk.write([{ type: 'create', path: `${ISR_CHANGE_PATH}/isr_change_`, data: parts, dataBytes: ISR_CHANGE_NOTIFICATION_WRAPPER_BYTES + h.env.costs.zkmode.isrChangeNotificationBytesPerPartition * parts.length, ephemeral: false, sequential: true }], (r) => {
+        if (r.code === 'OK') return;
+        // createSequentialPersistentPath threw (the session expired, say): the set is not cleared
+        // and the propagation time not moved, so a later tick posts these changes again.
+        for (const p of parts) this.isrChangeSet.push(p);
+        if (this.lastPropagationUs === now) this.lastPropagationUs = before;
+      });
       h.node.note('isr.change.notification', parts.length);
     }
     h.node.setTimer('isr-change-propagation', cfg.checkMs * 1000, () => this.propagationTick());

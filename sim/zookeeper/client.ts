@@ -25,6 +25,8 @@ interface Pending {
   readonly request: Request;
   readonly writerEpoch: number;
   readonly cb: Callback;
+  /** Not re-sent after a lost connection: fails with CONNECTIONLOSS instead (a plain ZooKeeper client's request). */
+  readonly once: boolean;
   /** Position in the current connection's send stream (set on each transmit). */
   seq: number;
 }
@@ -202,7 +204,14 @@ export class ZooKeeperClient {
         this.arm();
         // Re-send what the lost connection left unanswered, in order, then what was waiting.
         const again = [...this.outstanding.values()].sort((a, b) => a.cxid - b.cxid);
-        for (const p of again) this.transmit(p);
+        for (const p of again) {
+          if (!p.once) {
+            this.transmit(p);
+            continue;
+          }
+          this.outstanding.delete(p.cxid);
+          p.cb({ code: 'CONNECTIONLOSS', zxid: 0 });
+        }
         this.opts.onState('SyncConnected');
         this.pump();
         return;
@@ -328,13 +337,23 @@ export class ZooKeeperClient {
     this.enqueue({ kind: 'write', ops }, writerEpoch, cb);
   }
 
+  /**
+   * A write as a plain ZooKeeper client (zookeeper-shell) makes it: when the connection is lost
+   * before its answer it is not re-sent (Kafka's retryRequestsUntilConnected is Kafka's own) but
+   * answered CONNECTIONLOSS once the client has reconnected.
+   */
+  writeOnce(ops: readonly Op[], cb: Callback): void {
+    this.waiting.push({ cxid: this.nextCxid++, request: { kind: 'write', ops }, writerEpoch: -1, cb, once: true, seq: 0 });
+    this.pump();
+  }
+
   read(op: ReadOp, cb: Callback): void {
     if (op.type !== 'sync' && op.type !== 'getPartitionState' && op.type !== 'getPartitionStates' && op.watch) this.watches.set(op.path, { path: op.path, kind: op.type === 'getChildren' ? 'child' : op.type === 'exists' ? 'exist' : 'data' });
     this.enqueue({ kind: 'read', op }, -1, cb);
   }
 
   private enqueue(request: Request, writerEpoch: number, cb: Callback): void {
-    this.waiting.push({ cxid: this.nextCxid++, request, writerEpoch, cb, seq: 0 });
+    this.waiting.push({ cxid: this.nextCxid++, request, writerEpoch, cb, once: false, seq: 0 });
     this.pump();
   }
 
