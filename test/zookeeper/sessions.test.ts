@@ -266,4 +266,25 @@ describe('ZooKeeper client over a lossy link', () => {
     expect(lossy.codes).toEqual(['OK']);
     expect(lossy.reconnects).toBe(1);
   });
+
+  it("a write whose answer is lost is re-sent after the reconnect (Kafka's retryRequestsUntilConnected: NODEEXISTS from its own create); writeOnce is answered CONNECTIONLOSS instead", () => {
+    const run = (once: boolean): string[] => {
+      const { sim, zk } = ensemble(21);
+      const c = client(sim, zk, 'c0', 18000);
+      sim.run({ untilUs: 14_000_000 });
+      const srv = zk.nodes[c.zk().serverIndex]!;
+      // Only the answers are lost: the create reaches the server and commits.
+      sim.net.setLinkFault(srv.id, c.node.id, { drop: 1 });
+      const codes: string[] = [];
+      const ops = [create('/once')];
+      if (once) c.zk().writeOnce(ops, (r) => codes.push(r.code));
+      else c.zk().write(ops, (r) => codes.push(r.code));
+      sim.run({ untilUs: 14_100_000 });
+      sim.net.clearLinkFaults();
+      sim.run({ untilUs: 60_000_000 });
+      return codes;
+    };
+    expect(run(false)).toEqual(['NODEEXISTS']);
+    expect(run(true)).toEqual(['CONNECTIONLOSS']);
+  });
 });
