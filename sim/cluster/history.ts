@@ -77,6 +77,11 @@ export class TruthHistory {
     return this.head[p]! - 1;
   }
 
+  /** heads[p] = headOf(p) + 1, for loops over many partitions (read only). */
+  get heads(): Int32Array {
+    return this.head;
+  }
+
   leaderAt(i: number): number {
     return this.leader[i]!;
   }

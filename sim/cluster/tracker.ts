@@ -308,7 +308,8 @@ export class ClusterTracker {
     const tle = t.leaderEpoch;
     const ti = t.isr;
     const st = this.status[b]!;
-    const history = this.history;
+    // heads[p] = refOf(headOf(p)): the reference of truth's head.
+    const heads = this.history.heads;
     const live = this.live[b] === 1;
     for (let i = 0; i < n; i++) {
       const p = part[i]!;
@@ -317,7 +318,7 @@ export class ClusterTracker {
         // Equal to truth: the mirror points at truth's head. When it already did, the cache held
         // this state before: its status is EQUAL (a mirror at truth's head holds truth's triple),
         // and nothing that availability, self-believed leaders or health read has changed.
-        const ref = refOf(history.headOf(p));
+        const ref = heads[p]!;
         const r = m[p]!;
         if (r === ref) {
           continue;
