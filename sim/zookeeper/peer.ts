@@ -188,7 +188,7 @@ export class QuorumPeer implements NodeBehavior {
     this.prep = new PrepRequestProcessor(this.tree);
     this.sessions = this.newSessionTracker();
     for (const sid of this.cfg.servers.keys()) {
-      if (sid !== this.sid) this.learners.set(sid, { sid, ackedUpTo: this.lastLogged, lastHeardUs: this.node.monoNowUs, newLeaderAcked: true, round: -1 });
+      if (sid !== this.sid) this.learners.set(sid, { sid, ackedUpTo: this.lastLogged, lastHeardUs: this.node.monoNowUs, newLeaderAcked: true, round: 0 });
     }
     this.establish();
   }
@@ -210,7 +210,15 @@ export class QuorumPeer implements NodeBehavior {
   }
 
   private stopServing(): void {
-    if (this.state === 'LEADING') this.cfg.audit.steppedDown(this.sid);
+    if (this.state === 'LEADING') {
+      this.cfg.audit.steppedDown(this.sid);
+      // Leader.shutdown: every LearnerHandler's socket is closed; its follower sees the close at
+      // once instead of waiting out its own timeout.
+      for (const l of this.learners.values()) this.sendPeer(l.sid, { type: 'QuorumClose', round: l.round }, this.framing.quorum);
+    } else if (this.state === 'FOLLOWING' && this.leaderSid >= 0) {
+      // The follower's socket to its leader is closed: the leader's LearnerHandler for it ends.
+      this.sendPeer(this.leaderSid, { type: 'QuorumClose', round: this.followRound }, this.framing.quorum);
+    }
     this.serving = false;
     this.established = false;
     this.cnxns.closeAll();
@@ -298,6 +306,14 @@ export class QuorumPeer implements NodeBehavior {
         this.tryCommit();
         return;
       }
+      case 'QuorumClose':
+        if (this.state === 'FOLLOWING' && peer === this.leaderSid && msg.round === this.followRound) {
+          this.node.note('zk.follower.lost.leader', this.leaderSid);
+          this.lookForLeader();
+        } else if (this.state === 'LEADING' && this.learners.get(peer)?.round === msg.round) {
+          this.learners.delete(peer);
+        }
+        return;
       case 'LeaderPing':
         if (this.state !== 'FOLLOWING' || peer !== this.leaderSid) return;
         this.heardLeader();

@@ -191,6 +191,12 @@ export type QuorumMsg =
   | { readonly type: 'Ack'; readonly epoch: number; readonly zxid: Zxid }
   | { readonly type: 'Commit'; readonly epoch: number; readonly zxid: Zxid }
   | { readonly type: 'LeaderPing'; readonly epoch: number }
+  /**
+   * The quorum socket of learner connection attempt `round` was closed by the sender: a leader that
+   * stops leading (Leader.shutdown → LearnerHandler.shutdown closes every learner socket), or a
+   * follower that stops following (Follower.shutdown closes its socket to the leader).
+   */
+  | { readonly type: 'QuorumClose'; readonly round: number }
   | { readonly type: 'LearnerPing'; readonly epoch: number; readonly touches: readonly (readonly [number, number])[] }
   | { readonly type: 'ForwardRequest'; readonly epoch: number; readonly origin: number; readonly sessionId: number; readonly cxid: number; readonly ops: readonly Op[]; readonly writerEpoch: number }
   | { readonly type: 'SyncRequest'; readonly epoch: number; readonly token: number }
