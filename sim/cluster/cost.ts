@@ -99,6 +99,7 @@ export const COST_PARAMS: ParamSpecs = { ...NETWORK_DISK, ...BROKER, ...KRAFT, .
  * import, so each has one definition; KRAFT_PARAMS and ZK_PARAMS spread them in.
  */
 export const REPLICATION_PARAMS: ParamSpecs = {
+  'controller.socket.timeout.ms': { default: 30_000, unit: 'ms', description: 'request timeout of the broker-controller channels: ZK mode, the controller\'s RequestSendThread waits this long for an answer before reconnecting and retrying; KRaft, the broker\'s alter-partition channel (NodeToControllerChannelManager) disconnects and sends the request again', source: 'ReplicationConfigs CONTROLLER_SOCKET_TIMEOUT_MS_DEFAULT = 30000; NodeToControllerChannelManager: min(controller.socket.timeout.ms, retryTimeoutMs)', min: 1 },
   'replica.fetch.wait.max.ms': { default: 500, unit: 'ms', description: 'an idle follower\'s fetch is long-polled this long by its leader, so it fetches at this rate', source: 'ReplicationConfigs.REPLICA_FETCH_WAIT_MAX_MS_DEFAULT = 500', min: 1 },
 };
 

@@ -204,6 +204,7 @@ export function buildKraftCluster(ctx: ScenarioContext, opts: { readonly safety?
         {
           usPerPartition: cost.broker.isrCheckUsPerPartition, bytesPerPartition: cost.broker.alterPartitionRequestBytesPerPartition, headerBytes: cost.rpcHeaderBytes + ALTER_PARTITION_REQUEST_BODY_BYTES,
           fetchRequestBytes: cost.replicaFetchRequestBytes, fetchWaitMaxMs: replicationParam(params, 'replica.fetch.wait.max.ms'),
+          requestTimeoutMs: replicationParam(params, 'controller.socket.timeout.ms'),
         },
         (b) => brokerNodes[b]!, () => bs.controllerNode, () => bs.currentBrokerEpoch);
       raft.register(broker);

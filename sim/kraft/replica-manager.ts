@@ -14,6 +14,11 @@ export interface ReplicaCosts {
   readonly fetchRequestBytes: number;
   /** replica.fetch.wait.max.ms: an idle follower's fetch is long-polled this long, so it fetches at this rate. */
   readonly fetchWaitMaxMs: number;
+  /**
+   * controller.socket.timeout.ms: the request timeout of the broker's alter-partition channel
+   * (NodeToControllerChannelManager: min(controller.socket.timeout.ms, retryTimeoutMs = ∞)).
+   */
+  readonly requestTimeoutMs: number;
 }
 
 /**
@@ -31,6 +36,8 @@ export class KraftReplicaManager {
   private fetchTimer = -1;
   /** Per partition: the partition epoch of the AlterPartition this broker (as leader) has pending, or -1. */
   private pendingEpoch: Int32Array | null = null;
+  /** When the unanswered AlterPartition proposing p was sent (µs), or -1 once an answer named p. */
+  private proposedUs: Float64Array | null = null;
   /** AlterPartition requests sent as leader and partitions accepted (for tests and extra()). */
   alterPartitionRequests = 0;
   partitionsExpanded = 0;
@@ -80,13 +87,20 @@ export class KraftReplicaManager {
       exec.submit('Partition.maybeExpandIsr', (to - from) * this.costs.usPerPartition, () => {
         const cache = this.cacheOf();
         const pending = (this.pendingEpoch ??= new Int32Array(P).fill(-1));
+        const sent = (this.proposedUs ??= new Float64Array(P).fill(-1));
+        const now = this.node.sim.nowUs;
+        const expiredBefore = now - msToUs(this.costs.requestTimeoutMs);
         const out = PartitionStateBatch.ofSize(to - from);
         for (let i = from; i < to; i++) {
           const p = parts[i]!;
           if (cache.leader[p] !== this.brokerId || cache.isrHas(p, follower)) continue;
-          if (pending[p] === cache.partitionEpoch[p]) continue; // pendingIsr: already proposed for this version
+          // pendingIsr: already proposed for this version, unless that request went unanswered for
+          // the channel's request timeout (lost with its connection or its controller): Kafka's
+          // NodeToControllerRequestThread then disconnects and sends it again (retryTimeoutMs = ∞).
+          if (pending[p] === cache.partitionEpoch[p] && !(sent[p]! >= 0 && sent[p]! <= expiredBefore)) continue;
           const slot = cache.slotOf(p, follower);
           pending[p] = cache.partitionEpoch[p]!;
+          sent[p] = now;
           out.push(p, this.brokerId, cache.leaderEpoch[p]!, cache.partitionEpoch[p]!, cache.isr[p]! | (1 << slot));
         }
         const ctl = this.controller();
@@ -106,7 +120,9 @@ export class KraftReplicaManager {
   handleAlterPartitionResponse(r: AlterPartitionResponse): void {
     const pending = this.pendingEpoch;
     if (pending === null) return;
+    const sent = this.proposedUs!;
     for (let i = 0; i < r.partitions.length; i++) {
+      sent[r.partitions[i]!] = -1;
       if (r.error === 'NONE' && r.accepted[i] === 1) this.partitionsExpanded++;
       else pending[r.partitions[i]!] = -1;
     }

@@ -32,7 +32,6 @@ const ms = (d: number, description: string, source: string, min = 0) => ({ defau
 export const ZK_PARAMS: ParamSpecs = {
   'zookeeper.session.timeout.ms': ms(18000, 'ZooKeeper session timeout of every broker', 'ZkConfigs.ZK_SESSION_TIMEOUT_MS = 18000 (6000 before Kafka 2.5, KIP-537)', 1),
   'zookeeper.max.in.flight.requests': { default: 10, unit: 'count', description: 'pipelined ZooKeeper requests in flight per client', source: 'ZkConfigs l.88 (KAFKA-5642 async ZooKeeperClient)', min: 1, integer: true },
-  'controller.socket.timeout.ms': ms(30000, 'RequestSendThread: time to wait for a response before reconnecting and retrying', 'ReplicationConfigs l.39-41', 1),
   'zk.tickTime': ms(2000, 'ZooKeeper tickTime: session expiry bucket, leader pings every tickTime/2', 'zoo_sample.cfg tickTime=2000', 1),
   'zk.initLimit': { default: 10, unit: 'ticks', description: 'ticks a follower has to connect and sync to a new leader', source: 'zoo_sample.cfg initLimit=10', min: 1, integer: true },
   'zk.syncLimit': { default: 5, unit: 'ticks', description: 'ticks without a synced quorum before a leader steps down (and a follower drops its leader)', source: 'zoo_sample.cfg syncLimit=5', min: 1, integer: true },
